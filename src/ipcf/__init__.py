@@ -1,0 +1,71 @@
+"""Image pair-correlation function (pCF) analysis of image time series.
+
+The public API is re-exported here. Heavy modules (plotting, dask, h5py,
+zarr, CuPy) are imported on first use, so ``import ipcf`` stays light.
+
+>>> import ipcf
+>>> ipcf.circle(6, 4).tolist()
+[[6, 0], [0, 6], [-6, 0], [0, -6]]
+
+"""
+
+from __future__ import annotations
+
+__version__ = '0.1.0'
+
+__all__ = [
+    '__version__',
+    'circle',
+    'correlate',
+    'correlate_backends',
+    'imread',
+    'load_result',
+    'logbins',
+    'pcf_image',
+    'save_result',
+    'simulate',
+]
+
+# name -> module that defines it; resolved lazily by __getattr__
+_LAZY = {
+    'circle': 'pcf',
+    'logbins': 'pcf',
+    'pcf_image': 'pcf',
+    'correlate': 'correlate',
+    'correlate_backends': 'correlate',
+    'imread': 'io',
+    'load_result': 'store',
+    'save_result': 'store',
+}
+
+_SUBMODULES = {
+    'analysis',
+    'bench',
+    'bleach',
+    'cli',
+    'correlate',
+    'engines',
+    'io',
+    'pcf',
+    'pipeline',
+    'plot',
+    'roi',
+    'simulate',
+    'store',
+}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
+        module = importlib.import_module(f'.{_LAZY[name]}', __name__)
+        return getattr(module, name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f'.{name}', __name__)
+    msg = f'module {__name__!r} has no attribute {name!r}'
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | _SUBMODULES)

@@ -1,0 +1,303 @@
+"""Result store: pCF results in HDF5 or zarr, written atomically.
+
+A store holds one group per analysis (default ``'pcf'``) with datasets
+
+``pcf``
+    float32 ``(H', W', npoints, nbins)``, chunked by pixel blocks.
+``points``
+    int ``(npoints, 2)`` circle offsets ``(u, v)``.
+``delays``, ``bin_edges``
+    Mean delay of each bin in seconds and its exclusive upper edge in
+    frames.
+``mask``
+    bool ``(H', W')`` of analysed centre pixels (all True without mask).
+
+and attributes with every parameter, the grid offset ``y0``, ``x0``, the
+source and a fingerprint of its shape and dtype, the package version and
+``complete`` (True once every value is written). Files are written under a
+temporary name and renamed when complete, so an interrupted write never
+leaves a file that looks finished.
+
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy
+
+if TYPE_CHECKING:
+    import xarray
+
+__all__ = ['fingerprint', 'load_result', 'save_result']
+
+_HDF5_SUFFIXES = {'.h5', '.hdf5', '.hdf'}
+_ZARR_SUFFIXES = {'.zarr'}
+
+
+def save_result(
+    result: xarray.DataArray,
+    path: str | os.PathLike[str],
+    /,
+    *,
+    group: str = 'pcf',
+    source: str | None = None,
+    overwrite: bool = False,
+    chunks: tuple[int, int] = (32, 32),
+) -> Path:
+    """Write a pCF result to an HDF5 (``.h5``) or zarr (``.zarr``) store.
+
+    Parameters
+    ----------
+    result : xarray.DataArray
+        Result of :func:`ipcf.pcf_image` (or :func:`load_result`).
+    path : str or path-like
+        Output file; the suffix chooses the format.
+    group : str, optional, default: 'pcf'
+        Name of the analysis group inside the store.
+    source : str, optional
+        Description of the input (e.g. its path), stored as an attribute.
+    overwrite : bool, optional, default: False
+        Replace an existing store. Otherwise raise FileExistsError.
+    chunks : tuple of int, optional, default: (32, 32)
+        Pixel block of a chunk; each chunk holds all points and bins.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    FileExistsError
+        If `path` exists and `overwrite` is False.
+    ValueError
+        If the suffix is not a supported store format.
+
+    Examples
+    --------
+    >>> import tempfile, ipcf
+    >>> data = numpy.random.default_rng(0).poisson(100, (32, 8, 8))
+    >>> result = ipcf.pcf_image(data, radius=1, npoints=4, nbins=4)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_result(result, f'{tmp}/result.h5')
+    ...     loaded = load_result(path)
+    >>> bool((loaded == result).all())
+    True
+
+    """
+    path = Path(path)
+    kind = _store_kind(path)
+    if path.exists() and not overwrite:
+        msg = f'{str(path)!r} exists; pass overwrite=True to replace it'
+        raise FileExistsError(msg)
+    values = numpy.asarray(result, dtype=numpy.float32)
+    if values.ndim != 4:
+        msg = f'result has shape {values.shape}; expected 4-D pCF values'
+        raise ValueError(msg)
+    attrs = {key: _jsonable(val) for key, val in result.attrs.items()}
+    attrs['y0'] = int(result['y'][0])
+    attrs['x0'] = int(result['x'][0])
+    if source is not None:
+        attrs['source'] = str(source)
+    attrs['complete'] = True
+    mask = ~numpy.isnan(values).all(axis=(2, 3))
+    arrays = {
+        'points': numpy.stack(
+            [result['u'].values, result['v'].values], axis=1
+        ).astype(numpy.int32),
+        'delays': result['delay'].values.astype(numpy.float64),
+        'bin_edges': result['bin_edge'].values.astype(numpy.int64),
+        'mask': mask,
+    }
+    chunk = (
+        min(chunks[0], values.shape[0]) or 1,
+        min(chunks[1], values.shape[1]) or 1,
+        *values.shape[2:],
+    )
+    tmp = path.with_name(f'.{path.name}.partial')
+    _remove(tmp)
+    try:
+        if kind == 'hdf5':
+            _write_hdf5(tmp, group, values, chunk, arrays, attrs)
+        else:
+            _write_zarr(tmp, group, values, chunk, arrays, attrs)
+        if overwrite:
+            _remove(path)
+        os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+    return path
+
+
+def load_result(
+    path: str | os.PathLike[str], /, *, group: str = 'pcf'
+) -> xarray.DataArray:
+    """Return a stored pCF result as :func:`ipcf.pcf_image` returns it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        HDF5 or zarr store written by :func:`save_result` or the pipeline.
+    group : str, optional, default: 'pcf'
+        Analysis group inside the store.
+
+    Returns
+    -------
+    xarray.DataArray
+        Same dims, coordinates and attributes as :func:`ipcf.pcf_image`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `path` does not exist.
+    ValueError
+        If the store has no such group, or it is incomplete.
+
+    Examples
+    --------
+    See :func:`save_result`.
+
+    """
+    from .pcf import result_array
+
+    path = Path(path)
+    kind = _store_kind(path)
+    if not path.exists():
+        msg = f'{str(path)!r}: no such file'
+        raise FileNotFoundError(msg)
+    if kind == 'hdf5':
+        values, arrays, attrs = _read_hdf5(path, group)
+    else:
+        values, arrays, attrs = _read_zarr(path, group)
+    if not attrs.get('complete', False):
+        msg = f'{str(path)!r}: result {group!r} is incomplete'
+        raise ValueError(msg)
+    attrs = {
+        k: v for k, v in attrs.items() if k not in {'complete', 'version'}
+    }
+    radius = attrs.pop('radius')
+    dt = attrs.pop('dt')
+    y0 = attrs.pop('y0')
+    x0 = attrs.pop('x0')
+    result = result_array(
+        values,
+        points=arrays['points'].astype(numpy.intp),
+        edges=arrays['bin_edges'].astype(numpy.intp),
+        radius=radius,
+        dt=dt,
+        y0=y0,
+        x0=x0,
+        **attrs,
+    )
+    return result
+
+
+def fingerprint(shape: tuple[int, ...], dtype: Any, /) -> str:
+    """Return a short hash of an array's shape and dtype.
+
+    Stored with results so that a later run can tell whether it is
+    continuing work on the same input.
+
+    >>> fingerprint((16, 8, 8), 'uint16')
+    '...'
+
+    """
+    text = json.dumps([list(shape), numpy.dtype(dtype).str])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _store_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in _HDF5_SUFFIXES:
+        return 'hdf5'
+    if suffix in _ZARR_SUFFIXES:
+        return 'zarr'
+    known = ', '.join(sorted(_HDF5_SUFFIXES | _ZARR_SUFFIXES))
+    msg = f'{str(path)!r} has an unknown store suffix; use one of {known}'
+    raise ValueError(msg)
+
+
+def _jsonable(value: Any) -> Any:
+    """Return value as plain Python types for HDF5/zarr attributes."""
+    if isinstance(value, numpy.generic):
+        return value.item()
+    if isinstance(value, numpy.ndarray):
+        return value.tolist()
+    return value
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _write_hdf5(path, group, values, chunks, arrays, attrs) -> None:
+    import h5py
+
+    with h5py.File(path, 'w') as h5:
+        grp = h5.create_group(group)
+        grp.create_dataset('pcf', data=values, chunks=chunks)
+        for name, array in arrays.items():
+            grp.create_dataset(name, data=array)
+        grp.attrs['parameters'] = json.dumps(attrs)
+
+
+def _read_hdf5(path, group):
+    import h5py
+
+    try:
+        with h5py.File(path, 'r') as h5:
+            if group not in h5:
+                msg = f'{str(path)!r} has no result group {group!r}'
+                raise ValueError(msg)
+            grp = h5[group]
+            values = grp['pcf'][...]
+            arrays = {
+                name: grp[name][...]
+                for name in ('points', 'delays', 'bin_edges', 'mask')
+            }
+            attrs = json.loads(grp.attrs['parameters'])
+    except OSError as exc:
+        msg = f'{str(path)!r} is not a readable HDF5 file ({exc})'
+        raise OSError(msg) from None
+    return values, arrays, attrs
+
+
+def _write_zarr(path, group, values, chunks, arrays, attrs) -> None:
+    import zarr
+
+    root = zarr.open_group(str(path), mode='w')
+    grp = root.create_group(group)
+    pcf = grp.create_array(
+        'pcf', shape=values.shape, chunks=chunks, dtype='float32'
+    )
+    pcf[...] = values
+    for name, array in arrays.items():
+        arr = grp.create_array(name, shape=array.shape, dtype=array.dtype)
+        arr[...] = array
+    grp.attrs['parameters'] = json.dumps(attrs)
+
+
+def _read_zarr(path, group):
+    import zarr
+
+    root = zarr.open_group(str(path), mode='r')
+    if group not in root:
+        msg = f'{str(path)!r} has no result group {group!r}'
+        raise ValueError(msg)
+    grp = root[group]
+    values = grp['pcf'][...]
+    arrays = {
+        name: grp[name][...]
+        for name in ('points', 'delays', 'bin_edges', 'mask')
+    }
+    attrs = json.loads(grp.attrs['parameters'])
+    return values, arrays, attrs

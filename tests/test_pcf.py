@@ -1,0 +1,311 @@
+"""Tests of ipcf.pcf: circle, bins, smoothing and pcf_image."""
+
+import math
+
+import numpy
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import ipcf
+from ipcf.pcf import (
+    average_bins,
+    bin_delays,
+    circle,
+    logbins,
+    pcf_image,
+    smooth,
+)
+
+
+@pytest.fixture
+def series():
+    """Small Poisson image series, counts ~100."""
+    return numpy.random.default_rng(1).poisson(100, (64, 9, 10)).astype(
+        numpy.uint16
+    )
+
+
+def direct_pcf(data, points, edges, mode='circular'):
+    """SPEC's formula computed with plain loops, no FFT."""
+    data = numpy.asarray(data, dtype=numpy.float64)
+    n, height, width = data.shape
+    radius = int(numpy.abs(points).max())
+    ndelays = n // 2
+    out = numpy.empty(
+        (height - 2 * radius, width - 2 * radius, len(points), len(edges))
+    )
+    t = numpy.arange(n)
+    for y in range(radius, height - radius):
+        for x in range(radius, width - radius):
+            a = data[:, y, x]
+            for i, (u, v) in enumerate(points):
+                b = data[:, y + v, x + u]
+                g = numpy.empty(ndelays)
+                for tau in range(ndelays):
+                    if mode == 'circular':
+                        g[tau] = numpy.mean(a * b[(t + tau) % n])
+                        g[tau] = g[tau] / (a.mean() * b.mean()) - 1
+                    else:
+                        da = a - a.mean()
+                        db = b - b.mean()
+                        g[tau] = numpy.sum(da[: n - tau] * db[tau:])
+                        g[tau] /= n * a.mean() * b.mean()
+                binned = [
+                    g[lo:hi].mean()
+                    for lo, hi in zip([0, *edges[:-1]], edges, strict=True)
+                ]
+                out[y - radius, x - radius, i] = smooth_loop(binned)
+    return out
+
+
+def smooth_loop(s):
+    s = list(s)
+    s[0] = s[1]
+    for k in range(1, len(s)):
+        s[k] = 0.3 * s[k] + 0.7 * s[k - 1]
+    for k in range(len(s) - 2, -1, -1):
+        s[k] = 0.3 * s[k] + 0.7 * s[k + 1]
+    return s
+
+
+def test_circle_spec_values():
+    assert circle(6, 32)[:8].tolist() == [
+        [6, 0], [6, 1], [6, 2], [5, 3], [4, 4], [3, 5], [2, 6], [1, 6],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize('radius', [1, 2, 3, 6, 7, 12])
+def test_circle_symmetry(radius):
+    points = circle(radius, 32)
+    assert points.dtype == numpy.intp
+    assert_array_equal(points[16:], -points[:16])
+    assert numpy.abs(points).max() == radius
+
+
+@pytest.mark.parametrize(
+    ('radius', 'count'), [(1, 4), (4, 24), (6, 32), (12, 68)]
+)
+def test_circle_default_count(radius, count):
+    points = circle(radius, None)
+    assert len(points) == count == 4 * math.floor(math.sqrt(2) * radius + 0.5)
+    # no duplicate points up to radius 12
+    assert len({tuple(p) for p in points}) == count
+
+
+def test_circle_bad_arguments():
+    with pytest.raises(ValueError, match='radius=0'):
+        circle(0)
+    with pytest.raises(ValueError, match='npoints=0'):
+        circle(3, 0)
+    with pytest.raises(TypeError, match='radius'):
+        circle(2.5)
+
+
+def test_logbins_spec_values():
+    assert logbins(8192, 32).tolist() == [
+        1, 2, 3, 4, 5, 7, 10, 13, 18, 24, 32, 43, 58, 78, 104, 139, 187,
+        250, 334, 447, 598, 800, 1070, 1432, 1915, 2561, 3425, 4580, 6125,
+        8192,
+    ]  # fmt: skip
+    assert len(logbins(16384 // 2, 32)) == 30
+
+
+def test_logbins_cover_all_delays():
+    for size in (1, 2, 3, 7, 100, 1000):
+        edges = logbins(size, 8)
+        assert edges[0] == 1
+        assert edges[-1] == size
+        assert (numpy.diff(edges) > 0).all()
+
+
+def test_logbins_bad_arguments():
+    with pytest.raises(ValueError, match='nbins=1'):
+        logbins(100, 1)
+    with pytest.raises(ValueError, match='size=0'):
+        logbins(0, 8)
+
+
+def test_average_bins_by_hand():
+    curves = numpy.array([[1.0, 2.0, 4.0, 6.0, 8.0], [0, 0, 3, 3, 9]])
+    assert_allclose(
+        average_bins(curves, [1, 2, 5]), [[1, 2, 6], [0, 0, 5]]
+    )
+    with pytest.raises(ValueError, match='fewer than'):
+        average_bins(curves, [1, 6])
+
+
+def test_bin_delays():
+    assert_allclose(bin_delays([1, 2, 4, 8]), [0, 1, 2.5, 5.5])
+
+
+def test_smooth_by_hand():
+    # s = [a, b, c]: s0 = b; forward s1 = b, s2 = .3c + .7b;
+    # backward s1 = .3b + .7 s2, s0 = .3b + .7 s1
+    s = smooth([5.0, 1.0, 2.0])
+    s2 = 0.3 * 2 + 0.7 * 1
+    s1 = 0.3 * 1 + 0.7 * s2
+    s0 = 0.3 * 1 + 0.7 * s1
+    assert_allclose(s, [s0, s1, s2])
+    rng = numpy.random.default_rng(0)
+    curves = rng.random((3, 4, 9))
+    expected = [[smooth_loop(c) for c in row] for row in curves]
+    before = curves.copy()
+    assert_allclose(smooth(curves), expected, rtol=1e-14)
+    assert_array_equal(curves, before)
+    out = smooth(curves, out=curves)
+    assert out is curves
+    assert_allclose(curves, expected, rtol=1e-14)
+
+
+def test_smooth_preserves_constants():
+    assert_allclose(smooth(numpy.full(7, 2.5)), 2.5)
+
+
+@pytest.mark.parametrize('mode', ['circular', 'linear'])
+@pytest.mark.parametrize('npoints', [4, 5, 8])
+def test_reference_equals_direct_formula(mode, npoints):
+    rng = numpy.random.default_rng(npoints)
+    data = rng.poisson(50, (32, 7, 8)).astype(numpy.float32)
+    result = pcf_image(
+        data, radius=2, npoints=npoints, nbins=6, mode=mode,
+        engine='reference',
+    )  # fmt: skip
+    points = circle(2, npoints)
+    edges = logbins(16, 6)
+    expected = direct_pcf(data, points, edges, mode)
+    assert result.dtype == numpy.float32
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+
+
+def test_pcf_image_labels(series):
+    before = series.copy()
+    result = pcf_image(series, radius=2, npoints=8, nbins=8, dt=0.5)
+    assert_array_equal(series, before)
+    assert result.name == 'pcf'
+    assert result.dims == ('y', 'x', 'point', 'delay')
+    assert result.shape == (5, 6, 8, len(logbins(32, 8)))
+    assert result['y'].values.tolist() == [2, 3, 4, 5, 6]
+    assert result['x'].values[0] == 2
+    assert_array_equal(result['u'], circle(2, 8)[:, 0])
+    assert_array_equal(result['v'], circle(2, 8)[:, 1])
+    assert_allclose(result['distance'][0], 2)
+    assert_allclose(result['angle'][2], math.pi / 2)
+    assert_allclose(result['delay'], bin_delays(logbins(32, 8)) * 0.5)
+    for key in ('radius', 'npoints', 'nbins', 'dt', 'frames', 'engine'):
+        assert key in result.attrs
+    assert result.attrs['frames'] == 64
+    assert result.attrs['version'] == ipcf.__version__
+    assert numpy.asarray(result).dtype == numpy.float32
+
+
+def test_pcf_image_truncates_to_power_of_two(series):
+    data = numpy.concatenate([series, series[:36]])  # 100 frames
+    truncated = pcf_image(data, radius=2, npoints=4, nbins=6)
+    assert truncated.attrs['frames'] == 64
+    assert_allclose(
+        truncated, pcf_image(series, radius=2, npoints=4, nbins=6)
+    )
+    full = pcf_image(data, radius=2, npoints=4, nbins=6, truncate=False)
+    assert full.attrs['frames'] == 100
+    assert full['bin_edge'].values[-1] == 50
+
+
+def test_displaced_pattern_peaks_at_lag():
+    """Fluctuations that reappear at (u, v) after `lag` frames."""
+    rng = numpy.random.default_rng(7)
+    lag, (u, v) = 4, (3, 0)
+    noise = rng.normal(0, 10, (256, 16, 16))
+    moved = numpy.roll(noise, (lag, v, u), axis=(0, 1, 2))
+    data = 1000 + noise + moved
+    result = pcf_image(data, radius=3, npoints=4, nbins=12)
+    edges = result['bin_edge'].values
+    lag_bin = int(numpy.searchsorted(edges, lag, side='right'))
+    centre = numpy.asarray(result[4:8, 4:8]).mean(axis=(0, 1))
+    toward, away = centre[0], centre[2]  # points (3, 0) and (-3, 0)
+    assert numpy.argmax(toward) == lag_bin
+    assert toward[lag_bin] > 5e-5
+    assert numpy.abs(away).max() < 0.2 * toward[lag_bin]
+
+
+def test_pcf_image_mask_and_zero_pixels(series):
+    data = series.astype(numpy.float64)
+    data[:, 4, 5] = 0.0  # zero mean pixel
+    mask = numpy.ones(data.shape[1:], bool)
+    mask[3, 3] = False
+    with numpy.errstate(all='raise'):
+        result = pcf_image(data, radius=2, npoints=8, nbins=6, mask=mask)
+    values = numpy.asarray(result)
+    assert numpy.isnan(values[1, 1]).all()  # masked (y=3, x=3)
+    assert numpy.isnan(values[2, 3]).all()  # zero mean centre (4, 5)
+    # neighbours of the zero pixel: only the curve toward it is NaN
+    assert numpy.isnan(values[2, 1, 0]).all()  # (4, 3) + (2, 0)
+    assert not numpy.isnan(values[2, 1, 1:]).any()
+    assert not numpy.isinf(values).any()
+    # the masked pixel, the zero centre and its 8 circle neighbours
+    assert numpy.isnan(values).any(axis=(2, 3)).sum() == 10
+
+
+@pytest.mark.parametrize('dtype', ['uint8', 'uint16', 'int32', 'float32'])
+def test_pcf_image_dtypes(series, dtype):
+    expected = pcf_image(series, radius=2, npoints=4, nbins=6)
+    result = pcf_image(series.astype(dtype), radius=2, npoints=4, nbins=6)
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+
+
+def test_pcf_image_lazy_inputs(series, tmp_path):
+    expected = pcf_image(series, radius=2, npoints=4, nbins=6)
+    path = tmp_path / 'series.raw'
+    series.tofile(path)
+    memmap = numpy.memmap(path, dtype=series.dtype, shape=series.shape)
+    assert_allclose(pcf_image(memmap, radius=2, npoints=4, nbins=6), expected)
+    h5py = pytest.importorskip('h5py')
+    with h5py.File(tmp_path / 'series.h5', 'w') as h5:
+        dataset = h5.create_dataset('data', data=series, chunks=(64, 4, 4))
+        result = pcf_image(dataset, radius=2, npoints=4, nbins=6)
+    assert_allclose(result, expected)
+    da = pytest.importorskip('dask.array')
+    lazy = da.from_array(series, chunks=(16, 5, 5))
+    assert_allclose(pcf_image(lazy, radius=2, npoints=4, nbins=6), expected)
+    zarr = pytest.importorskip('zarr')
+    array = zarr.create_array(
+        str(tmp_path / 'series.zarr'), shape=series.shape,
+        chunks=(64, 4, 4), dtype=series.dtype,
+    )  # fmt: skip
+    array[...] = series
+    assert_allclose(pcf_image(array, radius=2, npoints=4, nbins=6), expected)
+
+
+@pytest.mark.parametrize(
+    ('data', 'options', 'error', 'match'),
+    [
+        (numpy.ones((64, 8)), {}, ValueError, 'not 3-D'),
+        (numpy.ones((15, 8, 8)), {}, ValueError, '15 frames'),
+        (numpy.ones((32, 8, 8)), {'radius': 0}, ValueError, 'radius=0'),
+        (numpy.ones((32, 8, 8)), {'radius': 4}, ValueError, 'radius=4'),
+        (numpy.ones((32, 8, 8)), {'npoints': 0}, ValueError, 'npoints=0'),
+        (numpy.ones((32, 8, 8)), {'nbins': 1}, ValueError, 'nbins=1'),
+        (numpy.ones((32, 8, 8)), {'dt': 0}, ValueError, 'dt=0'),
+        (numpy.ones((32, 8, 8)), {'mode': 'x'}, ValueError, 'mode='),
+        (numpy.ones((32, 8, 8)), {'engine': 'x'}, ValueError, 'engine='),
+        (
+            numpy.ones((32, 8, 8)), {'mask': numpy.ones((8, 7), bool)},
+            ValueError, 'mask.shape',
+        ),
+        (numpy.ones((32, 8, 8), complex), {}, TypeError, 'complex'),
+        (numpy.ones((32, 8, 8), bool), {}, TypeError, 'bool'),
+        (numpy.full((32, 8, 8), 'a'), {}, TypeError, 'not an integer'),
+        (numpy.ones((32, 8, 8)), {'radius': 1.5}, TypeError, 'radius'),
+    ],
+)  # fmt: skip
+def test_pcf_image_bad_input(data, options, error, match):
+    options = {'radius': 2, 'npoints': 4, **options}
+    with pytest.raises(error, match=match):
+        pcf_image(data, **options)
+
+
+@pytest.mark.parametrize('bad', [numpy.nan, numpy.inf])
+def test_pcf_image_rejects_nan(bad):
+    data = numpy.ones((32, 8, 8))
+    data[3, 4, 4] = bad
+    with pytest.raises(ValueError, match='NaN or infinite'):
+        pcf_image(data, radius=2, npoints=4)

@@ -1,0 +1,77 @@
+"""Tests of ipcf.store: saving and loading results."""
+
+import numpy
+import pytest
+from numpy.testing import assert_array_equal
+
+from ipcf import load_result, pcf_image, save_result
+from ipcf.store import fingerprint
+
+
+@pytest.fixture(scope='module')
+def result():
+    data = numpy.random.default_rng(3).poisson(80, (32, 9, 8))
+    mask = numpy.ones((9, 8), bool)
+    mask[4, 4] = False
+    return pcf_image(data, radius=2, npoints=6, nbins=5, dt=0.01, mask=mask)
+
+
+@pytest.mark.parametrize('suffix', ['.h5', '.zarr'])
+def test_round_trip(result, tmp_path, suffix):
+    if suffix == '.zarr':
+        pytest.importorskip('zarr')
+    path = save_result(result, tmp_path / f'r{suffix}', source='data.bin')
+    assert path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f'r{suffix}']
+    loaded = load_result(path)
+    assert loaded.dims == result.dims
+    assert loaded.dtype == numpy.float32
+    assert_array_equal(loaded.values, result.values)  # NaN equal too
+    for name in ('y', 'x', 'u', 'v', 'angle', 'distance', 'delay'):
+        assert_array_equal(loaded[name].values, result[name].values)
+    for key, value in result.attrs.items():
+        assert loaded.attrs[key] == value
+    assert loaded.attrs['source'] == 'data.bin'
+
+
+def test_existing_output(result, tmp_path):
+    path = tmp_path / 'r.h5'
+    path.write_bytes(b'precious')
+    with pytest.raises(FileExistsError, match='overwrite'):
+        save_result(result, path)
+    assert path.read_bytes() == b'precious'
+    save_result(result, path, overwrite=True)
+    assert load_result(path).shape == result.shape
+
+
+def test_errors(result, tmp_path):
+    with pytest.raises(ValueError, match='unknown store suffix'):
+        save_result(result, tmp_path / 'r.txt')
+    with pytest.raises(FileNotFoundError, match='no such file'):
+        load_result(tmp_path / 'missing.h5')
+    path = save_result(result, tmp_path / 'r.h5')
+    with pytest.raises(ValueError, match="no result group 'other'"):
+        load_result(path, group='other')
+    (tmp_path / 'bad.h5').write_bytes(b'not hdf5')
+    with pytest.raises(OSError, match='bad.h5'):
+        load_result(tmp_path / 'bad.h5')
+
+
+def test_incomplete_store_is_refused(result, tmp_path):
+    import json
+
+    import h5py
+
+    path = save_result(result, tmp_path / 'r.h5')
+    with h5py.File(path, 'r+') as h5:
+        attrs = json.loads(h5['pcf'].attrs['parameters'])
+        attrs['complete'] = False
+        h5['pcf'].attrs['parameters'] = json.dumps(attrs)
+    with pytest.raises(ValueError, match='incomplete'):
+        load_result(path)
+
+
+def test_fingerprint():
+    assert fingerprint((4, 5, 6), 'uint16') == fingerprint((4, 5, 6), 'u2')
+    assert fingerprint((4, 5, 6), 'uint16') != fingerprint((4, 5, 7), 'u2')
+    assert len(fingerprint((1,), 'f4')) == 16
