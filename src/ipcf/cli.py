@@ -135,19 +135,22 @@ def _int_tuple(n: int) -> Callable[[str], tuple[int, ...]]:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    import inspect
+
     from . import simulate
 
+    func = getattr(simulate, args.kind)
     options: dict[str, Any] = {'seed': args.seed, 'progress': args.progress}
     if args.diffusion is not None:
         options['diffusion'] = args.diffusion
     if args.frames is not None or args.shape is not None:
-        default = simulate.DEFAULT_SHAPES[args.kind]
+        default = inspect.signature(func).parameters['shape'].default
         frames = default[0] if args.frames is None else args.frames
         shape = default[1:] if args.shape is None else args.shape
         options['shape'] = (frames, *shape)
-    sim = getattr(simulate, args.kind)(**options)
-    path = sim.save(args.output, overwrite=args.overwrite)
-    print(f'wrote {path} {sim.data.shape} {sim.data.dtype}')
+    sim = func(**options)
+    sim.save(args.output, overwrite=args.overwrite)
+    print(f'wrote {args.output} {sim.data.shape} {sim.data.dtype}')
     return 0
 
 

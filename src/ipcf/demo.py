@@ -8,6 +8,7 @@ recomputes the analysis.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -122,15 +123,13 @@ def _reuse(path: Path, frames: int):
 
 
 def _channel_pixel(truth: dict, result) -> tuple[int, int]:
-    """Return a result pixel on the channel's centre line."""
+    """Return the result pixel at the channel's centre (or the middle)."""
     ys = result['y'].values
     xs = result['x'].values
-    geometry = truth.get('channel', {})
-    y = geometry.get('centre_px', [None, None])[0]
-    x = geometry.get('centre_px', [None, None])[1]
-    y = int(round(y)) if y is not None else int(ys[len(ys) // 2])
-    x = int(round(x)) if x is not None else int(xs[len(xs) // 2])
+    channel = truth.get('geometry', {}).get('channel', {})
+    # geometry coordinates start at the top-left corner of pixel [0, 0]
+    x, y = channel.get('centre_px', (xs.mean() + 0.5, ys.mean() + 0.5))
     return (
-        int(numpy.clip(y, ys[0], ys[-1])),
-        int(numpy.clip(x, xs[0], xs[-1])),
+        int(numpy.clip(math.floor(y), ys[0], ys[-1])),
+        int(numpy.clip(math.floor(x), xs[0], xs[-1])),
     )

@@ -98,7 +98,8 @@ def carpet(
     fig, ax = _figure_axes(ax)
     delays = result['delay'].values
     values = curves.values
-    limit = numpy.nanmax(numpy.abs(values)) if numpy.isfinite(values).any() else 1
+    finite = numpy.abs(values[numpy.isfinite(values)])
+    limit = finite.max() if finite.size and finite.max() > 0 else 1.0
     im = ax.imshow(
         values,
         aspect='auto',
