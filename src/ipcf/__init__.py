@@ -21,6 +21,7 @@ __all__ = [
     'imread',
     'load_result',
     'logbins',
+    'open_series',
     'pcf_image',
     'save_result',
     'simulate',
@@ -34,6 +35,7 @@ _LAZY = {
     'correlate': 'correlate',
     'correlate_backends': 'correlate',
     'imread': 'io',
+    'open_series': 'io',
     'load_result': 'store',
     'save_result': 'store',
 }
@@ -44,6 +46,7 @@ _SUBMODULES = {
     'bleach',
     'cli',
     'correlate',
+    'demo',
     'engines',
     'io',
     'pcf',
