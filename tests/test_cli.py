@@ -90,5 +90,5 @@ def test_demo_small(tmp_path):
         assert (tmp_path / 'demo' / name).stat().st_size > 0
         assert str(tmp_path / 'demo' / name) in proc.stdout
     result = ipcf.load_result(tmp_path / 'demo' / 'channel_pcf.h5')
-    assert result.shape == (52, 52, 32, len(ipcf.logbins(64, 32)))
+    assert result.shape == (52, 52, 32, len(ipcf.logbins(128, 32)))
     assert numpy.isfinite(result.values).all()

@@ -33,9 +33,7 @@ def number_threads(num_threads: int | None = None, /) -> int:
     return num_threads
 
 
-def check_int(
-    value: Any, name: str, /, *, minimum: int | None = None
-) -> int:
+def check_int(value: Any, name: str, /, *, minimum: int | None = None) -> int:
     """Return value as int or raise TypeError/ValueError naming it.
 
     >>> check_int(3, 'radius', minimum=1)

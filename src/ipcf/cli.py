@@ -71,9 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         '--quiet', action='store_true', help='no progress bars'
     )
-    common.add_argument(
-        '--debug', action='store_true', help='show tracebacks'
-    )
+    common.add_argument('--debug', action='store_true', help='show tracebacks')
     parser = argparse.ArgumentParser(
         prog='ipcf',
         description='Image pair-correlation function (pCF) analysis.',

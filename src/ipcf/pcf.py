@@ -100,7 +100,9 @@ def logbins(size: int, nbins: int = 32) -> NDArray[numpy.intp]:
 
     Notes
     -----
-    ``edges = unique(int(2 ** linspace(0, log2(size), nbins)))``.
+    ``edges = unique(int(2 ** linspace(0, log2(size), nbins)))``, with the
+    last edge set to `size` exactly: for sizes that are not powers of two,
+    floating-point rounding would otherwise drop the last delay.
 
     Examples
     --------
@@ -113,6 +115,8 @@ def logbins(size: int, nbins: int = 32) -> NDArray[numpy.intp]:
     size = check_int(size, 'size', minimum=1)
     nbins = check_int(nbins, 'nbins', minimum=2)
     edges = 2.0 ** numpy.linspace(0.0, math.log2(size), nbins)
+    # 2**log2(size) may round below size (e.g. 2.9999 for 3)
+    edges[-1] = size
     return numpy.unique(edges.astype(numpy.intp))
 
 
@@ -297,7 +301,7 @@ def pcf_image(
     >>> data = numpy.random.default_rng(0).poisson(100, (64, 12, 12))
     >>> result = pcf_image(data, radius=2, npoints=8, nbins=8)
     >>> result.shape
-    (8, 8, 8, 5)
+    (8, 8, 8, 7)
     >>> result.dims
     ('y', 'x', 'point', 'delay')
 
@@ -333,9 +337,7 @@ def pcf_image(
         dtype=numpy.float32,
     )
     rows = compute.tile_rows(used, height, width, radius)
-    bar = progress_bar(
-        out.shape[0], enable=progress, desc='pCF', unit='row'
-    )
+    bar = progress_bar(out.shape[0], enable=progress, desc='pCF', unit='row')
     with bar:
         for y0, y1 in _tiles(out.shape[0], rows):
             tile = _read_tile(data, used, y0, y1 + 2 * radius)
@@ -420,18 +422,14 @@ def _check_data(data: Any) -> tuple[Any, tuple[int, int, int]]:
         data = numpy.asarray(data)
     dtype = numpy.dtype(data.dtype)
     if dtype.kind not in 'uif':
-        msg = (
-            f'data.dtype={dtype} is not an integer or floating-point type'
-        )
+        msg = f'data.dtype={dtype} is not an integer or floating-point type'
         raise TypeError(msg)
     shape = tuple(int(n) for n in data.shape)
     if len(shape) != 3:
         msg = f'data.shape={shape} is not 3-D (frames, height, width)'
         raise ValueError(msg)
     if shape[0] < MIN_FRAMES:
-        msg = (
-            f'data has {shape[0]} frames; at least {MIN_FRAMES} are needed'
-        )
+        msg = f'data has {shape[0]} frames; at least {MIN_FRAMES} are needed'
         raise ValueError(msg)
     return data, shape  # type: ignore[return-value]
 

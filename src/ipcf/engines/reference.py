@@ -42,8 +42,10 @@ def compute(
 ):
     """Fill out[y, x, point, bin] from a tile of shape (N, h + 2r, W)."""
     data = numpy.asarray(data, dtype=numpy.float64)
-    second = data if neighbour is None else numpy.asarray(
-        neighbour, dtype=numpy.float64
+    second = (
+        data
+        if neighbour is None
+        else numpy.asarray(neighbour, dtype=numpy.float64)
     )
     nframes = data.shape[0]
     ndelays = nframes // 2
