@@ -34,7 +34,7 @@ import numpy
 if TYPE_CHECKING:
     import xarray
 
-__all__ = ['fingerprint', 'load_result', 'save_result']
+__all__ = ['ResultWriter', 'fingerprint', 'load_result', 'save_result']
 
 _HDF5_SUFFIXES = {'.h5', '.hdf5', '.hdf'}
 _ZARR_SUFFIXES = {'.zarr'}
@@ -92,47 +92,160 @@ def save_result(
 
     """
     path = Path(path)
-    kind = _store_kind(path)
-    if path.exists() and not overwrite:
-        msg = f'{str(path)!r} exists; pass overwrite=True to replace it'
-        raise FileExistsError(msg)
     values = numpy.asarray(result, dtype=numpy.float32)
     if values.ndim != 4:
         msg = f'result has shape {values.shape}; expected 4-D pCF values'
         raise ValueError(msg)
-    attrs = {key: _jsonable(val) for key, val in result.attrs.items()}
-    attrs['y0'] = int(result['y'][0])
-    attrs['x0'] = int(result['x'][0])
+    attrs = dict(result.attrs)
     if source is not None:
         attrs['source'] = str(source)
-    attrs['complete'] = True
-    mask = ~numpy.isnan(values).all(axis=(2, 3))
-    arrays = {
-        'points': numpy.stack(
-            [result['u'].values, result['v'].values], axis=1
-        ).astype(numpy.int32),
-        'delays': result['delay'].values.astype(numpy.float64),
-        'bin_edges': result['bin_edge'].values.astype(numpy.int64),
-        'mask': mask,
-    }
-    chunk = (
-        min(chunks[0], values.shape[0]) or 1,
-        min(chunks[1], values.shape[1]) or 1,
-        *values.shape[2:],
-    )
-    tmp = path.with_name(f'.{path.name}.partial')
-    _remove(tmp)
-    try:
-        if kind == 'hdf5':
-            _write_hdf5(tmp, group, values, chunk, arrays, attrs)
-        else:
-            _write_zarr(tmp, group, values, chunk, arrays, attrs)
-        if overwrite:
-            _remove(path)
-        os.replace(tmp, path)
-    finally:
-        _remove(tmp)
+    with ResultWriter(
+        path,
+        shape=values.shape,
+        points=numpy.stack([result['u'].values, result['v'].values], 1),
+        edges=result['bin_edge'].values,
+        y0=int(result['y'][0]),
+        x0=int(result['x'][0]),
+        attrs=attrs,
+        group=group,
+        chunks=chunks,
+        overwrite=overwrite,
+    ) as writer:
+        writer.write(values)
     return path
+
+
+class ResultWriter:
+    """Write a pCF result block by block, then publish it atomically.
+
+    The store is built under a temporary name beside `path` and renamed
+    to `path` by :meth:`commit` (or on leaving a ``with`` block without
+    an exception); :meth:`abort` or an exception removes it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output store; ``.h5`` for HDF5, ``.zarr`` for zarr.
+    shape : tuple of int
+        ``(ny, nx, npoints, nbins)`` of the whole result.
+    points : array_like, shape (npoints, 2)
+        Circle offsets ``(u, v)``.
+    edges : array_like, shape (nbins,)
+        Exclusive upper bin edges in frames.
+    y0, x0 : int
+        Input pixel coordinates of result pixel ``[0, 0]``.
+    attrs : dict
+        Parameters of the analysis; must include ``radius`` and ``dt``.
+    group : str, optional, default: 'pcf'
+        Analysis group inside the store.
+    chunks : tuple of int, optional, default: (32, 32)
+        Pixel block of a chunk.
+    overwrite : bool, optional, default: False
+        Replace an existing store at commit.
+
+    Examples
+    --------
+    >>> import tempfile, ipcf
+    >>> points = ipcf.circle(1, 4)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with ResultWriter(
+    ...         f'{tmp}/r.h5', shape=(2, 2, 4, 3), points=points,
+    ...         edges=[1, 2, 4], y0=1, x0=1, attrs={'radius': 1, 'dt': 1.0},
+    ...     ) as writer:
+    ...         writer.write(numpy.zeros((2, 2, 4, 3)), y=0, x=0)
+    ...     load_result(f'{tmp}/r.h5').shape
+    (2, 2, 4, 3)
+
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        /,
+        *,
+        shape: tuple[int, int, int, int],
+        points: Any,
+        edges: Any,
+        y0: int,
+        x0: int,
+        attrs: dict[str, Any],
+        group: str = 'pcf',
+        chunks: tuple[int, int] = (32, 32),
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self._kind = _store_kind(self.path)
+        if self.path.exists() and not overwrite:
+            msg = (
+                f'{str(self.path)!r} exists; pass overwrite=True to replace it'
+            )
+            raise FileExistsError(msg)
+        self._overwrite = overwrite
+        self.shape = tuple(int(n) for n in shape)
+        edges = numpy.asarray(edges, dtype=numpy.int64)
+        attrs = {key: _jsonable(val) for key, val in attrs.items()}
+        attrs.update(y0=int(y0), x0=int(x0), complete=True)
+        dt = float(attrs['dt'])
+        from .pcf import bin_delays
+
+        arrays = {
+            'points': numpy.asarray(points, dtype=numpy.int32),
+            'delays': bin_delays(edges) * dt,
+            'bin_edges': edges,
+        }
+        chunk = (
+            max(1, min(chunks[0], self.shape[0])),
+            max(1, min(chunks[1], self.shape[1])),
+            *self.shape[2:],
+        )
+        self._tmp = self.path.with_name(f'.{self.path.name}.partial')
+        _remove(self._tmp)
+        if self._kind == 'hdf5':
+            self._file, self._group = _create_hdf5(
+                self._tmp, group, self.shape, chunk, arrays, attrs
+            )
+        else:
+            self._file, self._group = _create_zarr(
+                self._tmp, group, self.shape, chunk, arrays, attrs
+            )
+        self._mask = numpy.zeros(self.shape[:2], dtype=bool)
+
+    def write(self, values: Any, /, *, y: int = 0, x: int = 0) -> None:
+        """Write a block of result pixels starting at row y, column x."""
+        values = numpy.asarray(values, dtype=numpy.float32)
+        ny, nx = values.shape[:2]
+        self._group['pcf'][y : y + ny, x : x + nx] = values
+        self._mask[y : y + ny, x : x + nx] = ~numpy.isnan(values).all(
+            axis=(2, 3)
+        )
+
+    def commit(self) -> Path:
+        """Close the store and move it to its final name."""
+        self._group['mask'][...] = self._mask
+        self._close()
+        if self._overwrite:
+            _remove(self.path)
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Close and remove the unfinished store."""
+        self._close()
+        _remove(self._tmp)
+
+    def _close(self) -> None:
+        if self._file is not None and hasattr(self._file, 'close'):
+            self._file.close()
+        self._file = None
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, *args: Any) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
 
 
 def load_result(
@@ -239,15 +352,19 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _write_hdf5(path, group, values, chunks, arrays, attrs) -> None:
+def _create_hdf5(path, group, shape, chunks, arrays, attrs):
     import h5py
 
-    with h5py.File(path, 'w') as h5:
-        grp = h5.create_group(group)
-        grp.create_dataset('pcf', data=values, chunks=chunks)
-        for name, array in arrays.items():
-            grp.create_dataset(name, data=array)
-        grp.attrs['parameters'] = json.dumps(attrs)
+    h5 = h5py.File(path, 'w')
+    grp = h5.create_group(group)
+    grp.create_dataset(
+        'pcf', shape=shape, chunks=chunks, dtype='float32', fillvalue=numpy.nan
+    )
+    for name, array in arrays.items():
+        grp.create_dataset(name, data=array)
+    grp.create_dataset('mask', shape=shape[:2], dtype=bool)
+    grp.attrs['parameters'] = json.dumps(attrs)
+    return h5, grp
 
 
 def _read_hdf5(path, group):
@@ -271,19 +388,24 @@ def _read_hdf5(path, group):
     return values, arrays, attrs
 
 
-def _write_zarr(path, group, values, chunks, arrays, attrs) -> None:
+def _create_zarr(path, group, shape, chunks, arrays, attrs):
     import zarr
 
     root = zarr.open_group(str(path), mode='w')
     grp = root.create_group(group)
-    pcf = grp.create_array(
-        'pcf', shape=values.shape, chunks=chunks, dtype='float32'
+    grp.create_array(
+        'pcf',
+        shape=shape,
+        chunks=chunks,
+        dtype='float32',
+        fill_value=numpy.nan,
     )
-    pcf[...] = values
     for name, array in arrays.items():
         arr = grp.create_array(name, shape=array.shape, dtype=array.dtype)
         arr[...] = array
+    grp.create_array('mask', shape=shape[:2], dtype=bool)
     grp.attrs['parameters'] = json.dumps(attrs)
+    return None, grp
 
 
 def _read_zarr(path, group):

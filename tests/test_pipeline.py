@@ -1,0 +1,174 @@
+"""Tests of ipcf.pipeline: blocked, resumable analysis."""
+
+import numpy
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import ipcf
+from ipcf import pipeline
+from ipcf.pipeline import analyze, plan_blocks
+
+OPTIONS = {'radius': 2, 'npoints': 8, 'nbins': 8}
+
+
+@pytest.fixture(scope='module')
+def series():
+    rng = numpy.random.default_rng(5)
+    return rng.poisson(100, (64, 23, 19)).astype(numpy.uint16)
+
+
+@pytest.fixture(scope='module')
+def whole(series):
+    return ipcf.pcf_image(series, **OPTIONS)
+
+
+def test_plan_blocks_cover_grid():
+    blocks = plan_blocks((10, 7), 4)
+    covered = numpy.zeros((10, 7), int)
+    for y, x, ny, nx in blocks:
+        covered[y : y + ny, x : x + nx] += 1
+    assert (covered == 1).all()
+
+
+@pytest.mark.parametrize('block', [1, 5, 8, 64])
+def test_blocked_equals_whole(series, whole, tmp_path, block):
+    before = series.copy()
+    path = analyze(
+        series, tmp_path / 'r.h5', bleach=None, block=block, **OPTIONS
+    )
+    assert_array_equal(series, before)
+    result = ipcf.load_result(path)
+    assert result.shape == whole.shape
+    assert_allclose(result, whole, rtol=0, atol=1e-6)
+    assert_array_equal(result['y'], whole['y'])
+    assert_array_equal(result['x'], whole['x'])
+    assert_allclose(result['delay'], whole['delay'])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['r.h5']
+
+
+def test_blocked_with_mask_and_roi(series, tmp_path):
+    mask = numpy.zeros(series.shape[1:], bool)
+    mask[5:9, 4:15] = True
+    roi = (1, 20, 2, 18)
+    path = analyze(
+        series, tmp_path / 'r.zarr', bleach=None, block=4, mask=mask,
+        roi=roi, **OPTIONS,
+    )  # fmt: skip
+    result = ipcf.load_result(path)
+    crop = series[:, 1:20, 2:18]
+    expected = ipcf.pcf_image(crop, mask=mask[1:20, 2:18], **OPTIONS)
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+    assert result['y'].values[0] == 1 + 2
+    assert result['x'].values[0] == 2 + 2
+    # blocks without a masked pixel are all NaN
+    assert numpy.isnan(result.values[8:]).all()
+
+
+def test_blocked_with_bleach_correction(tmp_path):
+    from ipcf import bleach
+
+    rng = numpy.random.default_rng(2)
+    decay = numpy.exp(-numpy.arange(96) / 200.0)[:, None, None]
+    data = rng.poisson(200 * decay, (96, 12, 12)).astype(numpy.uint16)
+    path = analyze(
+        data, tmp_path / 'r.h5', bleach='filter:16', block=3, **OPTIONS
+    )
+    result = ipcf.load_result(path)
+    corrected = bleach.correct(data, method='filter', param=16)
+    assert corrected.shape[0] == 96 - 32
+    expected = ipcf.pcf_image(corrected, **OPTIONS)
+    assert result.attrs['frames'] == 64
+    assert result.attrs['bleach'] == 'filter:16'
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+
+
+def test_resume_after_interruption(series, whole, tmp_path, monkeypatch):
+    out = tmp_path / 'r.h5'
+    compute = pipeline._compute_block
+    calls = []
+
+    def failing(spec, *args):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(spec)
+        return compute(spec, *args)
+
+    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    options = {'bleach': None, 'block': 4, 'scheduler': 'synchronous'}
+    with pytest.raises(KeyboardInterrupt):
+        analyze(series, out, **options, **OPTIONS)
+    assert not out.exists()
+    work = tmp_path / '.r.h5.work'
+    assert len(list((work / 'blocks').iterdir())) == 3
+    with pytest.raises(FileExistsError, match='resume'):
+        analyze(series, out, **options, **OPTIONS)
+    with pytest.raises(ValueError, match='other parameters'):
+        analyze(series, out, **options, resume=True, radius=3, npoints=8)
+    monkeypatch.setattr(pipeline, '_compute_block', compute)
+    calls.clear()
+    analyze(series, out, **options, resume=True, **OPTIONS)
+    assert not work.exists()
+    assert_allclose(ipcf.load_result(out), whole, rtol=0, atol=1e-6)
+
+
+def test_existing_output(series, tmp_path):
+    out = tmp_path / 'r.h5'
+    out.write_bytes(b'keep')
+    with pytest.raises(FileExistsError, match='overwrite'):
+        analyze(series, out, bleach=None, **OPTIONS)
+    assert out.read_bytes() == b'keep'
+    analyze(series, out, bleach=None, overwrite=True, **OPTIONS)
+    assert ipcf.load_result(out).shape[0] == 19
+
+
+def test_processes_from_file(series, whole, tmp_path):
+    source = ipcf.io.imwrite(tmp_path / 'series.h5', series)
+    path = analyze(
+        str(source), tmp_path / 'r.h5', bleach=None, block=8,
+        scheduler='processes', num_workers=2, **OPTIONS,
+    )  # fmt: skip
+    assert_allclose(ipcf.load_result(path), whole, rtol=0, atol=1e-6)
+
+
+def test_local_cluster(series, whole, tmp_path):
+    pytest.importorskip('dask.distributed')
+    source = ipcf.io.imwrite(tmp_path / 'series.bin', series)
+    path = analyze(
+        str(source), tmp_path / 'r.zarr', bleach=None, block=8,
+        cluster='local:2', **OPTIONS,
+    )  # fmt: skip
+    assert_allclose(ipcf.load_result(path), whole, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ('options', 'error', 'match'),
+    [
+        ({'block': 0}, ValueError, 'block=0'),
+        ({'roi': (0, 3, 0, 19)}, ValueError, 'too small'),
+        ({'roi': (0, 30, 0, 19)}, ValueError, 'outside'),
+        ({'mask': numpy.ones((3, 3), bool)}, ValueError, 'mask.shape'),
+        ({'bleach': 'filter:40'}, ValueError, 'frames'),
+        ({'cluster': 'remote'}, ValueError, 'local:N'),
+        ({'dt': -1.0}, ValueError, 'dt='),
+    ],
+)
+def test_bad_options(series, tmp_path, options, error, match):
+    options = {'bleach': None, **OPTIONS, **options}
+    with pytest.raises(error, match=match):
+        analyze(series, tmp_path / 'r.h5', **options)
+    assert not (tmp_path / 'r.h5').exists()
+
+
+def test_cli_analyze(series, whole, tmp_path, capsys):
+    from ipcf.cli import main
+
+    source = ipcf.io.imwrite(tmp_path / 'series.bin', series)
+    out = tmp_path / 'r.h5'
+    args = [
+        'analyze', str(source), str(out), '--radius', '2', '--points', '8',
+        '--bins', '8', '--bleach', 'none', '--block', '8', '--quiet',
+    ]  # fmt: skip
+    assert main(args) == 0
+    assert_allclose(ipcf.load_result(out), whole, rtol=0, atol=1e-6)
+    assert main(args) == 2
+    assert 'exists' in capsys.readouterr().err
