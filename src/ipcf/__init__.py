@@ -15,28 +15,34 @@ __version__ = '0.1.0'
 
 __all__ = [
     '__version__',
+    'analyze',
     'circle',
     'correlate',
     'correlate_backends',
     'imread',
     'load_result',
     'logbins',
+    'maps',
     'open_series',
     'pcf_image',
     'save_result',
     'simulate',
 ]
 
+# the function shadows its module of the same name: bind it eagerly, so
+# that a later ``import ipcf.correlate`` cannot replace it (numpy only)
+from .correlate import correlate, correlate_backends  # noqa: E402
+
 # name -> module that defines it; resolved lazily by __getattr__
 _LAZY = {
+    'analyze': 'pipeline',
     'circle': 'pcf',
     'logbins': 'pcf',
     'pcf_image': 'pcf',
-    'correlate': 'correlate',
-    'correlate_backends': 'correlate',
     'imread': 'io',
     'open_series': 'io',
     'load_result': 'store',
+    'maps': 'analysis',
     'save_result': 'store',
 }
 
@@ -45,6 +51,7 @@ _SUBMODULES = {
     'bench',
     'bleach',
     'cli',
+    'convert',
     'correlate',
     'demo',
     'engines',
@@ -52,6 +59,7 @@ _SUBMODULES = {
     'pcf',
     'pipeline',
     'plot',
+    'report',
     'roi',
     'simulate',
     'store',

@@ -49,11 +49,16 @@ def run_demo(
     Returns
     -------
     dict of str to pathlib.Path
-        ``'data'``, ``'result'`` and ``'figure'`` paths.
+        Paths of the simulation (``'data'``), the stored result
+        (``'result'``), the overview figure (``'figure'``,
+        ``summary.png``), the figures ``'mean'``, ``'carpet'``,
+        ``'polar'`` and ``'image'`` (PNG files of those names) and the
+        HTML ``'report'``.
 
     """
     from . import io, plot, simulate
     from .pcf import pcf_image
+    from .report import representative_pixels, write_report
     from .store import save_result
 
     def step(name: str, start: float, path: Path | None = None) -> None:
@@ -96,15 +101,44 @@ def run_demo(
     step('store result', start, result_path)
 
     start = time.perf_counter()
-    mean = numpy.asarray(data[: result.attrs['frames']], dtype=numpy.float64)
-    mean = mean.mean(axis=0)
+    mean = plot.series_mean(data, frames=result.attrs['frames'])[0]
     pixel = _channel_pixel(truth, result)
-    npoints = result.shape[2]
-    fig = plot.summary(result, mean, pixel=pixel, point=npoints // 4)
-    figure_path = directory / 'summary.png'
-    fig.savefig(figure_path, dpi=100)
-    step('summary figure', start, figure_path)
-    return {'data': data_path, 'result': result_path, 'figure': figure_path}
+    npoints, nbins = result.shape[2:]
+    pixel_size = truth.get('pixel_size')
+    # point npoints // 4 looks down the rows, across the channel's walls,
+    # which show best at delays of tens to hundreds of milliseconds
+    point = npoints // 4
+    figures = {
+        'figure': plot.summary(
+            result, mean, pixel=pixel, point=point, delay=nbins // 2
+        ),
+        'mean': plot.mean_image(mean, mark=pixel, pixel_size=pixel_size),
+        'carpet': plot.carpet(result, *pixel),
+        'polar': plot.polar(result, *pixel),
+        'image': plot.pcf_image(
+            result,
+            point,
+            sorted({nbins // 4, nbins // 2, (3 * nbins) // 4}),
+            pixel_size=pixel_size,
+        ),
+    }
+    paths = {'data': data_path, 'result': result_path}
+    for name, fig in figures.items():
+        file = 'summary.png' if name == 'figure' else f'{name}.png'
+        paths[name] = directory / file
+        fig.savefig(paths[name], dpi=100)
+    step('figures', start, directory)
+
+    start = time.perf_counter()
+    paths['report'] = write_report(
+        result_path,
+        directory / 'report.html',
+        data=data_path,
+        pixels=list(dict.fromkeys([pixel, *representative_pixels(result, 1)])),
+        progress=progress,
+    )
+    step('report', start, paths['report'])
+    return paths
 
 
 def _reuse(path: Path, frames: int):

@@ -1,0 +1,646 @@
+"""Self-contained HTML report of a pCF result.
+
+:func:`write_report` writes one HTML file with the analysis parameters, a
+summary of the data and of the result, the figures of :mod:`ipcf.plot`
+for a few representative pixels and the run times recorded with the
+result. Figures are embedded as base64 PNG images, so the file opens in
+any browser without a server and can be mailed or archived alone.
+
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import io as _io
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy
+
+from ._utils import check_int, progress_bar
+
+if TYPE_CHECKING:
+    import xarray
+    from matplotlib.figure import Figure
+
+__all__ = [
+    'find_source',
+    'report_html',
+    'representative_pixels',
+    'write_report',
+]
+
+_DPI = 80
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto;
+       max-width: 1200px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+td, th { border: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left;
+         vertical-align: top; }
+th { background: #f4f4f4; }
+.figures { display: flex; flex-wrap: wrap; gap: 1em; }
+figure { margin: 0; } figure img { max-width: 100%; }
+figcaption { font-size: 0.9em; color: #555; }
+.note { color: #8a5a00; } .meta { color: #666; }
+"""
+
+# attrs recorded by ipcf.pcf_image and the pipeline, shown in this order
+_PARAMETERS = (
+    'radius',
+    'npoints',
+    'nbins',
+    'dt',
+    'frames',
+    'frames_total',
+    'truncate',
+    'mode',
+    'bleach',
+    'roi',
+    'block',
+    'engine',
+    'version',
+    'source',
+)
+
+
+def write_report(
+    result: xarray.DataArray | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    /,
+    *,
+    data: Any = None,
+    pixels: Sequence[tuple[int, int]] | None = None,
+    pixel_size: float | None = None,
+    psf_radius: float | None = None,
+    title: str | None = None,
+    progress: bool = False,
+) -> Path:
+    """Write a self-contained HTML report of a pCF result.
+
+    Parameters
+    ----------
+    result : xarray.DataArray or str or path
+        Result of :func:`ipcf.pcf_image`, or a store that
+        :func:`ipcf.load_result` reads.
+    path : str or path
+        Output HTML file; replaced if it exists.
+    data, pixels, pixel_size, psf_radius, title, progress :
+        See :func:`report_html`.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, ipcf
+    >>> data = numpy.random.default_rng(0).poisson(100, (64, 10, 10))
+    >>> result = ipcf.pcf_image(data, radius=2, npoints=8, nbins=6)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_report(result, f'{tmp}/report.html', data=data)
+    ...     text = path.read_text()
+    >>> text.startswith('<!DOCTYPE html>')
+    True
+
+    """
+    path = Path(path)
+    text = report_html(
+        result,
+        data=data,
+        pixels=pixels,
+        pixel_size=pixel_size,
+        psf_radius=psf_radius,
+        title=title,
+        progress=progress,
+    )
+    tmp = path.with_name(f'.{path.name}.partial')
+    try:
+        tmp.write_text(text, encoding='utf-8')
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def report_html(
+    result: xarray.DataArray | str | os.PathLike[str],
+    /,
+    *,
+    data: Any = None,
+    pixels: Sequence[tuple[int, int]] | None = None,
+    pixel_size: float | None = None,
+    psf_radius: float | None = None,
+    title: str | None = None,
+    progress: bool = False,
+) -> str:
+    """Return a self-contained HTML report of a pCF result.
+
+    Parameters
+    ----------
+    result : xarray.DataArray or str or path
+        Result of :func:`ipcf.pcf_image`, or a store that
+        :func:`ipcf.load_result` reads.
+    data : array_like or str or path, shape (T, H, W), optional
+        The image series analysed, for the mean image, the intensity
+        trace and the raw curves. Default: the result's ``source``
+        attribute if it names a file that exists (see
+        :func:`find_source`); without data those figures are left out.
+    pixels : sequence of (y, x), optional
+        Pixels whose curves are shown. Default: up to three from
+        :func:`representative_pixels`.
+    pixel_size : float, optional
+        Pixel size in µm; default from the data's metadata.
+    psf_radius : float, optional
+        1/e² radius of the point spread function in µm; default from the
+        data's metadata. With the pixel size it enables the maps of
+        :func:`ipcf.maps`.
+    title : str, optional
+        Page title; default names the source.
+    progress : bool, optional, default: False
+        Show a progress bar over the figures.
+
+    Returns
+    -------
+    str
+        The HTML document.
+
+    Raises
+    ------
+    ValueError
+        If a pixel is outside the result, or `data` does not match it.
+
+    Examples
+    --------
+    >>> import ipcf
+    >>> data = numpy.random.default_rng(0).poisson(100, (64, 10, 10))
+    >>> result = ipcf.pcf_image(data, radius=2, npoints=8, nbins=6)
+    >>> text = report_html(result, pixels=[(4, 5)])
+    >>> 'data:image/png;base64,' in text
+    True
+
+    """
+    from . import plot
+    from .store import load_result
+
+    started = time.perf_counter()
+    result_path = None
+    if isinstance(result, (str, os.PathLike)):
+        result_path = Path(result)
+        result = load_result(result_path)
+    plot._check_result(result)
+    if data is None:
+        data = find_source(result, result_path)
+    series = None if data is None else plot._open_series(data)
+    metadata = {} if data is None else plot._metadata(data)
+    if pixel_size is None:
+        pixel_size = result.attrs.get('pixel_size', metadata.get('pixel_size'))
+    if psf_radius is None:
+        psf_radius = metadata.get('psf_radius')
+    if pixels is None:
+        pixels = representative_pixels(result)
+    else:
+        pixels = [plot._check_pixel(result, *p) for p in pixels]
+    if series is not None:
+        _check_match(series, result)
+
+    sections: list[str] = []
+    notes: list[str] = []
+    figures = _figure_plan(
+        result, series, pixels, pixel_size, psf_radius, notes
+    )
+    rendered: dict[str, list[str]] = {}
+    bar = progress_bar(len(figures), enable=progress, desc='report')
+    with bar:
+        for section, caption, make in figures:
+            try:
+                fig = make()
+            except (ValueError, ImportError) as exc:
+                notes.append(f'{caption}: not drawn ({exc})')
+            else:
+                rendered.setdefault(section, []).append(
+                    _figure_html(fig, caption)
+                )
+            bar.update(1)
+
+    source = result.attrs.get('source')
+    if title is None:
+        title = f'pCF report: {source}' if source else 'pCF report'
+    sections.append(f'<h1>{_esc(title)}</h1>')
+    from . import __version__
+
+    now = datetime.datetime.now().isoformat(timespec='seconds')
+    sections.append(
+        f'<p class="meta">Written {_esc(now)} by ipcf {_esc(__version__)}'
+        + (f' from {_esc(result_path)}' if result_path else '')
+        + '.</p>'
+    )
+    sections.append('<h2>Parameters</h2>')
+    sections.append(_table(_parameters(result)))
+    sections.append('<h2>Data</h2>')
+    if series is None:
+        sections.append(
+            '<p class="note">The image series is not available: the mean '
+            'image, the intensity trace and the raw curves are left '
+            'out.</p>'
+        )
+    else:
+        sections.append(_table(_data_summary(data, series, metadata)))
+    sections.append('<h2>Result</h2>')
+    sections.append(_table(_result_summary(result)))
+    for section, heading in (
+        ('data', 'Image series'),
+        ('overview', 'pCF images'),
+        ('maps', 'Maps'),
+    ):
+        if section in rendered:
+            sections.append(f'<h2>{heading}</h2>')
+            sections.append(_flex(rendered[section]))
+    for y, x in pixels:
+        key = f'pixel {y},{x}'
+        if key in rendered:
+            sections.append(f'<h2>Pixel y={y}, x={x}</h2>')
+            sections.append(_flex(rendered[key]))
+    timings = _timings(result)
+    timings.append(('this report', f'{time.perf_counter() - started:.1f} s'))
+    sections.append('<h2>Run times</h2>')
+    sections.append(_table(timings))
+    if notes:
+        sections.append('<h2>Notes</h2><ul>')
+        sections.extend(f'<li class="note">{_esc(n)}</li>' for n in notes)
+        sections.append('</ul>')
+    body = '\n'.join(sections)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<title>{_esc(title)}</title>\n<style>{_STYLE}</style>\n</head>\n'
+        f'<body>\n{body}\n</body>\n</html>\n'
+    )
+
+
+def representative_pixels(
+    result: xarray.DataArray, /, count: int = 3
+) -> list[tuple[int, int]]:
+    """Return pixels whose curves show the range of a result.
+
+    The pixel with the strongest correlation (largest G at a non-zero
+    delay toward any point), the pixel with values nearest the centre of
+    the result, and the pixel with the weakest correlation, in that
+    order, without repeats. Pixels without values (masked) are skipped.
+
+    Parameters
+    ----------
+    result : xarray.DataArray
+        Result of :func:`ipcf.pcf_image`.
+    count : int, optional, default: 3
+        At most this many pixels, 1 to 3.
+
+    Returns
+    -------
+    list of (y, x)
+        Input pixel coordinates; empty if no pixel has values.
+
+    Examples
+    --------
+    >>> import ipcf
+    >>> data = numpy.random.default_rng(0).poisson(100, (64, 10, 10))
+    >>> result = ipcf.pcf_image(data, radius=2, npoints=8, nbins=6)
+    >>> len(representative_pixels(result))
+    3
+
+    """
+    count = check_int(count, 'count', minimum=1)
+    values = numpy.asarray(result)
+    valid = numpy.isfinite(values).all(axis=(2, 3))
+    if not valid.any():
+        return []
+    later = values[:, :, :, 1:] if values.shape[3] > 1 else values
+    with numpy.errstate(invalid='ignore'):
+        score = numpy.where(valid, later.max(axis=(2, 3)), numpy.nan)
+    ny, nx = valid.shape
+    yy, xx = numpy.mgrid[:ny, :nx]
+    distance = numpy.where(
+        valid, (yy - (ny - 1) / 2) ** 2 + (xx - (nx - 1) / 2) ** 2, numpy.inf
+    )
+    candidates = [
+        numpy.unravel_index(numpy.nanargmax(score), score.shape),
+        numpy.unravel_index(numpy.argmin(distance), distance.shape),
+        numpy.unravel_index(numpy.nanargmin(score), score.shape),
+    ]
+    ys = result['y'].values
+    xs = result['x'].values
+    pixels: list[tuple[int, int]] = []
+    for j, i in candidates:
+        pixel = (int(ys[j]), int(xs[i]))
+        if pixel not in pixels:
+            pixels.append(pixel)
+    return pixels[:count]
+
+
+def find_source(
+    result: xarray.DataArray,
+    /,
+    path: str | os.PathLike[str] | None = None,
+) -> Path | None:
+    """Return the image series a result was computed from, if it exists.
+
+    The result's ``source`` attribute is tried as given (absolute, or
+    relative to the working directory), then relative to the directory
+    of the result store `path`.
+
+    Parameters
+    ----------
+    result : xarray.DataArray
+        Result with a ``source`` attribute (see :func:`ipcf.save_result`).
+    path : str or path, optional
+        Where the result was loaded from.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The source, or None if unknown or missing.
+
+    Examples
+    --------
+    >>> import xarray
+    >>> find_source(xarray.DataArray([0]), None) is None
+    True
+
+    """
+    source = result.attrs.get('source')
+    if not isinstance(source, str) or not source:
+        return None
+    candidates = [Path(source)]
+    if path is not None and not Path(source).is_absolute():
+        candidates.append(Path(path).parent / source)
+        candidates.append(Path(path).parent / Path(source).name)
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _figure_plan(
+    result: Any,
+    series: Any,
+    pixels: Sequence[tuple[int, int]],
+    pixel_size: float | None,
+    psf_radius: float | None,
+    notes: list[str],
+) -> list[tuple[str, str, Callable[[], Figure]]]:
+    """Return (section, caption, make_figure) of every figure to draw."""
+    from . import plot
+
+    plan: list[tuple[str, str, Callable[[], Figure]]] = []
+    npoints, nbins = result.shape[2:]
+    if series is not None:
+        stats: dict[str, Any] = {}
+
+        def statistics() -> tuple[Any, Any]:
+            # one pass over the series serves the image and the trace
+            if not stats:
+                stats['mean'], stats['trace'] = plot.series_mean(series)
+            return stats['mean'], stats['trace']
+
+        def mean_figure() -> Figure:
+            mean = statistics()[0]
+            box, mask = plot._result_region(result, mean.shape)
+            return plot.roi(
+                mean,
+                box=box,
+                mask=mask,
+                pixel_size=pixel_size,
+                title='mean intensity and analysed pixels',
+            )
+
+        def trace_figure() -> Figure:
+            dt = float(result.attrs.get('dt', 1.0))
+            return plot.intensity_trace(statistics()[1], dt=dt)
+
+        plan.append(('data', 'Mean intensity; analysed region', mean_figure))
+        plan.append(('data', 'Mean intensity over time', trace_figure))
+
+    delays = sorted({nbins // 6, nbins // 3, nbins // 2, (2 * nbins) // 3})
+    delays = [d for d in delays if d > 0] or [0]
+    for point in sorted({0, npoints // 4}):
+        plan.append(
+            (
+                'overview',
+                f'pCF toward circle point {point} at several delays',
+                _bound(
+                    plot.pcf_image,
+                    result,
+                    point,
+                    delays,
+                    pixel_size=pixel_size,
+                ),
+            )
+        )
+    maps = _maps_figure(result, pixel_size, psf_radius, notes)
+    if maps is not None:
+        plan.append(('maps', 'Maps derived from the pCF', maps))
+
+    for y, x in pixels:
+        key = f'pixel {y},{x}'
+        plan.append((key, 'Carpet', _bound(plot.carpet, result, y, x)))
+        plan.append((key, 'Polar', _bound(plot.polar, result, y, x)))
+        plan.append((key, 'Curves', _bound(plot.lines, result, y, x)))
+        if series is not None:
+            point = _strongest_point(result, y, x)
+            plan.append(
+                (
+                    key,
+                    f'Raw, binned and smoothed curve toward point {point}',
+                    _bound(
+                        plot.curve_processing,
+                        series,
+                        result,
+                        y,
+                        x,
+                        point=point,
+                    ),
+                )
+            )
+    return plan
+
+
+def _maps_figure(
+    result: Any,
+    pixel_size: float | None,
+    psf_radius: float | None,
+    notes: list[str],
+) -> Callable[[], Figure] | None:
+    """Return a maker of the maps figure, or None with a note why not."""
+    try:
+        from .analysis import maps
+    except ImportError:
+        return None
+    if pixel_size is None or psf_radius is None:
+        notes.append(
+            'Maps: left out; they need the pixel size and the PSF radius '
+            'in µm (from the data metadata, or pixel_size= and psf_radius=)'
+        )
+        return None
+    from . import plot
+
+    def make() -> Figure:
+        dataset = maps(
+            result, pixel_size=float(pixel_size), w=float(psf_radius)
+        )
+        return plot.maps(dataset, pixel_size=pixel_size)
+
+    return make
+
+
+def _bound(function: Callable[..., Figure], *args: Any, **kwargs: Any):
+    def make() -> Figure:
+        return function(*args, **kwargs)
+
+    return make
+
+
+def _strongest_point(result: Any, y: int, x: int) -> int:
+    values = result.sel(y=y, x=x).values[:, 1:]
+    if not numpy.isfinite(values).any():
+        return 0
+    return int(numpy.nanargmax(numpy.nanmax(values, axis=1)))
+
+
+def _check_match(series: Any, result: Any) -> None:
+    from . import plot
+
+    frames = int(result.attrs.get('frames', 0))
+    if series.shape[0] < frames:
+        msg = f'data have {series.shape[0]} frames; the result used {frames}'
+        raise ValueError(msg)
+    plot._result_region(result, tuple(series.shape[1:]))
+
+
+def _parameters(result: Any) -> list[tuple[str, Any]]:
+    attrs = dict(result.attrs)
+    rows = [(k, attrs.pop(k)) for k in _PARAMETERS if k in attrs]
+    rows.extend(sorted(attrs.items()))
+    return [(k, _format_value(v)) for k, v in rows if not _is_timing(k)]
+
+
+def _data_summary(data: Any, series: Any, metadata: dict) -> list[tuple]:
+    from . import io
+
+    rows: list[tuple[str, Any]] = []
+    if isinstance(data, (str, os.PathLike)):
+        rows.append(('path', os.fspath(data)))
+        try:
+            info = io.info(data)
+        except (OSError, ValueError, TypeError):
+            info = {}
+        for key in ('format', 'files', 'chunks'):
+            if info.get(key) is not None:
+                rows.append((key, info[key]))
+    shape = tuple(int(n) for n in series.shape)
+    nbytes = math.prod(shape) * numpy.dtype(series.dtype).itemsize
+    rows.append(('shape (T, H, W)', shape))
+    rows.append(('dtype', numpy.dtype(series.dtype).name))
+    rows.append(('size', f'{nbytes / 2**20:.1f} MiB'))
+    for key in ('pixel_size', 'frame_time', 'psf_radius', 'diffusion'):
+        if key in metadata:
+            rows.append((key, metadata[key]))
+    return [(k, _format_value(v)) for k, v in rows]
+
+
+def _result_summary(result: Any) -> list[tuple[str, str]]:
+    values = numpy.asarray(result)
+    valid = numpy.isfinite(values).all(axis=(2, 3))
+    finite = values[numpy.isfinite(values)]
+    delays = result['delay'].values
+    unit = 's' if result.attrs.get('dt', 1.0) != 1.0 else 'frames'
+    rows = [
+        ('shape (y, x, point, delay)', tuple(values.shape)),
+        (
+            'pixels y, x',
+            f'{result["y"].values[0]}..{result["y"].values[-1]}, '
+            f'{result["x"].values[0]}..{result["x"].values[-1]}',
+        ),
+        ('pixels with values', f'{int(valid.sum())} of {valid.size}'),
+        ('delays', f'0 .. {delays[-1]:.4g} {unit} in {len(delays)} bins'),
+    ]
+    if finite.size:
+        rows.append(('G range', f'{finite.min():.4g} .. {finite.max():.4g}'))
+    return [(k, _format_value(v)) for k, v in rows]
+
+
+def _is_timing(key: str) -> bool:
+    key = key.lower()
+    return key in {'timings', 'elapsed', 'seconds', 'run_time'} or (
+        key.endswith('_s') or key.endswith('_seconds')
+    )
+
+
+def _timings(result: Any) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in result.attrs.items():
+        if not _is_timing(key):
+            continue
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        if isinstance(value, dict):
+            for step, seconds in value.items():
+                rows.append((f'{key}: {step}', _seconds(seconds)))
+        else:
+            rows.append((key, _seconds(value)))
+    return rows
+
+
+def _seconds(value: Any) -> str:
+    try:
+        return f'{float(value):.3g} s'
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f'{value:.6g}'
+    if isinstance(value, (list, tuple)):
+        return ', '.join(_format_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _figure_html(fig: Figure, caption: str) -> str:
+    buffer = _io.BytesIO()
+    fig.savefig(buffer, format='png', dpi=_DPI)
+    encoded = base64.b64encode(buffer.getvalue()).decode('ascii')
+    return (
+        f'<figure><img alt="{_esc(caption)}" '
+        f'src="data:image/png;base64,{encoded}">'
+        f'<figcaption>{_esc(caption)}</figcaption></figure>'
+    )
+
+
+def _flex(items: list[str]) -> str:
+    return '<div class="figures">\n' + '\n'.join(items) + '\n</div>'
+
+
+def _table(rows: Sequence[tuple[Any, Any]]) -> str:
+    lines = ['<table>']
+    for key, value in rows:
+        lines.append(f'<tr><th>{_esc(key)}</th><td>{_esc(value)}</td></tr>')
+    lines.append('</table>')
+    return '\n'.join(lines)
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
