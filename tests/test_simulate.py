@@ -13,11 +13,14 @@ from scipy.special import erf
 from ipcf import simulate
 from ipcf.simulate import (
     Simulation,
+    _Barrier,
     _CellChannel,
     _Periodic,
     _render,
     _tracks,
+    barrier,
     channel,
+    flow,
     free,
 )
 
@@ -310,4 +313,369 @@ def test_channel_bad_arguments(kwargs, error, match):
 
 
 def test_public_names():
-    assert simulate.__all__ == ['Simulation', 'channel', 'free']
+    names = {'Simulation', 'barrier', 'channel', 'flow', 'free'}
+    assert names <= set(simulate.__all__)
+
+
+# spim ------------------------------------------------------------------
+
+
+def spim_series(path, **kwargs):
+    """Write a small spim series and return (data, truth)."""
+    from ipcf.io import imread, read_metadata
+
+    options = {'shape': (6, 48, 80), 'tile': 32, 'seed': 3}
+    options.update(kwargs)
+    out = simulate.spim(path, **options)
+    return imread(out), read_metadata(out)
+
+
+def test_spim_files(tmp_path):
+    import tifffile
+
+    out = simulate.spim(tmp_path / 'cell', shape=(12, 40, 64), tile=24)
+    assert out == tmp_path / 'cell'
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f'frame{i:05d}.tif' for i in range(12)] + ['truth.json']
+    with tifffile.TiffFile(out / 'frame00007.tif') as tif:
+        assert tif.byteorder == '>'
+        assert tif.pages.first.shape == (40, 64)
+        assert tif.pages.first.dtype == numpy.uint16
+    # no temporary directory is left beside the output
+    assert [p.name for p in tmp_path.iterdir()] == ['cell']
+
+
+def test_spim_truth(tmp_path):
+    data, truth = spim_series(tmp_path / 'cell')
+    assert truth == json.loads((tmp_path / 'cell' / 'truth.json').read_text())
+    assert truth['kind'] == 'spim'
+    assert truth['shape'] == [6, 48, 80]
+    assert truth['seed'] == 3
+    assert truth['tile'] == 32
+    assert truth['particles'] == round(10.0 * 32 * 32 * 0.01)
+    cell = truth['geometry']['cell']
+    y0, y1, x0, x1 = cell['bbox_px']
+    assert 0 < y0 < y1 < 48 and 0 < x0 < x1 < 80
+    assert cell['centre_px'] == [40.0, 24.0]
+    assert_allclose(cell['semi_axes_px'], [0.36 * 80, 0.34 * 48])
+    assert data.dtype == numpy.uint16
+
+
+def test_spim_cell_brighter_and_bleaching(tmp_path):
+    data, truth = spim_series(
+        tmp_path / 'cell',
+        shape=(64, 48, 80),
+        bleach_time=0.032,
+        read_noise=0.0,
+        background=0.0,
+        brightness=200.0,
+    )
+    y0, y1, x0, x1 = truth['geometry']['cell']['bbox_px']
+    outside = numpy.ones((48, 80), bool)
+    outside[y0:y1, x0:x1] = False
+    assert_array_equal(data[:, outside], 100)  # offset only
+    centre = data[:, 20:28, 34:46].astype(numpy.float64) - 100
+    # the particles' signal decays with the bleach time, 64 ms / 32 ms
+    first, last = centre[:8].mean(), centre[-8:].mean()
+    expected = math.exp(-56 / 32)
+    assert first > 10
+    assert 0.6 * expected < last / first < 1.5 * expected
+
+
+def test_spim_tiles_are_periodic(tmp_path):
+    """Without camera noise, pixels one tile apart inside the cell agree."""
+    data, _ = spim_series(
+        tmp_path / 'cell',
+        shape=(5, 64, 96),
+        read_noise=0.0,
+        background=0.0,
+        border=0.0,
+    )
+    assert_array_equal(data[:, 24:40, 30:40], data[:, 24:40, 62:72])
+    assert data[:, 24:40, 30:40].max() > 100
+
+
+def test_spim_reproducible(tmp_path):
+    first, _ = spim_series(tmp_path / 'a', num_threads=1)
+    second, _ = spim_series(tmp_path / 'b', num_threads=2)
+    third, _ = spim_series(tmp_path / 'c', seed=4)
+    assert_array_equal(first, second)
+    assert not numpy.array_equal(first, third)
+
+
+def test_spim_overwrite(tmp_path):
+    out = tmp_path / 'cell'
+    spim_series(out)
+    with pytest.raises(FileExistsError, match='overwrite=True'):
+        spim_series(out)
+    spim_series(out, shape=(3, 48, 80), overwrite=True)
+    assert len(list(out.glob('*.tif'))) == 3
+    (out / 'notes.txt').write_text('keep me')
+    with pytest.raises(FileExistsError, match='other files'):
+        spim_series(out, overwrite=True)
+    assert (out / 'notes.txt').exists()
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'error', 'match'),
+    [
+        ({'tile': 4}, ValueError, 'tile=4'),
+        ({'tile': 32.0}, TypeError, 'tile'),
+        ({'bleach_time': -1.0}, ValueError, 'bleach_time'),
+        ({'read_noise': -1.0}, ValueError, 'read_noise'),
+        ({'border': float('nan')}, ValueError, 'border'),
+        ({'offset': 40000.0}, ValueError, 'offset'),
+        ({'diffusion': (1.0, 2.0)}, ValueError, 'one diffusion'),
+        ({'shape': (0, 8, 8)}, ValueError, 'shape'),
+        ({'prefix': 'a/b'}, ValueError, 'prefix'),
+    ],
+)
+def test_spim_bad_arguments(tmp_path, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        simulate.spim(tmp_path / 'cell', **{'shape': (2, 32, 32), **kwargs})
+    assert not (tmp_path / 'cell').exists()
+
+
+def test_spim_public():
+    assert 'spim' in simulate.__all__
+
+
+# flow, barrier, populations --------------------------------------------
+
+
+def test_flow_truth():
+    sim = flow(shape=(6, 12, 16), velocity=(30.0, -10.0), seed=2)
+    assert sim.data.shape == (6, 12, 16)
+    assert sim.truth['kind'] == 'flow'
+    assert sim.truth['velocity'] == [30.0, -10.0]
+    assert sim.truth['units']['velocity'] == 'um/s'
+    assert json.loads(json.dumps(sim.truth)) == sim.truth
+
+
+def test_flow_drift():
+    """Tracks move by velocity * frame_time per frame, plus diffusion."""
+    domain = _Periodic((0.0, 0.0), (1000.0, 800.0))
+    rng = numpy.random.default_rng(0)
+    start = numpy.full((4000, 2), 400.0)
+    drift = (0.5, -0.25)  # 50 and -25 um/s at 0.1 um, 1 ms
+    track = numpy.concatenate(
+        list(_tracks(domain, start, 100, sigma=0.3, rng=rng, drift=drift))
+    )
+    shift = track[-1] - start
+    assert_allclose(shift.mean(axis=0), (50.0, -25.0), atol=0.1)
+    assert_allclose(shift.std(axis=0), 0.3 * 10, rtol=0.05)
+
+
+@pytest.mark.parametrize('function', [flow, barrier])
+def test_flow_barrier_reproducible(function):
+    first = function(shape=(300, 16, 16), seed=7)
+    assert_array_equal(function(shape=(300, 16, 16), seed=7).data, first.data)
+
+
+def test_free_unchanged_by_drift_option():
+    """A zero drift leaves the walk of free diffusion as it was."""
+    domain = _Periodic((0.0, 0.0), (50.0, 40.0))
+    start = domain.sample(20, numpy.random.default_rng(1))
+    tracks = [
+        numpy.concatenate(
+            list(
+                _tracks(
+                    domain,
+                    start,
+                    50,
+                    sigma=1.0,
+                    rng=numpy.random.default_rng(2),
+                    drift=drift,
+                )
+            )
+        )
+        for drift in (None, (0.0, 0.0))
+    ]
+    assert_array_equal(tracks[0], tracks[1])
+
+
+@pytest.mark.parametrize('wall', ['line', 'ring'])
+@pytest.mark.parametrize('angle', [0.0, 60.0, 90.0])
+def test_barrier_never_crossed(wall, angle):
+    domain = _Barrier(
+        (-7.0, -7.0),
+        (47.0, 47.0),
+        wall=wall,
+        centre=(20.0, 20.0),
+        angle=math.radians(angle),
+        radius=8.0,
+    )
+    rng = numpy.random.default_rng(0)
+    start = domain.sample(600, rng)
+    label = domain.label(start)
+    assert set(numpy.unique(label)) == {1, 2}
+    # large steps would often jump over a thin ring without the path test
+    track = numpy.concatenate(
+        list(_tracks(domain, start, 400, sigma=3.0, rng=rng))
+    )
+    assert_array_equal(
+        domain.label(track), numpy.broadcast_to(label, track.shape[:2])
+    )
+    assert numpy.abs(track[-1] - start).mean() > 3.0
+
+
+def test_barrier_ring_path():
+    domain = _Barrier(
+        (0.0, 0.0), (40.0, 40.0), wall='ring', centre=(20.0, 20.0), radius=5
+    )
+    start = numpy.array([[10.0, 20.0], [10.0, 10.0]])
+    end = numpy.array([[30.0, 20.0], [30.0, 10.0]])
+    # both ends outside; the first path goes through the ring
+    assert_array_equal(domain.label(end), [2, 2])
+    assert_array_equal(domain._through_ring(start, end), [True, False])
+
+
+def test_barrier_density_uniform():
+    """Rejection keeps the density uniform on both sides and in the box."""
+    domain = _Barrier(
+        (0.0, 0.0), (40.0, 30.0), wall='line', centre=(12.0, 0.0), angle=1.5
+    )
+    rng = numpy.random.default_rng(3)
+    start = domain.sample(4000, rng)
+    track = numpy.concatenate(
+        list(_tracks(domain, start, 300, sigma=1.0, rng=rng))
+    )[-1]
+    assert track.min() >= 0.0
+    assert (track < (40.0, 30.0)).all()
+    # the left and right halves of the box hold half of the particles
+    assert_allclose((track[:, 0] < 20.0).mean(), 0.5, atol=0.03)
+    assert_allclose((track[:, 1] < 15.0).mean(), 0.5, atol=0.03)
+
+
+def test_barrier_truth():
+    sim = barrier(shape=(2, 40, 50), seed=0, wall_angle=30.0)
+    wall = sim.truth['geometry']['wall']
+    assert sim.truth['kind'] == 'barrier'
+    assert wall == {
+        'shape': 'line',
+        'centre': [2.5, 2.0],
+        'centre_px': [25.0, 20.0],
+        'angle': 30.0,
+    }
+    sim = barrier(
+        shape=(2, 40, 50), wall='ring', wall_radius=0.5, wall_centre=(2, 1)
+    )
+    wall = sim.truth['geometry']['wall']
+    assert wall['radius'] == 0.5
+    assert_allclose(wall['radius_px'], 5.0)
+    assert_allclose(wall['centre_px'], [20.0, 10.0])
+    assert json.loads(json.dumps(sim.truth)) == sim.truth
+
+
+def test_barrier_fills_both_sides():
+    """Both sides of a vertical line hold particles alike."""
+    sim = barrier(
+        shape=(200, 32, 32), seed=1, background=0.0, brightness=200.0
+    )
+    assert sim.data.shape == (200, 32, 32)
+    mean = sim.data.mean(axis=0, dtype=numpy.float64)
+    # both halves are populated alike
+    assert_allclose(mean[:, :14].mean(), mean[:, 18:].mean(), rtol=0.2)
+
+
+def test_populations_truth():
+    sim = free(shape=(4, 16, 16), diffusion=(0.5, 4.0), fraction=0.25, seed=1)
+    truth = sim.truth
+    assert truth['diffusion'] == [0.5, 4.0]
+    assert truth['fraction'] == [0.25, 0.75]
+    assert sum(truth['populations']) == truth['particles']
+    assert truth['populations'][0] == round(0.25 * truth['particles'])
+    sim = flow(shape=(4, 16, 16), diffusion=[1.0, 2.0, 3.0], seed=1)
+    assert_allclose(sim.truth['fraction'], [1 / 3] * 3)
+    assert 'fraction' not in free(shape=(4, 8, 8), seed=1).truth
+
+
+def test_populations_msd():
+    """Each population diffuses with its own coefficient."""
+    domain = _Periodic((0.0, 0.0), (1000.0, 800.0))
+    rng = numpy.random.default_rng(4)
+    start = numpy.full((6000, 2), 500.0)
+    sigma = numpy.repeat([0.2, 0.8], 3000)
+    track = numpy.concatenate(
+        list(_tracks(domain, start, 50, sigma=sigma, rng=rng))
+    )
+    msd = ((track[-1] - start) ** 2).sum(axis=1)
+    assert_allclose(msd[:3000].mean(), 2 * 50 * 0.2**2, rtol=0.05)
+    assert_allclose(msd[3000:].mean(), 2 * 50 * 0.8**2, rtol=0.05)
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'error', 'match'),
+    [
+        ({'fraction': 0.5}, ValueError, 'several diffusion'),
+        ({'diffusion': ()}, TypeError, 'diffusion'),
+        ({'diffusion': (1.0, 0.0)}, ValueError, r'diffusion\[1\]'),
+        ({'diffusion': (1.0, 2.0), 'fraction': 1.5}, ValueError, 'fraction'),
+        ({'diffusion': (1.0, 2.0), 'fraction': -0.1}, ValueError, 'fraction'),
+        ({'diffusion': (1.0, 2.0), 'fraction': (0.5,)}, ValueError, 'one'),
+        ({'diffusion': (1.0, 2.0), 'fraction': (0.5, 0.6)}, ValueError, 'sum'),
+        ({'diffusion': (1.0, 2.0), 'fraction': 'a'}, TypeError, 'fraction'),
+        ({'velocity': 5.0}, TypeError, 'velocity'),
+        ({'velocity': (1.0, math.nan)}, ValueError, r'velocity\[1\]'),
+    ],
+)
+def test_flow_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        flow(shape=(2, 8, 8), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'error', 'match'),
+    [
+        ({'wall': 'square'}, ValueError, 'wall'),
+        ({'wall_angle': 'up'}, TypeError, 'wall_angle'),
+        ({'wall_radius': 0.0}, ValueError, 'wall_radius'),
+        ({'wall_centre': 1.0}, TypeError, 'wall_centre'),
+        ({'wall_centre': (1.0, math.inf)}, ValueError, 'wall_centre'),
+    ],
+)
+def test_barrier_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        barrier(shape=(2, 8, 8), **kwargs)
+
+
+def test_spim_cli(tmp_path, capsys):
+    from ipcf.cli import main
+    from ipcf.io import open_series
+
+    out = tmp_path / 'cell'
+    args = ['simulate', 'spim', str(out), '--frames', '4', '--shape', '32,48']
+    assert main([*args, '--tile', '16', '--seed', '1', '--quiet']) == 0
+    assert 'MB/s' in capsys.readouterr().out
+    assert open_series(out).shape == (4, 32, 48)
+    assert main([*args, '--quiet']) == 2  # exists
+    assert 'exists' in capsys.readouterr().err
+    args = ['simulate', 'free', str(tmp_path / 'f.bin'), '--tile', '16']
+    assert main(args) == 2
+    assert 'spim only' in capsys.readouterr().err
+
+
+def test_cli_simulate_flow_barrier(tmp_path, capsys):
+    from ipcf.cli import main
+    from ipcf.io import read_metadata
+
+    out = tmp_path / 'flow.bin'
+    args = ['simulate', 'flow', str(out), '--frames', '4', '--shape', '8,8']
+    args += ['--velocity', '10,-5', '--diffusion', '0.5,2', '--fraction']
+    assert main([*args, '0.25', '--seed', '1']) == 0
+    truth = read_metadata(out)
+    assert truth['kind'] == 'flow'
+    assert truth['velocity'] == [10.0, -5.0]
+    assert truth['diffusion'] == [0.5, 2.0]
+    assert truth['fraction'] == [0.25, 0.75]
+    out = tmp_path / 'ring.bin'
+    args = ['simulate', 'barrier', str(out), '--frames', '3', '--wall']
+    assert main([*args, 'ring', '--wall-radius', '0.5', '--seed', '1']) == 0
+    wall = read_metadata(out)['geometry']['wall']
+    assert wall['shape'] == 'ring'
+    assert wall['radius'] == 0.5
+    capsys.readouterr()
+    args = ['simulate', 'channel', str(tmp_path / 'c.bin'), '--velocity']
+    assert main([*args, '1,2']) == 2
+    assert "--velocity does not apply to 'channel'" in capsys.readouterr().err
+    assert main(['simulate', 'free', str(out), '--diffusion', 'x']) == 2
