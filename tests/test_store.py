@@ -75,3 +75,17 @@ def test_fingerprint():
     assert fingerprint((4, 5, 6), 'uint16') == fingerprint((4, 5, 6), 'u2')
     assert fingerprint((4, 5, 6), 'uint16') != fingerprint((4, 5, 7), 'u2')
     assert len(fingerprint((1,), 'f4')) == 16
+
+
+def test_result_info(result, tmp_path):
+    from ipcf.store import result_info
+
+    path = save_result(result, tmp_path / 'r.h5', source='data.bin')
+    info = result_info(path)
+    assert info['shape'] == result.shape
+    assert info['radius'] == 2
+    assert info['source'] == 'data.bin'
+    assert result_info(tmp_path / 'missing.h5') is None
+    assert result_info(tmp_path / 'r.txt') is None
+    (tmp_path / 'bad.h5').write_bytes(b'garbage')
+    assert result_info(tmp_path / 'bad.h5') is None

@@ -464,13 +464,19 @@ def _cmd_roi(args: argparse.Namespace) -> int:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from . import io
+    from .store import result_info
 
     source = args.path[0] if len(args.path) == 1 else args.path
-    info = io.info(source)
+    info = None
+    if isinstance(source, str):
+        info = result_info(source)
+    if info is None:
+        info = io.info(source)
+    width = max(len(key) for key in info)
     for key, value in info.items():
         if key == 'metadata' and value:
             value = json.dumps(value, default=str)
-        print(f'{key:>9}: {value}')
+        print(f'{key:>{width}}: {value}')
     return 0
 
 

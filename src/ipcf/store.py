@@ -34,7 +34,13 @@ import numpy
 if TYPE_CHECKING:
     import xarray
 
-__all__ = ['ResultWriter', 'fingerprint', 'load_result', 'save_result']
+__all__ = [
+    'ResultWriter',
+    'fingerprint',
+    'load_result',
+    'result_info',
+    'save_result',
+]
 
 _HDF5_SUFFIXES = {'.h5', '.hdf5', '.hdf'}
 _ZARR_SUFFIXES = {'.zarr'}
@@ -309,6 +315,53 @@ def load_result(
         **attrs,
     )
     return result
+
+
+def result_info(
+    path: str | os.PathLike[str], /, *, group: str = 'pcf'
+) -> dict[str, Any] | None:
+    """Return a summary of a stored result, or None if `path` holds none.
+
+    The summary has the path, format, group, shape, dims and the stored
+    parameters; the values are not read.
+
+    Examples
+    --------
+    >>> result_info('missing.h5') is None
+    True
+
+    """
+    path = Path(path)
+    try:
+        kind = _store_kind(path)
+    except ValueError:
+        return None
+    if not path.exists():
+        return None
+    try:
+        if kind == 'hdf5':
+            import h5py
+
+            with h5py.File(path, 'r') as h5:
+                grp = h5[group]
+                shape = grp['pcf'].shape
+                attrs = json.loads(grp.attrs['parameters'])
+        else:
+            import zarr
+
+            grp = zarr.open_group(str(path), mode='r')[group]
+            shape = grp['pcf'].shape
+            attrs = json.loads(grp.attrs['parameters'])
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+    return {
+        'path': str(path),
+        'format': f'{kind} pCF result',
+        'group': group,
+        'shape': tuple(int(n) for n in shape),
+        'dims': ('y', 'x', 'point', 'delay'),
+        **attrs,
+    }
 
 
 def fingerprint(shape: tuple[int, ...], dtype: Any, /) -> str:
