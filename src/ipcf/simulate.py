@@ -15,10 +15,10 @@ Each function returns a :class:`Simulation`: the camera counts as an array
   memory, written as one TIFF file per frame (it returns the directory,
   not a :class:`Simulation`).
 
-Every function takes one diffusion coefficient or several, one per
-population, with the fraction of particles in each: ``free(diffusion=(0.5,
-4.0), fraction=0.3)`` simulates 30 % slow and 70 % fast particles of the
-same brightness.
+:func:`free`, :func:`flow`, :func:`barrier` and :func:`channel` take one
+diffusion coefficient or several, one per population, with the fraction
+of particles in each: ``free(diffusion=(0.5, 4.0), fraction=0.3)``
+simulates 30 % slow and 70 % fast particles of the same brightness.
 
 The model (the same for every function):
 
@@ -262,7 +262,8 @@ def free(
 def channel(
     *,
     shape: Sequence[int] = (32000, 64, 64),
-    diffusion: float = 4.0,
+    diffusion: float | Sequence[float] = 4.0,
+    fraction: float | Sequence[float] | None = None,
     pixel_size: float = 0.1,
     frame_time: float = 1e-3,
     psf_radius: float = 0.25,
@@ -295,6 +296,8 @@ def channel(
         Frames, height and width; each at least 1.
     diffusion, pixel_size, frame_time, psf_radius : float, optional
         As in :func:`free` (4.0 µm²/s, 0.1 µm, 1e-3 s, 0.25 µm).
+    fraction : optional
+        As in :func:`free`, with several `diffusion` values.
     density, brightness, background, offset : float, optional
         As in :func:`free` (5.0 /µm², 50.0, 2.0, 100.0); the density is
         that inside the cell, the same in every compartment.
@@ -352,6 +355,7 @@ def channel(
     params = _parameters(
         shape=shape,
         diffusion=diffusion,
+        fraction=fraction,
         pixel_size=pixel_size,
         frame_time=frame_time,
         psf_radius=psf_radius,

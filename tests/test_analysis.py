@@ -1,0 +1,505 @@
+"""Tests of ipcf.analysis: maps of diffusion, flow, channels and barriers.
+
+The validation tests at the end analyse small seeded simulations with known
+ground truth; docs/validation.md lists what they measure.
+
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy
+import pytest
+import xarray
+from numpy.testing import assert_allclose, assert_array_equal
+
+import ipcf
+from ipcf import simulate
+from ipcf.analysis import _peaks, load_maps, maps, pcf_model, save_maps
+
+PIXEL = 0.1  # um
+PSF = 0.25  # um, 1/e^2 radius
+
+MAP_VARIABLES = {
+    'peak_delay',
+    'peak_amplitude',
+    'peak_rise',
+    'connected',
+    'D',
+    'D_error',
+    'D_residual',
+    'fit_amplitude',
+    'flow_angle',
+    'flow_strength',
+    'flow_speed',
+    'anisotropy',
+    'axis_angle',
+    'noise',
+}
+
+
+@pytest.fixture(scope='module')
+def skeleton():
+    """A small result whose coordinates the synthetic tests reuse."""
+    data = numpy.random.default_rng(0).poisson(100, (4096, 16, 16))
+    return ipcf.pcf_image(data, radius=5, npoints=16, dt=1e-3)
+
+
+def synthetic(skeleton, *, diffusion=4.0, velocity=(0.0, 0.0), noise=0.0):
+    """Return skeleton filled with model curves, plus Gaussian noise."""
+    model = pcf_model(
+        skeleton,
+        diffusion=diffusion,
+        pixel_size=PIXEL,
+        w=PSF,
+        velocity=velocity,
+        amplitude=1e-3,
+    )
+    values = numpy.broadcast_to(model.values, skeleton.shape).copy()
+    rng = numpy.random.default_rng(1)
+    values += noise * rng.standard_normal(values.shape)
+    return skeleton.copy(data=values.astype(numpy.float32))
+
+
+def test_maps_layout(skeleton):
+    result = synthetic(skeleton)
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    assert isinstance(out, xarray.Dataset)
+    assert set(out.data_vars) == MAP_VARIABLES
+    assert out['peak_delay'].dims == ('y', 'x', 'point')
+    assert out['D'].dims == ('y', 'x')
+    assert out['noise'].dims == ('delay',)
+    assert out['connected'].dtype == bool
+    assert out['D'].attrs['units'] == 'um^2/s'
+    assert_array_equal(out['y'], result['y'])
+    assert_array_equal(out['angle'], result['angle'])
+    assert_array_equal(out['delay'], result['delay'])
+    for key in ('pixel_size', 'w', 'dt', 'D_pooled', 'D_pooled_error'):
+        assert key in out.attrs
+    assert out.attrs['dt'] == 1e-3
+    assert 'atan2(v, u)' in out.attrs['angles']
+
+
+def test_maps_input_unchanged(skeleton):
+    result = synthetic(skeleton, noise=1e-5)
+    before = result.copy(deep=True)
+    maps(
+        result,
+        pixel_size=PIXEL,
+        w=PSF,
+        window=3,
+        mask=numpy.eye(6, dtype=bool),
+    )
+    assert result.identical(before)
+
+
+@pytest.mark.parametrize('diffusion', [0.5, 4.0, 20.0])
+def test_fit_recovers_model(skeleton, diffusion):
+    """Noise-free model curves give back their D and amplitude."""
+    result = synthetic(skeleton, diffusion=diffusion)
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    assert_allclose(out['D'], diffusion, rtol=2e-3)
+    assert_allclose(out['fit_amplitude'], 1e-3, rtol=2e-3)
+    assert_allclose(out.attrs['D_pooled'], diffusion, rtol=2e-3)
+    assert float(out['D_residual'].max()) < 1e-2
+
+
+def test_fit_with_noise(skeleton):
+    """Per-pixel fits scatter about the truth; their error is sensible."""
+    result = synthetic(skeleton, diffusion=4.0, noise=2e-5)
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    d = out['D'].values
+    assert numpy.isfinite(d).all()
+    assert_allclose(numpy.median(d), 4.0, rtol=0.05)
+    # the formal error is of the order of the scatter
+    ratio = numpy.median(out['D_error']) / numpy.std(d)
+    assert 0.2 < ratio < 5.0
+    assert_allclose(out.attrs['D_pooled'], 4.0, rtol=0.02)
+
+
+def test_peaks_parabola():
+    """The vertex of a parabola in log delay is found exactly."""
+    delays = numpy.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+    x = numpy.log(delays[1:])
+    curve = numpy.concatenate(([0.0], 5.0 - (x - math.log(5.0)) ** 2))
+    delay, amplitude, index = _peaks(curve, delays)
+    assert_allclose(delay, 5.0)
+    assert_allclose(amplitude, 5.0)
+    assert index == 3
+    # a maximum at the first or last delay is no peak
+    delay, amplitude, _ = _peaks(numpy.arange(7.0)[::-1], delays)
+    assert numpy.isnan(delay)
+    assert amplitude == 5.0
+    delay, amplitude, _ = _peaks(numpy.arange(7.0), delays)
+    assert numpy.isnan(delay)
+    assert amplitude == 6.0
+
+
+def test_peak_delay_matches_model(skeleton):
+    result = synthetic(skeleton, diffusion=2.0)
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    model = pcf_model(skeleton, diffusion=2.0, pixel_size=PIXEL, w=PSF)
+    expected, _, _ = _peaks(model.values, model['delay'].values)
+    assert_allclose(out['peak_delay'][3, 4], expected, rtol=1e-6)
+    # the unprocessed peak is (d² - w²) / 4 D, near the processed one
+    d2 = (model['distance'].values * PIXEL) ** 2
+    assert_allclose(expected, (d2 - PSF**2) / 8.0, rtol=0.1)
+    assert out['connected'].all()
+
+
+@pytest.mark.parametrize('angle', [0.0, 30.0, 90.0, -135.0])
+def test_flow_synthetic(skeleton, angle):
+    """Pure flow: direction and speed from the model's own curves."""
+    theta = math.radians(angle)
+    velocity = (50.0 * math.cos(theta), 50.0 * math.sin(theta))
+    result = synthetic(skeleton, diffusion=0.0, velocity=velocity)
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    error = numpy.angle(numpy.exp(1j * (out['flow_angle'] - theta)))
+    assert numpy.degrees(numpy.abs(error)).max() < 3.0
+    assert_allclose(out['flow_speed'], 50.0, rtol=0.05)
+    assert float(out['flow_strength'].min()) > 0.9
+    # against the flow nothing arrives
+    against = numpy.cos(out['angle'] - theta) < -0.5
+    assert not out['connected'][..., against].any()
+
+
+def test_moments_channel_like(skeleton):
+    """Correlation only along one axis: anisotropy near 1, no flow."""
+    result = synthetic(skeleton, diffusion=4.0)
+    angle = result['angle'].values
+    axis = math.radians(60.0)
+    # damp the curves across the axis
+    weight = numpy.abs(numpy.cos(angle - axis)) ** 8
+    result = result * weight[:, None]
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    assert_allclose(out['axis_angle'], axis, atol=math.radians(2))
+    assert float(out['anisotropy'].min()) > 0.8
+    assert float(out['flow_strength'].max()) < 0.05
+
+
+def test_isotropic_moments(skeleton):
+    out = maps(synthetic(skeleton, diffusion=4.0), pixel_size=PIXEL, w=PSF)
+    assert float(out['anisotropy'].max()) < 0.01
+    assert float(out['flow_strength'].max()) < 0.01
+
+
+def test_axis_angle_range(skeleton):
+    result = synthetic(skeleton, diffusion=4.0)
+    angle = result['angle'].values
+    weight = numpy.abs(numpy.cos(angle - math.pi / 2)) ** 8
+    out = maps(result * weight[:, None], pixel_size=PIXEL, w=PSF)
+    axis = out['axis_angle'].values
+    assert (axis > -math.pi / 2).all()
+    assert (axis <= math.pi / 2).all()
+    assert_allclose(numpy.abs(axis), math.pi / 2, atol=math.radians(2))
+
+
+def test_mask(skeleton):
+    result = synthetic(skeleton, noise=1e-5)
+    grid = numpy.zeros(result.shape[:2], bool)
+    grid[:3, :4] = True
+    out = maps(result, pixel_size=PIXEL, w=PSF, mask=grid)
+    assert numpy.isfinite(out['D'].values[grid]).all()
+    assert numpy.isnan(out['D'].values[~grid]).all()
+    assert numpy.isnan(out['peak_delay'].values[~grid]).all()
+    assert not out['connected'].values[~grid].any()
+    assert out.attrs['D_pooled_pixels'] == 12
+    # an image mask is cropped by the result's coordinates
+    image = numpy.zeros((16, 16), numpy.uint8)
+    image[5:8, 5:9] = 1
+    again = maps(result, pixel_size=PIXEL, w=PSF, mask=image)
+    assert again.identical(out)
+
+
+def test_window(skeleton):
+    """Averaging equal curves changes nothing; it lowers noise."""
+    clean = synthetic(skeleton, diffusion=4.0)
+    out = maps(clean, pixel_size=PIXEL, w=PSF, window=3)
+    assert_allclose(out['D'], 4.0, rtol=2e-3)
+    noisy = synthetic(skeleton, diffusion=4.0, noise=4e-5)
+    one = maps(noisy, pixel_size=PIXEL, w=PSF).attrs
+    three = maps(noisy, pixel_size=PIXEL, w=PSF, window=3)
+    assert three.attrs['window'] == 3
+    assert float(three['noise'][10]) < 0.5 * float(
+        maps(noisy, pixel_size=PIXEL, w=PSF)['noise'][10]
+    )
+    assert one['threshold'] == 2.0
+
+
+def test_nan_pixels(skeleton):
+    """Pixels without data (zero mean, masked) give NaN and no warning."""
+    result = synthetic(skeleton, noise=1e-5)
+    values = result.values.copy()
+    values[2, 3] = numpy.nan
+    values[:, 0] = numpy.nan
+    out = maps(result.copy(data=values), pixel_size=PIXEL, w=PSF, window=3)
+    for name in ('D', 'flow_angle', 'anisotropy', 'flow_speed'):
+        assert numpy.isnan(out[name].values[2, 3])
+        assert numpy.isnan(out[name].values[:, 0]).all()
+    assert numpy.isfinite(out['D'].values[5, 5])
+    empty = result.copy(data=numpy.full(result.shape, numpy.nan, 'float32'))
+    out = maps(empty, pixel_size=PIXEL, w=PSF)
+    assert numpy.isnan(out['D']).all()
+    assert numpy.isnan(out.attrs['D_pooled'])
+
+
+def test_pcf_model_estimator(skeleton):
+    """The model is lowered by its mean over all circular delays."""
+    plain = pcf_model(skeleton, diffusion=4.0, pixel_size=PIXEL, w=PSF)
+    assert plain.dims == ('point', 'delay')
+    assert_array_equal(plain['distance'], skeleton['distance'])
+    # the processed curves of a circular estimate end below zero
+    assert float(plain[:, -1].max()) < 0
+    # symmetric points give the same curve without flow
+    assert_allclose(plain[0], plain[8], rtol=1e-12)
+    flowing = pcf_model(
+        skeleton, diffusion=1.0, pixel_size=PIXEL, w=PSF, velocity=(50, 0)
+    )
+    assert float(flowing[0].max()) > 10 * float(flowing[8].max())
+    linear = skeleton.copy()
+    linear.attrs['mode'] = 'linear'
+    model = pcf_model(linear, diffusion=4.0, pixel_size=PIXEL, w=PSF)
+    assert not numpy.allclose(model, plain)
+    assert_allclose(model[:, 1], plain[:, 1], rtol=0.1)
+
+
+@pytest.mark.parametrize('suffix', ['.nc', '.h5', '.zarr'])
+def test_save_load(tmp_path, skeleton, suffix):
+    if suffix == '.zarr':
+        pytest.importorskip('zarr')
+    out = maps(synthetic(skeleton, noise=1e-5), pixel_size=PIXEL, w=PSF)
+    path = save_maps(out, tmp_path / f'maps{suffix}')
+    assert path == tmp_path / f'maps{suffix}'
+    loaded = load_maps(path)
+    xarray.testing.assert_identical(loaded, out)
+    with pytest.raises(FileExistsError, match='overwrite=True'):
+        save_maps(out, path)
+    save_maps(out, path, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_save_load_errors(tmp_path, skeleton):
+    out = maps(synthetic(skeleton), pixel_size=PIXEL, w=PSF)
+    with pytest.raises(ValueError, match='suffix'):
+        save_maps(out, tmp_path / 'maps.txt')
+    with pytest.raises(TypeError, match='Dataset'):
+        save_maps(out['D'], tmp_path / 'maps.nc')
+    with pytest.raises(FileNotFoundError, match='no such file'):
+        load_maps(tmp_path / 'missing.h5')
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'error', 'match'),
+    [
+        ({'pixel_size': 0.0}, ValueError, 'pixel_size=0.0 must be > 0'),
+        ({'pixel_size': '0.1'}, TypeError, 'pixel_size'),
+        ({'w': -1.0}, ValueError, 'w=-1.0'),
+        ({'w': math.nan}, ValueError, 'w=nan'),
+        ({'window': 2}, ValueError, 'window=2 must be odd'),
+        ({'window': 0}, ValueError, 'window'),
+        ({'window': 1.0}, TypeError, 'window'),
+        ({'threshold': 0.0}, ValueError, 'threshold'),
+        ({'mask': numpy.ones((3, 3), bool)}, ValueError, r'mask.shape'),
+        ({'mask': numpy.ones((6, 6), 'f4')}, TypeError, 'mask.dtype'),
+        ({'diffusion_range': (2.0, 1.0)}, ValueError, 'diffusion_range'),
+        ({'diffusion_range': 3.0}, TypeError, 'diffusion_range'),
+    ],
+)
+def test_maps_bad_arguments(skeleton, kwargs, error, match):
+    options = {'pixel_size': PIXEL, 'w': PSF, **kwargs}
+    with pytest.raises(error, match=match):
+        maps(skeleton, **options)
+
+
+def test_maps_bad_result(skeleton):
+    with pytest.raises(TypeError, match='xarray.DataArray'):
+        maps(skeleton.values, pixel_size=PIXEL, w=PSF)
+    with pytest.raises(ValueError, match='dims'):
+        maps(skeleton.transpose('x', 'y', ...), pixel_size=PIXEL, w=PSF)
+    with pytest.raises(ValueError, match='distance'):
+        maps(skeleton.drop_vars('distance'), pixel_size=PIXEL, w=PSF)
+    with pytest.raises(TypeError, match='velocity'):
+        pcf_model(skeleton, diffusion=1.0, pixel_size=PIXEL, w=PSF, velocity=1)
+    with pytest.raises(ValueError, match='diffusion'):
+        pcf_model(skeleton, diffusion=-1.0, pixel_size=PIXEL, w=PSF)
+
+
+def test_top_level_name():
+    assert ipcf.maps is maps
+    assert 'maps' in ipcf.__all__
+
+
+def test_cli_maps(tmp_path, capsys):
+    from ipcf.cli import main
+
+    sim = simulate.free(shape=(1024, 20, 20), seed=0)
+    sim.save(tmp_path / 'free.bin')
+    result = ipcf.pcf_image(sim.data, radius=4, npoints=8, dt=1e-3)
+    store = ipcf.save_result(
+        result, tmp_path / 'r.h5', source=str(tmp_path / 'free.bin')
+    )
+    bare = ipcf.save_result(result, tmp_path / 'bare.h5')
+    out = tmp_path / 'maps.nc'
+    # pixel size and PSF come from the simulation's truth
+    assert main(['maps', str(store), str(out)]) == 0
+    assert 'pooled D' in capsys.readouterr().out
+    loaded = load_maps(out)
+    assert loaded.attrs['pixel_size'] == 0.1
+    assert loaded.attrs['w'] == 0.25
+    args = ['maps', str(bare), str(tmp_path / 'm.h5')]
+    assert main(args) == 2
+    assert '--pixel-size is needed' in capsys.readouterr().err
+    args += ['--pixel-size', '0.1', '--w', '0.3', '--window', '3']
+    assert main(args) == 0
+    assert load_maps(tmp_path / 'm.h5').attrs['w'] == 0.3
+    assert main(args) == 2  # exists
+    assert 'overwrite' in capsys.readouterr().err
+
+
+# validation on simulations ---------------------------------------------
+
+
+def analysed(function, shape, *, radius=5, npoints=16, seed=1, **kwargs):
+    """Return a simulation and its pCF (engine 'auto')."""
+    sim = function(shape=shape, seed=seed, **kwargs)
+    result = ipcf.pcf_image(
+        sim.data, radius=radius, npoints=npoints, dt=1e-3, num_threads=1
+    )
+    return sim, result
+
+
+@pytest.fixture(scope='module')
+def free4():
+    return analysed(simulate.free, (16384, 48, 48), diffusion=4.0)
+
+
+@pytest.fixture(scope='module')
+def free1():
+    # slow diffusion needs a longer series for the same precision
+    return analysed(simulate.free, (65536, 40, 40), diffusion=1.0)
+
+
+@pytest.fixture(scope='module')
+def flowing():
+    theta = math.radians(30.0)
+    velocity = (50.0 * math.cos(theta), 50.0 * math.sin(theta))
+    return analysed(
+        simulate.flow, (8192, 40, 40), diffusion=0.5, velocity=velocity
+    )
+
+
+@pytest.fixture(scope='module')
+def channel30():
+    return analysed(
+        simulate.channel,
+        (16384, 64, 64),
+        radius=6,
+        npoints=32,
+        channel_angle=30.0,
+    )
+
+
+@pytest.fixture(scope='module')
+def wall():
+    return analysed(simulate.barrier, (8192, 40, 40), radius=6)
+
+
+@pytest.mark.parametrize('case', ['free4', 'free1'])
+def test_validate_free_diffusion(case, request):
+    """Pooled D within 10 %, peak delays within 15 % of the model."""
+    sim, result = request.getfixturevalue(case)
+    truth = sim.truth['diffusion']
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    assert_allclose(out.attrs['D_pooled'], truth, rtol=0.10)
+    assert 0 < out.attrs['D_pooled_error'] < 0.1 * truth
+    assert_allclose(numpy.nanmedian(out['D']), truth, rtol=0.10)
+    model = pcf_model(result, diffusion=truth, pixel_size=PIXEL, w=PSF)
+    expected, _, _ = _peaks(model.values, model['delay'].values)
+    distance = result['distance'].values
+    for value in numpy.unique(distance):
+        sel = distance == value
+        measured = numpy.nanmedian(out['peak_delay'].values[..., sel])
+        assert_allclose(measured, expected[sel][0], rtol=0.15)
+
+
+def test_validate_flow(flowing):
+    """Direction within 10 degrees, speed within 15 %."""
+    sim, result = flowing
+    vx, vy = sim.truth['velocity']
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    angle = out['flow_angle'].values
+    mean = numpy.angle(numpy.exp(1j * angle).mean())
+    assert abs(math.degrees(mean - math.atan2(vy, vx))) < 10.0
+    assert_allclose(
+        numpy.median(out['flow_speed']), math.hypot(vx, vy), rtol=0.15
+    )
+    assert numpy.median(out['flow_strength']) > 0.5
+    # downstream connected, upstream not
+    cosine = numpy.cos(out['angle'].values - math.atan2(vy, vx))
+    connected = out['connected'].values.mean(axis=(0, 1))
+    assert connected[cosine > 0.9].min() > 0.9
+    assert connected[cosine < -0.5].max() < 0.1
+
+
+def test_validate_channel(channel30):
+    """The axis follows the channel; S inside is well above outside."""
+    sim, result = channel30
+    geometry = sim.truth['geometry']['channel']
+    angle = math.radians(geometry['angle'])
+    cx, cy = geometry['centre_px']
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    y, x = numpy.meshgrid(result['y'] + 0.5, result['x'] + 0.5, indexing='ij')
+    across = (y - cy) * math.cos(angle) - (x - cx) * math.sin(angle)
+    along = (x - cx) * math.cos(angle) + (y - cy) * math.sin(angle)
+    inside = (numpy.abs(across) < 1.5) & (numpy.abs(along) < 12)
+    # beside the channel, further than the circle and PSF reach
+    beside = (numpy.abs(across) > 10) & (numpy.abs(across) < 14)
+    beside &= numpy.abs(along) < 12
+    s_inside = numpy.median(out['anisotropy'].values[inside])
+    s_beside = numpy.median(out['anisotropy'].values[beside])
+    assert s_inside > 0.25
+    assert s_inside > 2 * s_beside
+    axis = numpy.median(out['axis_angle'].values[inside])
+    assert abs(math.degrees(axis - angle)) < 10.0
+
+
+def test_validate_barrier(wall):
+    """Across a barrier the pCF has no peak; along it, it has."""
+    sim, result = wall
+    xb = sim.truth['geometry']['wall']['centre_px'][0]
+    u = result['u'].values
+    out = maps(result, pixel_size=PIXEL, w=PSF)
+    ratios = []
+    for side in (-1, 1):
+        # pixels 2.5 px from the wall: their neighbours across are too
+        x = int(xb + side * 2.5 - 0.5)
+        across = (x + 0.5 - xb) * (x + u + 0.5 - xb) < 0
+        along = u == 0
+        curves = result.sel(x=x).values.mean(axis=0)
+        delay, peak, _ = _peaks(curves, result['delay'].values)
+        rise = numpy.where(numpy.isfinite(delay), peak - curves[:, 1], 0)
+        ratios.append(rise[across].mean() / rise[along].mean())
+        connected = out['connected'].sel(x=x).values
+        assert connected[:, across].mean() < 0.15
+        assert connected[:, along].mean() > 0.5
+    assert max(ratios) <= 0.2
+
+
+def test_validate_bleaching():
+    """Uncorrected photobleaching inflates the amplitude and lowers D."""
+    sim = simulate.free(shape=(8192, 32, 32), seed=3, dtype='float32')
+    time = numpy.arange(8192, dtype=numpy.float32)[:, None, None] * 1e-3
+    # the fluorescence fades to exp(-2) over the series
+    faded = 100 + (sim.data - 100) * numpy.exp(-time / 4.0)
+    found = []
+    for data in (sim.data, faded):
+        result = ipcf.pcf_image(
+            data, radius=5, npoints=16, dt=1e-3, num_threads=1
+        )
+        found.append(maps(result, pixel_size=PIXEL, w=PSF))
+    clean, bleached = found
+    amplitude = [float(m['peak_amplitude'].median()) for m in found]
+    assert amplitude[1] > 2 * amplitude[0]
+    assert_allclose(clean.attrs['D_pooled'], 4.0, rtol=0.1)
+    assert bleached.attrs['D_pooled'] < 0.85 * 4.0
