@@ -172,3 +172,51 @@ def test_cli_analyze(series, whole, tmp_path, capsys):
     assert_allclose(ipcf.load_result(out), whole, rtol=0, atol=1e-6)
     assert main(args) == 2
     assert 'exists' in capsys.readouterr().err
+
+
+def test_memory_stays_bounded(tmp_path):
+    """A series larger than the memory budget is analysed within it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    import h5py
+
+    # 210 MB of uint16; HDF5 rather than a memmap, whose pages would count
+    # as resident memory although the system can drop them at any time
+    shape = (1024, 320, 320)
+    path = tmp_path / 'big.h5'
+    frame = numpy.random.default_rng(0).poisson(100, shape[1:])
+    with h5py.File(path, 'w') as h5:
+        dataset = h5.create_dataset(
+            'data', shape=shape, dtype='uint16', chunks=(512, 16, 16)
+        )
+        for t in range(0, shape[0], 128):
+            dataset[t : t + 128] = [
+                numpy.roll(frame, t + i, axis=1) for i in range(128)
+            ]
+    script = textwrap.dedent(
+        f"""
+        import resource, ipcf, ipcf.pipeline, ipcf.engines, numpy, dask
+        import h5py
+        ipcf.pcf_image(numpy.ones((16, 8, 8)), radius=1, npoints=4)
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        ipcf.pipeline.analyze(
+            {str(path)!r}, {str(tmp_path / 'r.h5')!r}, radius=1,
+            npoints=4, nbins=4, bleach='filter:64', block=64,
+        )
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print((peak - base) / 1024)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    growth_mb = float(proc.stdout.split()[-1])
+    # one block (1024 x 66 x 66 frames) and its result are a few MB
+    assert growth_mb < 100, growth_mb
+    assert ipcf.load_result(tmp_path / 'r.h5').shape[:2] == (318, 318)
