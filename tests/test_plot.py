@@ -29,31 +29,8 @@ def mask():
 
 
 @pytest.fixture(scope='module')
-def result(series, mask):
-    return ipcf.pcf_image(
-        series,
-        radius=2,
-        npoints=8,
-        nbins=8,
-        dt=1e-3,
-        mask=mask,
-        engine='reference',
-    )
-
-
-@pytest.fixture(scope='module')
-def stored(tmp_path_factory, series, result):
-    """Paths of the series (.bin with metadata) and its stored result."""
-    tmp = tmp_path_factory.mktemp('stored')
-    data_path = ipcf.io.imwrite(
-        tmp / 'series.bin',
-        series,
-        metadata={'pixel_size': 0.1, 'frame_time': 1e-3, 'psf_radius': 0.25},
-    )
-    result_path = ipcf.save_result(
-        result, tmp / 'result.h5', source=str(data_path)
-    )
-    return data_path, result_path
+def series_metadata():
+    return {'pixel_size': 0.1, 'frame_time': 1e-3, 'psf_radius': 0.25}
 
 
 def png_bytes(fig):

@@ -80,32 +80,15 @@ def series():
 
 
 @pytest.fixture(scope='module')
-def result(series):
+def mask(series):
     mask = numpy.ones(series.shape[1:], bool)
     mask[6, 6] = False
-    return ipcf.pcf_image(
-        series,
-        radius=2,
-        npoints=8,
-        nbins=8,
-        dt=1e-3,
-        mask=mask,
-        engine='reference',
-    )
+    return mask
 
 
 @pytest.fixture(scope='module')
-def stored(tmp_path_factory, series, result):
-    tmp = tmp_path_factory.mktemp('report')
-    data_path = ipcf.io.imwrite(
-        tmp / 'series.bin',
-        series,
-        metadata={'pixel_size': 0.1, 'frame_time': 1e-3},
-    )
-    result_path = ipcf.save_result(
-        result, tmp / 'result.h5', source=str(data_path)
-    )
-    return data_path, result_path
+def series_metadata():
+    return {'pixel_size': 0.1, 'frame_time': 1e-3}
 
 
 def test_report_with_data(series, result):

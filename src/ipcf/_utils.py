@@ -9,9 +9,12 @@ from typing import Any
 
 __all__ = [
     'check_int',
+    'check_real',
+    'jsonable',
     'limit_threads',
     'number_threads',
     'progress_bar',
+    'remove_path',
 ]
 
 
@@ -49,6 +52,63 @@ def check_int(value: Any, name: str, /, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         msg = f'{name}={value} must be >= {minimum}'
         raise ValueError(msg)
+    return value
+
+
+def check_real(
+    value: Any,
+    name: str,
+    /,
+    *,
+    positive: bool = False,
+    minimum: float | None = None,
+) -> float:
+    """Return value as a finite float or raise TypeError/ValueError.
+
+    >>> check_real(0.5, 'fraction', minimum=0.0)
+    0.5
+
+    """
+    import math
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        msg = f'{name}={value!r} is not a real number'
+        raise TypeError(msg)
+    value = float(value)
+    if not math.isfinite(value):
+        msg = f'{name}={value} must be finite'
+        raise ValueError(msg)
+    if positive and not value > 0.0:
+        msg = f'{name}={value} must be > 0'
+        raise ValueError(msg)
+    if minimum is not None and value < minimum:
+        msg = f'{name}={value} must be >= {minimum}'
+        raise ValueError(msg)
+    return value
+
+
+def jsonable(value: Any, /) -> Any:
+    """Return value with numpy scalars and arrays as plain Python types.
+
+    Dicts (keys as str), lists and tuples are converted item by item, so
+    the result can be stored as a JSON attribute.
+
+    >>> import numpy
+    >>> jsonable({'a': numpy.float32(0.5), 1: (numpy.arange(2),)})
+    {'a': 0.5, '1': [[0, 1]]}
+
+    """
+    import numpy
+
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, numpy.generic):
+        return value.item()
+    if isinstance(value, numpy.ndarray):
+        return value.tolist()
     return value
 
 
@@ -91,6 +151,20 @@ def progress_bar(
         dynamic_ncols=True,
         leave=False,
     )
+
+
+def remove_path(path: Any, /) -> None:
+    """Remove a file, link or directory tree if it exists.
+
+    A link is removed, never what it points to.
+
+    """
+    import shutil
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 class _NoProgress:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
 import shutil
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._utils import check_int
+from ._utils import check_int, check_real, jsonable
 from .pcf import average_bins, smooth
 
 if TYPE_CHECKING:
@@ -361,10 +360,10 @@ def pcf_model(
     import xarray
 
     _, info = _check_result(result, values=False)
-    diffusion = _check_real(diffusion, 'diffusion', minimum=0.0)
+    diffusion = check_real(diffusion, 'diffusion', minimum=0.0)
     pixel_size = _check_positive(pixel_size, 'pixel_size')
     w = _check_positive(w, 'w')
-    amplitude = _check_real(amplitude, 'amplitude')
+    amplitude = check_real(amplitude, 'amplitude')
     items = _pair(velocity, 'velocity')
     w2 = w * w + pixel_size * pixel_size / 3.0
     frames = _frames(info)
@@ -564,31 +563,7 @@ def _check_result(
 
 def _check_positive(value: Any, name: str) -> float:
     """Return value as a finite float > 0 or raise."""
-    return _check_real(value, name, positive=True)
-
-
-def _check_real(
-    value: Any,
-    name: str,
-    *,
-    positive: bool = False,
-    minimum: float | None = None,
-) -> float:
-    """Return value as a finite float or raise TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = f'{name}={value!r} is not a real number'
-        raise TypeError(msg)
-    value = float(value)
-    if not math.isfinite(value):
-        msg = f'{name}={value} must be finite'
-        raise ValueError(msg)
-    if positive and not value > 0.0:
-        msg = f'{name}={value} must be > 0'
-        raise ValueError(msg)
-    if minimum is not None and value < minimum:
-        msg = f'{name}={value} must be >= {minimum}'
-        raise ValueError(msg)
-    return value
+    return check_real(value, name, positive=True)
 
 
 def _pair(value: Any, name: str) -> tuple[float, float]:
@@ -601,8 +576,8 @@ def _pair(value: Any, name: str) -> tuple[float, float]:
         msg = f'{name}={value!r} is not a pair of numbers'
         raise TypeError(msg)
     return (
-        _check_real(items[0], f'{name}[0]'),
-        _check_real(items[1], f'{name}[1]'),
+        check_real(items[0], f'{name}[0]'),
+        check_real(items[1], f'{name}[1]'),
     )
 
 
@@ -1001,7 +976,7 @@ def _remove(path: Path) -> None:
 def _encodable(maps: xarray.Dataset) -> xarray.Dataset:
     """Return a copy whose attributes netCDF-3 and zarr can store."""
     out = maps.copy()
-    out.attrs = {'json': json.dumps(_jsonable(maps.attrs))}
+    out.attrs = {'json': json.dumps(jsonable(maps.attrs))}
     for name in out.variables:
         attrs = out[name].attrs
         out[name].attrs = {
@@ -1018,23 +993,11 @@ def _decoded(dataset: xarray.Dataset) -> xarray.Dataset:
     return dataset
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, numpy.generic):
-        return value.item()
-    if isinstance(value, numpy.ndarray):
-        return value.tolist()
-    return value
-
-
 def _write_h5(maps: xarray.Dataset, path: Path) -> None:
     import h5py
 
     with h5py.File(path, 'w') as file:
-        file.attrs['attrs'] = json.dumps(_jsonable(maps.attrs))
+        file.attrs['attrs'] = json.dumps(jsonable(maps.attrs))
         for group, names in (
             ('coords', list(maps.coords)),
             ('data_vars', list(maps.data_vars)),
@@ -1045,7 +1008,7 @@ def _write_h5(maps: xarray.Dataset, path: Path) -> None:
                 values = numpy.asarray(var.values)
                 dataset = grp.create_dataset(name, data=values)
                 dataset.attrs['dims'] = json.dumps(list(var.dims))
-                dataset.attrs['attrs'] = json.dumps(_jsonable(var.attrs))
+                dataset.attrs['attrs'] = json.dumps(jsonable(var.attrs))
 
 
 def _read_h5(path: Path) -> xarray.Dataset:

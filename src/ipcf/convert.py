@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy
 
-from ._utils import check_int, progress_bar
+from ._utils import check_int, progress_bar, remove_path
 
 logger = logging.getLogger('ipcf')
 
@@ -280,7 +280,7 @@ def convert(
     else:
         if partial.exists() or partial.is_symlink():
             logger.info('discarding the partial output %s', partial)
-        _remove(partial)
+        remove_path(partial)
     output.parent.mkdir(parents=True, exist_ok=True)
 
     bar = progress_bar(
@@ -432,13 +432,6 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _remove(path: pathlib.Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
 def _resume_point(partial: pathlib.Path, fmt: str, record: dict) -> int:
     """Return the frames already written to a matching partial output."""
     name = repr(os.fspath(partial))
@@ -488,14 +481,12 @@ def _open_output(partial, fmt, shape, dtype, chunks, compression, attrs, done):
     ``save(record)`` stores the progress record once the data written so
     far are on disk.
     """
+    from .io import _hdf5_options, _zarr_compressors
+
     if fmt == 'hdf5':
         import h5py
 
-        options: dict[str, Any] = {}
-        if compression in {'zlib', 'gzip'}:
-            options = {'compression': 'gzip', 'shuffle': True}
-        elif compression == 'lzf':
-            options = {'compression': 'lzf', 'shuffle': True}
+        options = _hdf5_options(compression)
         with h5py.File(partial, 'r+' if done else 'w') as h5:
             if done:
                 array = h5['data']
@@ -515,19 +506,12 @@ def _open_output(partial, fmt, shape, dtype, chunks, compression, attrs, done):
         return
 
     import zarr
-    from zarr import codecs
 
     if done:
         group = zarr.open_group(os.fspath(partial), mode='r+')
         array = group['data']
     else:
-        compressors: Any = None
-        if compression in {'zlib', 'gzip'}:
-            compressors = codecs.GzipCodec()
-        elif compression == 'zstd':
-            compressors = codecs.ZstdCodec()
-        elif compression == 'blosc':
-            compressors = codecs.BloscCodec()
+        compressors = _zarr_compressors(compression)
         group = zarr.open_group(os.fspath(partial), mode='w')
         array = group.create_array(
             'data',
@@ -566,7 +550,7 @@ def _finish(
             raise FileExistsError(msg)
         if output.is_dir() and not output.is_symlink():
             old = output.with_name(f'.{output.name}.old')
-            _remove(old)
+            remove_path(old)
             os.replace(output, old)
             os.replace(partial, output)
             shutil.rmtree(old, ignore_errors=True)

@@ -1836,6 +1836,28 @@ def _write_tiff(
             )
 
 
+def _hdf5_options(compression: str | None) -> dict[str, Any]:
+    """Return h5py create_dataset options for a checked compression."""
+    if compression in {'zlib', 'gzip'}:
+        return {'compression': 'gzip', 'shuffle': True}
+    if compression == 'lzf':
+        return {'compression': 'lzf', 'shuffle': True}
+    return {}
+
+
+def _zarr_compressors(compression: str | None) -> Any:
+    """Return the zarr 3 codec for a checked compression, or None."""
+    from zarr import codecs
+
+    if compression in {'zlib', 'gzip'}:
+        return codecs.GzipCodec()
+    if compression == 'zstd':
+        return codecs.ZstdCodec()
+    if compression == 'blosc':
+        return codecs.BloscCodec()
+    return None
+
+
 def _write_hdf5(
     path: pathlib.Path,
     data: Any,
@@ -1848,11 +1870,7 @@ def _write_hdf5(
 ) -> None:
     import h5py
 
-    options: dict[str, Any] = {}
-    if compression in {'zlib', 'gzip'}:
-        options = {'compression': 'gzip', 'shuffle': True}
-    elif compression == 'lzf':
-        options = {'compression': 'lzf', 'shuffle': True}
+    options = _hdf5_options(compression)
     dtype = numpy.dtype(data.dtype).newbyteorder('=')
     with _atomic(path, overwrite=overwrite) as tmp:
         with h5py.File(tmp, 'w-') as h5:
@@ -1885,15 +1903,7 @@ def _write_zarr(
     if int(zarr.__version__.split('.')[0]) < 3:
         msg = f'writing zarr stores needs zarr>=3, found {zarr.__version__}'
         raise ImportError(msg)
-    from zarr import codecs
-
-    compressors: Any = None
-    if compression in {'zlib', 'gzip'}:
-        compressors = codecs.GzipCodec()
-    elif compression == 'zstd':
-        compressors = codecs.ZstdCodec()
-    elif compression == 'blosc':
-        compressors = codecs.BloscCodec()
+    compressors = _zarr_compressors(compression)
     dtype = numpy.dtype(data.dtype).newbyteorder('=')
     with _atomic(path, overwrite=overwrite, directory=True) as tmp:
         group = zarr.open_group(os.fspath(tmp), mode='w')

@@ -57,7 +57,7 @@ from typing import Any
 import numpy
 from numpy.typing import DTypeLike
 
-from ._utils import check_int, progress_bar
+from ._utils import check_int, check_real, progress_bar
 
 __all__ = ['Simulation', 'barrier', 'channel', 'flow', 'free', 'spim']
 
@@ -246,16 +246,7 @@ def free(
         seed=seed,
         dtype=dtype,
     )
-    _, height, width = params.shape
-    margin = params.half + 1
-    domain = _Periodic((-margin, -margin), (width + margin, height + margin))
-    px = params.pixel_size
-    geometry = {
-        'coordinates': _COORDINATES,
-        'boundary': 'periodic',
-        'domain': [float(v * px) for v in (*domain.lower, *domain.upper)],
-        'domain_px': [float(v) for v in (*domain.lower, *domain.upper)],
-    }
+    domain, geometry = _periodic_field(params)
     return _simulate('free', params, domain, geometry, progress=progress)
 
 
@@ -366,8 +357,8 @@ def channel(
         seed=seed,
         dtype=dtype,
     )
-    channel_width = _check_real(channel_width, 'channel_width', positive=True)
-    channel_angle = _check_real(channel_angle, 'channel_angle')
+    channel_width = check_real(channel_width, 'channel_width', positive=True)
+    channel_angle = check_real(channel_angle, 'channel_angle')
     _, height, width = params.shape
     px = params.pixel_size
     if cell is None:
@@ -484,16 +475,7 @@ def flow(
         dtype=dtype,
     )
     velocity = _check_vector(velocity, 'velocity')
-    _, height, width = params.shape
-    margin = params.half + 1
-    domain = _Periodic((-margin, -margin), (width + margin, height + margin))
-    px = params.pixel_size
-    geometry = {
-        'coordinates': _COORDINATES,
-        'boundary': 'periodic',
-        'domain': [float(v * px) for v in (*domain.lower, *domain.upper)],
-        'domain_px': [float(v) for v in (*domain.lower, *domain.upper)],
-    }
+    domain, geometry = _periodic_field(params)
     return _simulate(
         'flow', params, domain, geometry, progress=progress, velocity=velocity
     )
@@ -601,12 +583,12 @@ def barrier(
     if wall not in {'line', 'ring'}:
         msg = f"{wall=!r} is not 'line' or 'ring'"
         raise ValueError(msg)
-    wall_angle = _check_real(wall_angle, 'wall_angle')
+    wall_angle = check_real(wall_angle, 'wall_angle')
     _, height, width = params.shape
     px = params.pixel_size
     if wall_radius is None:
         wall_radius = 0.3 * min(height, width) * px
-    wall_radius = _check_real(wall_radius, 'wall_radius', positive=True)
+    wall_radius = check_real(wall_radius, 'wall_radius', positive=True)
     if wall_centre is None:
         centre = (width * px / 2, height * px / 2)
     else:
@@ -711,16 +693,36 @@ def _parameters(
         shape=_check_shape(shape),
         diffusion=diffusion,
         fraction=fraction,
-        pixel_size=_check_real(pixel_size, 'pixel_size', positive=True),
-        frame_time=_check_real(frame_time, 'frame_time', positive=True),
-        psf_radius=_check_real(psf_radius, 'psf_radius', positive=True),
-        density=_check_real(density, 'density', minimum=0.0),
-        brightness=_check_real(brightness, 'brightness', minimum=0.0),
-        background=_check_real(background, 'background', minimum=0.0),
-        offset=_check_real(offset, 'offset'),
+        pixel_size=check_real(pixel_size, 'pixel_size', positive=True),
+        frame_time=check_real(frame_time, 'frame_time', positive=True),
+        psf_radius=check_real(psf_radius, 'psf_radius', positive=True),
+        density=check_real(density, 'density', minimum=0.0),
+        brightness=check_real(brightness, 'brightness', minimum=0.0),
+        background=check_real(background, 'background', minimum=0.0),
+        offset=check_real(offset, 'offset'),
         seed=_check_seed(seed),
         dtype=_check_dtype(dtype),
     )
+
+
+def _periodic_field(params: _Parameters, /) -> tuple[_Periodic, dict]:
+    """Return the periodic domain of free and flow, and its geometry.
+
+    The domain is larger than the field of view by the PSF window on
+    every side.
+
+    """
+    _, height, width = params.shape
+    margin = params.half + 1
+    domain = _Periodic((-margin, -margin), (width + margin, height + margin))
+    px = params.pixel_size
+    geometry = {
+        'coordinates': _COORDINATES,
+        'boundary': 'periodic',
+        'domain': [float(v * px) for v in (*domain.lower, *domain.upper)],
+        'domain_px': [float(v) for v in (*domain.lower, *domain.upper)],
+    }
+    return domain, geometry
 
 
 def _check_diffusion(
@@ -728,7 +730,7 @@ def _check_diffusion(
 ) -> tuple[float | tuple[float, ...], tuple[float, ...] | None]:
     """Return one diffusion coefficient, or several with their fractions."""
     if isinstance(diffusion, numbers.Real):
-        diffusion = _check_real(diffusion, 'diffusion', positive=True)
+        diffusion = check_real(diffusion, 'diffusion', positive=True)
         if fraction is not None:
             msg = (
                 f'{fraction=!r} needs several diffusion coefficients, '
@@ -741,7 +743,7 @@ def _check_diffusion(
         msg = f'{diffusion=!r} is not a number or a sequence of numbers'
         raise TypeError(msg)
     values = tuple(
-        _check_real(value, f'diffusion[{i}]', positive=True)
+        check_real(value, f'diffusion[{i}]', positive=True)
         for i, value in enumerate(items)
     )
     if len(values) == 1:
@@ -749,7 +751,7 @@ def _check_diffusion(
     if fraction is None:
         return values, tuple(1.0 / len(values) for _ in values)
     if isinstance(fraction, numbers.Real) and len(values) == 2:
-        first = _check_real(fraction, 'fraction', minimum=0.0)
+        first = check_real(fraction, 'fraction', minimum=0.0)
         if first > 1.0:
             msg = f'{fraction=} must be <= 1'
             raise ValueError(msg)
@@ -765,7 +767,7 @@ def _check_diffusion(
         )
         raise ValueError(msg)
     shares = tuple(
-        _check_real(value, f'fraction[{i}]', minimum=0.0)
+        check_real(value, f'fraction[{i}]', minimum=0.0)
         for i, value in enumerate(shares)
     )
     if not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
@@ -801,31 +803,6 @@ def _items(value: Any, /) -> tuple[Any, ...] | None:
     return None
 
 
-def _check_real(
-    value: Any,
-    name: str,
-    /,
-    *,
-    positive: bool = False,
-    minimum: float | None = None,
-) -> float:
-    """Return value as a finite float or raise TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = f'{name}={value!r} is not a real number'
-        raise TypeError(msg)
-    value = float(value)
-    if not math.isfinite(value):
-        msg = f'{name}={value} must be finite'
-        raise ValueError(msg)
-    if positive and not value > 0.0:
-        msg = f'{name}={value} must be > 0'
-        raise ValueError(msg)
-    if minimum is not None and value < minimum:
-        msg = f'{name}={value} must be >= {minimum}'
-        raise ValueError(msg)
-    return value
-
-
 def _check_pair(value: Any, name: str, /) -> tuple[float, float]:
     """Return one or two positive numbers as a pair or raise."""
     items = (
@@ -835,8 +812,8 @@ def _check_pair(value: Any, name: str, /) -> tuple[float, float]:
         msg = f'{name}={value!r} is not a number or a pair of numbers'
         raise TypeError(msg)
     return (
-        _check_real(items[0], f'{name}[0]', positive=True),
-        _check_real(items[1], f'{name}[1]', positive=True),
+        check_real(items[0], f'{name}[0]', positive=True),
+        check_real(items[1], f'{name}[1]', positive=True),
     )
 
 
@@ -847,8 +824,8 @@ def _check_vector(value: Any, name: str, /) -> tuple[float, float]:
         msg = f'{name}={value!r} is not a pair of numbers'
         raise TypeError(msg)
     return (
-        _check_real(items[0], f'{name}[0]'),
-        _check_real(items[1], f'{name}[1]'),
+        check_real(items[0], f'{name}[0]'),
+        check_real(items[1], f'{name}[1]'),
     )
 
 
@@ -1399,10 +1376,10 @@ def spim(
     if isinstance(params.diffusion, tuple):
         msg = f'{diffusion=!r}: spim takes one diffusion coefficient'
         raise ValueError(msg)
-    read_noise = _check_real(read_noise, 'read_noise', minimum=0.0)
-    border = _check_real(border, 'border', minimum=0.0)
+    read_noise = check_real(read_noise, 'read_noise', minimum=0.0)
+    border = check_real(border, 'border', minimum=0.0)
     if bleach_time is not None:
-        bleach_time = _check_real(bleach_time, 'bleach_time', positive=True)
+        bleach_time = check_real(bleach_time, 'bleach_time', positive=True)
     if not 0.0 <= params.offset <= 32768.0:
         msg = f'offset={params.offset} must be between 0 and 32768'
         raise ValueError(msg)

@@ -25,11 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy
+
+from ._utils import jsonable, remove_path
 
 if TYPE_CHECKING:
     import xarray
@@ -189,7 +190,7 @@ class ResultWriter:
         self._overwrite = overwrite
         self.shape = tuple(int(n) for n in shape)
         edges = numpy.asarray(edges, dtype=numpy.int64)
-        attrs = {key: _jsonable(val) for key, val in attrs.items()}
+        attrs = {key: jsonable(val) for key, val in attrs.items()}
         attrs.update(y0=int(y0), x0=int(x0), complete=True)
         dt = float(attrs['dt'])
         from .pcf import bin_delays
@@ -205,7 +206,7 @@ class ResultWriter:
             *self.shape[2:],
         )
         self._tmp = self.path.with_name(f'.{self.path.name}.partial')
-        _remove(self._tmp)
+        remove_path(self._tmp)
         if self._kind == 'hdf5':
             self._file, self._group = _create_hdf5(
                 self._tmp, group, self.shape, chunk, arrays, attrs
@@ -230,14 +231,14 @@ class ResultWriter:
         self._group['mask'][...] = self._mask
         self._close()
         if self._overwrite:
-            _remove(self.path)
+            remove_path(self.path)
         os.replace(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
         """Close and remove the unfinished store."""
         self._close()
-        _remove(self._tmp)
+        remove_path(self._tmp)
 
     def _close(self) -> None:
         if self._file is not None and hasattr(self._file, 'close'):
@@ -389,22 +390,6 @@ def _store_kind(path: Path) -> str:
     raise ValueError(msg)
 
 
-def _jsonable(value: Any) -> Any:
-    """Return value as plain Python types for HDF5/zarr attributes."""
-    if isinstance(value, numpy.generic):
-        return value.item()
-    if isinstance(value, numpy.ndarray):
-        return value.tolist()
-    return value
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
 def _create_hdf5(path, group, shape, chunks, arrays, attrs):
     import h5py
 
@@ -425,20 +410,10 @@ def _read_hdf5(path, group):
 
     try:
         with h5py.File(path, 'r') as h5:
-            if group not in h5:
-                msg = f'{str(path)!r} has no result group {group!r}'
-                raise ValueError(msg)
-            grp = h5[group]
-            values = grp['pcf'][...]
-            arrays = {
-                name: grp[name][...]
-                for name in ('points', 'delays', 'bin_edges', 'mask')
-            }
-            attrs = json.loads(grp.attrs['parameters'])
+            return _read_group(h5, group, path)
     except OSError as exc:
         msg = f'{str(path)!r} is not a readable HDF5 file ({exc})'
         raise OSError(msg) from None
-    return values, arrays, attrs
 
 
 def _create_zarr(path, group, shape, chunks, arrays, attrs):
@@ -465,6 +440,11 @@ def _read_zarr(path, group):
     import zarr
 
     root = zarr.open_group(str(path), mode='r')
+    return _read_group(root, group, path)
+
+
+def _read_group(root, group, path):
+    """Return values, arrays and attrs of a result group in an open store."""
     if group not in root:
         msg = f'{str(path)!r} has no result group {group!r}'
         raise ValueError(msg)
