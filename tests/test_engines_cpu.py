@@ -181,7 +181,9 @@ def test_threads_and_tiles_agree(monkeypatch):
     assert_allclose(one, expected, rtol=0, atol=1e-7)
     assert_allclose(three, expected, rtol=0, atol=1e-7)
     for rows in (1, 2, 4):
-        monkeypatch.setattr(cpu, 'tile_rows', lambda *args, rows=rows: rows)
+        monkeypatch.setattr(
+            cpu, 'tile_rows', lambda *args, rows=rows, **kw: rows
+        )
         tiled = numpy.asarray(pcf_image(data, engine='cpu', **kwargs))
         assert_allclose(tiled, expected, rtol=0, atol=1e-7)
     assert_same_curves(expected, pcf_image(data, engine='reference', **kwargs))

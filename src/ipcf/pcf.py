@@ -319,9 +319,7 @@ def pcf_image(
     points = circle(radius, npoints)
     nbins = check_int(nbins, 'nbins', minimum=2)
     dt = _check_positive(dt, 'dt')
-    if mode not in {'circular', 'linear'}:
-        msg = f"{mode=!r} is not 'circular' or 'linear'"
-        raise ValueError(msg)
+    _check_mode(mode)
     if not isinstance(truncate, bool | numpy.bool_):
         msg = f'{truncate=!r} is not a bool'
         raise TypeError(msg)
@@ -336,11 +334,13 @@ def pcf_image(
         numpy.nan,
         dtype=numpy.float32,
     )
-    rows = compute.tile_rows(used, height, width, radius)
+    itemsize = numpy.dtype(data.dtype).itemsize
+    rows = compute.tile_rows(used, height, width, radius, itemsize=itemsize)
     bar = progress_bar(out.shape[0], enable=progress, desc='pCF', unit='row')
+    buffer = None
     with bar:
         for y0, y1 in _tiles(out.shape[0], rows):
-            tile = _read_tile(data, used, y0, y1 + 2 * radius)
+            tile, buffer = _read_tile(data, used, y0, y1 + 2 * radius, buffer)
             tile_mask = None if mask is None else mask[y0:y1]
             if tile_mask is None or tile_mask.any():
                 compute.compute(
@@ -447,6 +447,13 @@ def _check_positive(value: Any, name: str) -> float:
     return value
 
 
+def _check_mode(mode: Any, /) -> None:
+    """Raise ValueError unless mode is 'circular' or 'linear'."""
+    if mode not in {'circular', 'linear'}:
+        msg = f"{mode=!r} is not 'circular' or 'linear'"
+        raise ValueError(msg)
+
+
 def _check_mask(
     mask: Any, height: int, width: int, radius: int
 ) -> NDArray[numpy.bool_] | None:
@@ -472,16 +479,33 @@ def _tiles(nrows: int, rows: int) -> Iterator[tuple[int, int]]:
         yield start, min(start + rows, nrows)
 
 
-def _read_tile(data: Any, nframes: int, y0: int, y1: int) -> NDArray:
-    """Return frames [0, nframes) of rows [y0, y1) as a checked array."""
-    tile = data[:nframes, y0:y1, :]
-    if hasattr(tile, 'compute'):  # dask
-        tile = tile.compute()
-    tile = numpy.ascontiguousarray(tile)
+def _read_tile(
+    data: Any, nframes: int, y0: int, y1: int, buffer: NDArray | None
+) -> tuple[NDArray, NDArray]:
+    """Return frames [0, nframes) of rows [y0, y1), checked, and its buffer.
+
+    Tiles are read into one reused buffer: fresh memory of this size costs
+    more to touch the first time than the copy itself.
+
+    """
+    shape = (nframes, y1 - y0, int(data.shape[2]))
+    size = math.prod(shape)
+    dtype = numpy.dtype(data.dtype).newbyteorder('=')
+    if buffer is None or buffer.size < size or buffer.dtype != dtype:
+        buffer = numpy.empty(size, dtype=dtype)
+    tile = buffer[:size].reshape(shape)
+    selection = numpy.s_[:nframes, y0:y1, :]
+    if hasattr(data, 'read_direct'):  # h5py reads into the buffer
+        data.read_direct(tile, selection)
+    else:
+        part = data[selection]
+        if hasattr(part, 'compute'):  # dask
+            part = part.compute()
+        numpy.copyto(tile, part, casting='unsafe')
     if tile.dtype.kind == 'f' and not numpy.isfinite(tile).all():
         msg = (
             f'data contains NaN or infinite values in rows {y0}..{y1 - 1}; '
             'replace them (e.g. with numpy.nan_to_num) or mask the pixels'
         )
         raise ValueError(msg)
-    return tile
+    return tile, buffer

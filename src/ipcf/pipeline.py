@@ -144,7 +144,7 @@ def analyze(
     from . import bleach as _bleach
     from . import engines
     from . import io as _io
-    from .pcf import MIN_FRAMES, circle, logbins
+    from .pcf import MIN_FRAMES, _check_mode, circle, logbins
     from .store import ResultWriter, _store_kind, fingerprint
 
     start = time.perf_counter()
@@ -156,9 +156,7 @@ def analyze(
     block = check_int(block, 'block', minimum=1)
     points = circle(radius, npoints)
     nbins = check_int(nbins, 'nbins', minimum=2)
-    if mode not in {'circular', 'linear'}:
-        msg = f"{mode=!r} is not 'circular' or 'linear'"
-        raise ValueError(msg)
+    _check_mode(mode)
     engine_name = engines.get(engine).NAME
     cluster_workers = _parse_cluster(cluster)
     if not isinstance(scheduler, str):

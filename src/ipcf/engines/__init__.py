@@ -6,9 +6,9 @@ Each engine is a module with
     Its name as given to ``pcf_image(engine=...)``.
 ``available() -> bool``
     Whether it can run here (libraries, devices).
-``tile_rows(nframes, height, width, radius) -> int``
+``tile_rows(nframes, height, width, radius, *, itemsize=4) -> int``
     How many result rows it wants per tile; the caller reads that many
-    rows plus the radius halo above and below.
+    rows plus the radius halo above and below, `itemsize` bytes a sample.
 ``compute(data, out, *, points, edges, mask, mode, num_threads,
 neighbour=None)``
     Fill ``out[y, x, point, bin]`` (float32, shape

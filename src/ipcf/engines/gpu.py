@@ -155,7 +155,9 @@ def _probe() -> bool:
     return True
 
 
-def tile_rows(nframes: int, height: int, width: int, radius: int) -> int:
+def tile_rows(
+    nframes: int, height: int, width: int, radius: int, *, itemsize: int = 4
+) -> int:
     """Return result rows per tile.
 
     Tiles are as tall as the free device memory holds the spectra and

@@ -23,7 +23,9 @@ def available() -> bool:
     return True
 
 
-def tile_rows(nframes: int, height: int, width: int, radius: int) -> int:
+def tile_rows(
+    nframes: int, height: int, width: int, radius: int, *, itemsize: int = 4
+) -> int:
     """Return result rows per tile, keeping a float64 tile near 256 MB."""
     row_bytes = nframes * width * 8
     return max(1, _TILE_BYTES // row_bytes - 2 * radius)
