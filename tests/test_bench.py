@@ -76,3 +76,20 @@ def test_bench_correlate_skips_slow_direct(monkeypatch):
 def test_bench_correlate_errors(kwargs, error):
     with pytest.raises(error):
         bench_correlate(**kwargs)
+
+
+def test_bench_pipeline(tmp_path):
+    from ipcf.bench import PIPELINE_COLUMNS, bench_pipeline, format_table
+
+    rows = bench_pipeline(
+        str(tmp_path), shape=(64 + 2 * 8, 40, 40), bleach=8, block=16
+    )
+    assert [row['stage'] for row in rows] == ['simulate', 'convert', 'analyze']
+    for row in rows:
+        assert row['seconds'] > 0
+        assert row['peak_rss_mb'] > 10
+    assert 'peak RSS / MB' in format_table(rows, PIPELINE_COLUMNS)
+    import ipcf
+
+    result = ipcf.load_result(tmp_path / 'result.h5')
+    assert result.attrs['frames'] == 64

@@ -535,3 +535,126 @@ def _numpy_pixel_pcf(
                 binned = average_bins(curve / norm - 1.0, edges)
                 out[y - radius, x - radius, i] = smooth(binned)
     return out
+
+
+PIPELINE_COLUMNS = (
+    ('stage', 'stage'),
+    ('seconds', 'seconds'),
+    ('input_mb', 'input / MB'),
+    ('mb_per_s', 'MB/s'),
+    ('peak_rss_mb', 'peak RSS / MB'),
+)
+"""Columns of :func:`bench_pipeline` rows for :func:`format_table`."""
+
+_PIPELINE_STAGES = {
+    'simulate': (
+        'from ipcf.simulate import spim\n'
+        'spim({series!r}, shape={shape!r}, seed=1, overwrite=True)\n'
+    ),
+    'convert': (
+        'from ipcf.convert import convert\n'
+        'convert({series!r}, {store!r}, overwrite=True{threads})\n'
+    ),
+    'analyze': (
+        'from ipcf.pipeline import analyze\n'
+        'analyze({store!r}, {result!r}, bleach={bleach!r}, block={block},'
+        ' engine={engine!r}, overwrite=True{threads})\n'
+    ),
+}
+
+
+def bench_pipeline(
+    directory: str,
+    /,
+    *,
+    shape: tuple[int, int, int] = (4096 + 2 * 256, 256, 256),
+    bleach: int = 256,
+    block: int = 64,
+    engine: str = 'auto',
+    threads: int | None = None,
+    stages: tuple[str, ...] = ('simulate', 'convert', 'analyze'),
+) -> list[dict[str, Any]]:
+    """Time the out-of-core stages from a TIFF series to a stored result.
+
+    Each stage runs in a fresh Python process, so its peak resident memory
+    is its own: ``simulate`` writes a light-sheet series of one TIFF per
+    frame (:func:`ipcf.simulate.spim`), ``convert`` copies it into a
+    chunked HDF5 store, ``analyze`` corrects bleaching and computes the
+    pCF (radius 6, 32 points, 32 bins) block by block into a result store.
+
+    Parameters
+    ----------
+    directory : str
+        Working directory for the series, the store and the result (it
+        needs about twice the series' size on disk).
+    shape : (T, H, W), optional
+        Frames and frame size of the series; ``T - 2 * bleach`` frames
+        remain after the correction.
+    bleach : int, optional, default: 256
+        Filter size of the default bleach correction, in frames.
+    block : int, optional, default: 64
+        Result pixels per block side.
+    engine : str, optional, default: 'auto'
+        pCF engine.
+    threads : int, optional
+        Threads for conversion and analysis; None uses all cores.
+    stages : tuple of str, optional
+        Stages to run, in order; later stages reuse earlier outputs.
+
+    Returns
+    -------
+    list of dict
+        One row per stage: seconds, input size in MB, MB/s and the
+        stage's peak resident memory in MB.
+
+    """
+    import os
+    import subprocess
+    import sys
+
+    paths = {
+        'series': os.path.join(directory, 'series'),
+        'store': os.path.join(directory, 'series.h5'),
+        'result': os.path.join(directory, 'result.h5'),
+    }
+    thread_arg = '' if threads is None else f', num_threads={threads}'
+    nbytes = math.prod(shape) * 2
+    rows = []
+    for stage in stages:
+        code = _PIPELINE_STAGES[stage].format(
+            shape=tuple(shape),
+            bleach=f'filter:{bleach}',
+            block=block,
+            engine=engine,
+            threads=thread_arg,
+            **paths,
+        )
+        script = (
+            'import resource, sys, time\n'
+            't = time.perf_counter()\n'
+            f'{code}'
+            't = time.perf_counter() - t\n'
+            'rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
+            'print(t, rss / 1024)\n'
+        )
+        proc = subprocess.run(
+            [sys.executable, '-c', script],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            msg = f'pipeline stage {stage!r} failed: {proc.stderr.strip()}'
+            raise RuntimeError(msg)
+        seconds, rss = (float(v) for v in proc.stdout.split()[-2:])
+        rows.append(
+            {
+                'stage': stage,
+                'shape': list(shape),
+                'seconds': seconds,
+                'input_mb': nbytes / 1e6,
+                'mb_per_s': nbytes / 1e6 / seconds,
+                'peak_rss_mb': rss,
+            }
+        )
+    return rows

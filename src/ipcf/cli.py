@@ -178,11 +178,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--resume', action='store_true')
     p.add_argument('--overwrite', action='store_true')
 
-    p = add('bench', _cmd_bench, 'time correlation backends or engines')
-    p.add_argument('what', choices=['correlate', 'engine'])
+    p = add('bench', _cmd_bench, 'time backends, engines or the pipeline')
+    p.add_argument('what', choices=['correlate', 'engine', 'pipeline'])
     p.add_argument('--size', type=int, default=16384, help='correlate')
     p.add_argument(
-        '--shape', type=_int_tuple(3), default=(16384, 64, 64), help='T,H,W'
+        '--shape',
+        type=_int_tuple(3),
+        default=None,
+        help='T,H,W (engine: 16384,64,64; pipeline: 4608,256,256)',
+    )
+    p.add_argument('--bleach', type=int, default=256, help='pipeline')
+    p.add_argument(
+        '--dir', default=None, help='pipeline: work directory (kept)'
     )
     p.add_argument('--engine', action='append', default=None)
     p.add_argument('--threads', type=int, default=None)
@@ -524,17 +531,41 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.what == 'correlate':
         rows = bench.bench_correlate(size=args.size, threads=args.threads)
         columns = bench.CORRELATE_COLUMNS
-    else:
+    elif args.what == 'engine':
         engines = tuple(args.engine) if args.engine else ('cpu',)
         rows = bench.bench_engine(
-            shape=args.shape, engines=engines, threads=args.threads
+            shape=args.shape or (16384, 64, 64),
+            engines=engines,
+            threads=args.threads,
         )
         columns = bench.ENGINE_COLUMNS
+    else:
+        rows = _bench_pipeline(args)
+        columns = bench.PIPELINE_COLUMNS
     if args.json:
         print(json.dumps(rows, indent=1, default=str))
     else:
         print(bench.format_table(rows, columns))
     return 0
+
+
+def _bench_pipeline(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import tempfile
+
+    from . import bench
+
+    options = {
+        'bleach': args.bleach,
+        'threads': args.threads,
+        'engine': args.engine[0] if args.engine else 'auto',
+    }
+    if args.shape is not None:
+        options['shape'] = args.shape
+    if args.dir is not None:
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
+        return bench.bench_pipeline(args.dir, **options)
+    with tempfile.TemporaryDirectory(dir='.') as tmp:
+        return bench.bench_pipeline(tmp, **options)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
