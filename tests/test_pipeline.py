@@ -220,3 +220,52 @@ def test_memory_stays_bounded(tmp_path):
     # one block (1024 x 66 x 66 frames) and its result are a few MB
     assert growth_mb < 100, growth_mb
     assert ipcf.load_result(tmp_path / 'r.h5').shape[:2] == (318, 318)
+
+
+def test_tiff_series_to_store_to_result(tmp_path):
+    """The whole chain equals pcf_image of the corrected whole image."""
+    from ipcf import bleach
+    from ipcf.convert import convert
+
+    rng = numpy.random.default_rng(11)
+    decay = numpy.exp(-numpy.arange(96) / 300.0)[:, None, None]
+    data = rng.poisson(150 * decay, (96, 18, 17)).astype(numpy.uint16)
+    series = ipcf.io.imwrite_series(tmp_path / 'series', data)
+    store = convert(str(series), tmp_path / 'series.h5')
+    path = analyze(
+        str(store), tmp_path / 'r.h5', bleach='filter:16', block=5,
+        **OPTIONS,
+    )  # fmt: skip
+    corrected = bleach.correct(data, method='filter', param=16)
+    expected = ipcf.pcf_image(corrected, **OPTIONS)
+    assert_allclose(ipcf.load_result(path), expected, rtol=0, atol=1e-6)
+
+
+def test_unwritable_output(series, tmp_path):
+    from ipcf.cli import main
+
+    (tmp_path / 'file').write_text('not a directory')
+    out = tmp_path / 'file' / 'r.h5'
+    with pytest.raises(OSError):
+        analyze(series, out, bleach=None, **OPTIONS)
+    source = ipcf.io.imwrite(tmp_path / 'series.h5', series)
+    assert main(['analyze', str(source), str(out), '--quiet']) == 2
+
+
+def test_cli_analyze_with_maps(tmp_path, capsys):
+    from ipcf.cli import main
+
+    sim = ipcf.simulate.free(shape=(256, 20, 20), seed=3)
+    source = tmp_path / 'free.bin'
+    sim.save(source)
+    out = tmp_path / 'r.h5'
+    args = [
+        'analyze', str(source), str(out), '--radius', '3', '--points', '8',
+        '--bins', '12', '--bleach', 'none', '--maps', '--quiet',
+    ]  # fmt: skip
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert 'r_maps.h5' in text
+    assert 'pooled D' in text
+    maps = ipcf.analysis.load_maps(tmp_path / 'r_maps.h5')
+    assert maps['D'].shape == (14, 14)

@@ -177,6 +177,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--resume', action='store_true')
     p.add_argument('--overwrite', action='store_true')
+    p.add_argument(
+        '--maps', action='store_true', help='also write OUTPUT_maps.h5'
+    )
+    p.add_argument('--pixel-size', type=float, default=None, help='--maps')
+    p.add_argument('--w', '--psf', type=float, default=None, help='--maps')
 
     p = add('bench', _cmd_bench, 'time backends, engines or the pipeline')
     p.add_argument('what', choices=['correlate', 'engine', 'pipeline'])
@@ -379,6 +384,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         report=report,
     )
     print(f'wrote {path}')
+    if args.maps:
+        maps_args = argparse.Namespace(
+            result=str(path),
+            output=str(path.with_name(f'{path.stem}_maps.h5')),
+            pixel_size=args.pixel_size,
+            w=args.w,
+            window=1,
+            threshold=2.0,
+            overwrite=args.overwrite,
+        )
+        return _cmd_maps(maps_args)
     return 0
 
 
