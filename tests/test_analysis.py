@@ -503,3 +503,20 @@ def test_validate_bleaching():
     assert amplitude[1] > 2 * amplitude[0]
     assert_allclose(clean.attrs['D_pooled'], 4.0, rtol=0.1)
     assert bleached.attrs['D_pooled'] < 0.85 * 4.0
+
+
+@pytest.mark.parametrize('method', ['filter:512', 'exp'])
+def test_validate_bleaching_corrected(method):
+    """With the correction, D comes back within 10 %."""
+    from ipcf import bleach
+
+    frames = 8192 + 2 * 512
+    sim = simulate.free(shape=(frames, 32, 32), seed=3, dtype='float32')
+    time = numpy.arange(frames, dtype=numpy.float32)[:, None, None] * 1e-3
+    faded = 100 + (sim.data - 100) * numpy.exp(-time / 4.0)
+    corrected = bleach.correct(faded, method=method)
+    result = ipcf.pcf_image(
+        corrected, radius=5, npoints=16, dt=1e-3, num_threads=1
+    )
+    found = maps(result, pixel_size=PIXEL, w=PSF)
+    assert_allclose(found.attrs['D_pooled'], 4.0, rtol=0.1)
