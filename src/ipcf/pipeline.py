@@ -174,10 +174,13 @@ def analyze(
     dropped = _bleach.frames_dropped(method, param)
     remaining = nframes - dropped
     if remaining < MIN_FRAMES:
-        msg = (
-            f'{nframes} frames leave {remaining} after the {method} '
-            f'bleach correction; at least {MIN_FRAMES} are needed'
-        )
+        msg = f'the series has {nframes} frames'
+        if dropped:
+            msg += (
+                f' and the {method}:{param} bleach correction drops '
+                f'{dropped} of them'
+            )
+        msg += f'; at least {MIN_FRAMES} must remain'
         raise ValueError(msg)
     used = 2 ** int(math.log2(remaining))
     edges = logbins(used // 2, nbins)
