@@ -144,7 +144,7 @@ def analyze(
     from . import bleach as _bleach
     from . import engines
     from . import io as _io
-    from .pcf import MIN_FRAMES, _check_mode, circle, logbins
+    from .pcf import MIN_FRAMES, _check_mode, _check_positive, circle, logbins
     from .store import ResultWriter, _store_kind, fingerprint
 
     start = time.perf_counter()
@@ -166,10 +166,7 @@ def analyze(
         num_workers = check_int(num_workers, 'num_workers', minimum=1)
     if dt is None:
         dt = _frame_time(source)
-    dt = float(dt)
-    if not (math.isfinite(dt) and dt > 0):
-        msg = f'{dt=} must be a finite number > 0'
-        raise ValueError(msg)
+    dt = _check_positive(dt, 'dt')
     method, param = _bleach.parse_method(bleach or 'none')
     dropped = _bleach.frames_dropped(method, param)
     remaining = nframes - dropped
