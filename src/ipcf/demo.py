@@ -70,8 +70,7 @@ def run_demo(
     data_path = directory / 'channel.bin'
 
     start = time.perf_counter()
-    data = _reuse(data_path, frames)
-    if data is None:
+    if not _reusable(data_path, frames):
         sim = simulate.channel(
             shape=(frames, 64, 64), seed=42, progress=progress
         )
@@ -141,19 +140,16 @@ def run_demo(
     return paths
 
 
-def _reuse(path: Path, frames: int):
-    """Return the stored simulation if it has the requested frames."""
+def _reusable(path: Path, frames: int) -> bool:
+    """Return whether a stored simulation has the requested frames."""
     from . import io
 
     if not path.exists():
-        return None
+        return False
     try:
-        data = io.open_series(path)
+        return io.open_series(path).shape == (frames, 64, 64)
     except (OSError, ValueError):
-        return None
-    if data.shape != (frames, 64, 64):
-        return None
-    return data
+        return False
 
 
 def _channel_pixel(truth: dict, result) -> tuple[int, int]:
