@@ -1,4 +1,4 @@
-"""Private helpers shared by the ipcf modules: threads, progress, checks."""
+"""Private helpers shared by the ipcf modules: threads, progress, JSON."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
-    'check_int',
-    'check_real',
     'jsonable',
     'limit_threads',
     'number_threads',
     'progress_bar',
-    'remove_path',
 ]
 
 
@@ -32,60 +29,10 @@ def number_threads(num_threads: int | None = None, /) -> int:
             return max(1, len(os.sched_getaffinity(0)))
         except AttributeError:  # pragma: no cover - not Linux
             return max(1, os.cpu_count() or 1)
+    from ._validate import check_int
+
     num_threads = check_int(num_threads, 'num_threads', minimum=1)
     return num_threads
-
-
-def check_int(value: Any, name: str, /, *, minimum: int | None = None) -> int:
-    """Return value as int or raise TypeError/ValueError naming it.
-
-    >>> check_int(3, 'radius', minimum=1)
-    3
-
-    """
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        msg = f'{name}={value!r} is not an integer'
-        raise TypeError(msg)
-    value = int(value)
-    if minimum is not None and value < minimum:
-        msg = f'{name}={value} must be >= {minimum}'
-        raise ValueError(msg)
-    return value
-
-
-def check_real(
-    value: Any,
-    name: str,
-    /,
-    *,
-    positive: bool = False,
-    minimum: float | None = None,
-) -> float:
-    """Return value as a finite float or raise TypeError/ValueError.
-
-    >>> check_real(0.5, 'fraction', minimum=0.0)
-    0.5
-
-    """
-    import math
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = f'{name}={value!r} is not a real number'
-        raise TypeError(msg)
-    value = float(value)
-    if not math.isfinite(value):
-        msg = f'{name}={value} must be finite'
-        raise ValueError(msg)
-    if positive and not value > 0.0:
-        msg = f'{name}={value} must be > 0'
-        raise ValueError(msg)
-    if minimum is not None and value < minimum:
-        msg = f'{name}={value} must be >= {minimum}'
-        raise ValueError(msg)
-    return value
 
 
 def jsonable(value: Any, /) -> Any:
@@ -151,20 +98,6 @@ def progress_bar(
         dynamic_ncols=True,
         leave=False,
     )
-
-
-def remove_path(path: Any, /) -> None:
-    """Remove a file, link or directory tree if it exists.
-
-    A link is removed, never what it points to.
-
-    """
-    import shutil
-
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
 
 
 class _NoProgress:

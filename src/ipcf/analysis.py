@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._utils import check_int, check_real, jsonable
+from ._utils import jsonable
+from ._validate import check_int, check_real
 from .pcf import average_bins, smooth
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy
 
-from ._utils import check_int, limit_threads, number_threads
+from ._utils import limit_threads, number_threads
+from ._validate import check_int
 
 __all__ = [
     'CORRELATE_COLUMNS',

@@ -49,7 +49,8 @@ from typing import Any
 import numpy
 from numpy.typing import ArrayLike
 
-from ._utils import check_int, number_threads
+from ._utils import number_threads
+from ._validate import check_int
 
 METHODS = ('filter', 'exp', 'exp2', 'poly', 'none')
 """Names of the correction methods."""

@@ -42,7 +42,9 @@ from typing import Any
 
 import numpy
 
-from ._utils import check_int, progress_bar, remove_path
+from ._files import remove_path
+from ._utils import progress_bar
+from ._validate import check_int
 
 logger = logging.getLogger('ipcf')
 

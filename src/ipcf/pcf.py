@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._utils import check_int, number_threads, progress_bar
+from ._utils import number_threads, progress_bar
+from ._validate import check_int
 
 if TYPE_CHECKING:
     import xarray

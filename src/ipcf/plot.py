@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._utils import check_int, progress_bar
+from ._utils import progress_bar
+from ._validate import check_int
 
 if TYPE_CHECKING:
     import xarray

@@ -37,7 +37,8 @@ from typing import Any
 import numpy
 from numpy.typing import ArrayLike
 
-from ._utils import check_int, progress_bar
+from ._utils import progress_bar
+from ._validate import check_int
 
 # frames read at once by mean_image: about this many bytes
 _CHUNK_BYTES = 64 * 2**20

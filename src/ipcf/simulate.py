@@ -57,7 +57,8 @@ from typing import Any
 import numpy
 from numpy.typing import DTypeLike
 
-from ._utils import check_int, check_real, progress_bar
+from ._utils import progress_bar
+from ._validate import check_int, check_real
 
 __all__ = ['Simulation', 'barrier', 'channel', 'flow', 'free', 'spim']
 

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._utils import jsonable, remove_path
+from ._files import remove_path
+from ._utils import jsonable
 
 if TYPE_CHECKING:
     import xarray
