@@ -29,7 +29,8 @@ def source_of(
     """Return the series a result was computed from, if it exists.
 
     A relative ``source`` is resolved against the directory of the result
-    store first (the `path` given, else ``attrs['store']``), then against
+    store first (the `path` given, else ``encoding['store']`` that
+    :func:`ipcf.load_result` sets), then against
     the working directory, so that a result can be used from anywhere.
 
     Examples
@@ -45,7 +46,8 @@ def source_of(
         return None
     source_path = Path(source)
     if path is None:
-        path = attrs.get('store')
+        encoding = getattr(result, 'encoding', {}) or {}
+        path = encoding.get('store') or attrs.get('store')
     candidates = []
     if source_path.is_absolute():
         candidates.append(source_path)

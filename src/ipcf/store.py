@@ -1,79 +1,199 @@
-"""Result store: pCF results in HDF5 or zarr, written atomically.
+"""Result store: labelled results of every analysis, with provenance.
 
-A store holds one group per analysis (default ``'pcf'``) with datasets
+One store (an HDF5 file or a zarr directory, chosen by suffix; maps may
+also go to netCDF) holds one group per analysis: ``pcf``, ``maps``, and
+the analyses to come. A group holds one array per data variable and per
+coordinate of the result, each with its dims and attributes, and a JSON
+record ``ipcf`` with the result's kind (``DataArray`` or ``Dataset``),
+its attributes, its provenance and ``complete``. Any
+:class:`xarray.DataArray` or :class:`xarray.Dataset` of numbers goes in
+and comes back identical.
 
-``pcf``
-    float32 ``(H', W', npoints, nbins)``, chunked by pixel blocks.
-``points``
-    int ``(npoints, 2)`` circle offsets ``(u, v)``.
-``delays``, ``bin_edges``
-    Mean delay of each bin in seconds and its exclusive upper edge in
-    frames.
-``mask``
-    bool ``(H', W')`` of analysed centre pixels (all True without mask).
+Provenance is what a later reader needs to trust and repeat a result:
+every parameter, the source and its :func:`fingerprint` (shape, dtype and
+a hash of the first and last frames), the package version, and the call
+as it can be re-run. It is returned in ``result.encoding['provenance']``
+(and ``encoding['store']`` is where the result was read from), so that
+the result's own attributes survive a round trip unchanged.
 
-and attributes with every parameter, the grid offset ``y0``, ``x0``, the
-source and a fingerprint of its shape and dtype, the package version and
-``complete`` (True once every value is written). Files are written under a
-temporary name and renamed when complete, so an interrupted write never
-leaves a file that looks finished.
+Stores are written under a temporary name and renamed when complete
+(:class:`ResultWriter`); long analyses record each finished block in a
+hidden work directory beside the output (:class:`BlockRecord`), so an
+interrupted run continues where it stopped. An output that exists is
+complete.
 
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import hashlib
+import io as _stdio
 import json
 import os
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._files import remove_path
+from ._containers import create_array, get_json, open_root, set_json
+from ._files import (
+    OutputExistsError,
+    check_target,
+    hidden_path,
+    publish,
+    publishing,
+    remove_path,
+    store_kind,
+)
 from ._utils import jsonable
 
 if TYPE_CHECKING:
     import xarray
 
 __all__ = [
+    'BlockRecord',
+    'InterruptedRunError',
     'ResultWriter',
+    'Schema',
+    'Variable',
     'fingerprint',
     'load_result',
+    'provenance',
+    'result_groups',
     'result_info',
     'save_result',
 ]
 
-_HDF5_SUFFIXES = {'.h5', '.hdf5', '.hdf'}
-_ZARR_SUFFIXES = {'.zarr'}
+_RECORD = 'ipcf'
+_FORMAT = 'ipcf-result-1'
+_KINDS = ('hdf5', 'zarr', 'netcdf')
+
+
+@dataclasses.dataclass(frozen=True)
+class Variable:
+    """Shape of one data variable of a result, before its values exist.
+
+    Variables whose dims start with ``('y', 'x')`` are written block by
+    block (:meth:`ResultWriter.write`); others at once.
+
+    """
+
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    dtype: str = 'float32'
+    fill: float | int | bool | None = numpy.nan
+    attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Schema:
+    """What a result holds: variables, coordinates and attributes.
+
+    ``name`` is set when the result is one :class:`xarray.DataArray` (its
+    only variable is called so); otherwise it is a Dataset.
+
+    Examples
+    --------
+    >>> schema = Schema(
+    ...     {'D': Variable(('y', 'x'), (2, 3))},
+    ...     coords={'y': (('y',), numpy.arange(2))},
+    ... )
+    >>> schema.variables['D'].shape
+    (2, 3)
+
+    """
+
+    variables: dict[str, Variable]
+    coords: dict[str, tuple[tuple[str, ...], Any]] = dataclasses.field(
+        default_factory=dict
+    )
+    attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    name: str | None = None
+    coord_attrs: dict[str, dict[str, Any]] = dataclasses.field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def of(cls, result: Any, /) -> Schema:
+        """Return the schema of an in-memory DataArray or Dataset."""
+        dataset, name = _as_dataset(result)
+        variables = {
+            key: Variable(
+                tuple(str(d) for d in var.dims),
+                tuple(int(n) for n in var.shape),
+                numpy.dtype(var.dtype).str,
+                _default_fill(var.dtype),
+                dict(var.attrs),
+            )
+            for key, var in dataset.data_vars.items()
+        }
+        coords = {
+            str(key): (
+                tuple(str(d) for d in var.dims),
+                numpy.asarray(var.values),
+            )
+            for key, var in dataset.coords.items()
+        }
+        coord_attrs = {
+            str(key): dict(var.attrs) for key, var in dataset.coords.items()
+        }
+        return cls(variables, coords, dict(dataset.attrs), name, coord_attrs)
+
+
+class InterruptedRunError(FileExistsError):
+    """An interrupted run of an output exists and was not to be touched.
+
+    The message speaks Python (``resume=True``, ``overwrite=True``); the
+    command line catches this class and names its own options.
+
+    """
+
+    def __init__(self, path: str | os.PathLike[str], /) -> None:
+        self.path = os.fspath(path)
+        super().__init__(
+            f'an interrupted run of {self.path!r} exists; pass resume=True '
+            'to continue it or overwrite=True to start again'
+        )
 
 
 def save_result(
-    result: xarray.DataArray,
+    result: xarray.DataArray | xarray.Dataset,
     path: str | os.PathLike[str],
     /,
     *,
-    group: str = 'pcf',
+    group: str | None = None,
     source: str | None = None,
     overwrite: bool = False,
     chunks: tuple[int, int] = (32, 32),
+    provenance: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write a pCF result to an HDF5 (``.h5``) or zarr (``.zarr``) store.
+    """Write a labelled result to HDF5 (``.h5``), zarr or netCDF (``.nc``).
 
     Parameters
     ----------
-    result : xarray.DataArray
-        Result of :func:`ipcf.pcf_image` (or :func:`load_result`).
+    result : xarray.DataArray or xarray.Dataset
+        Result of any analysis, e.g. :func:`ipcf.pcf_image` or
+        :func:`ipcf.maps`. Values must be numbers; attributes must be
+        JSON-serializable.
     path : str or path-like
-        Output file; the suffix chooses the format.
-    group : str, optional, default: 'pcf'
-        Name of the analysis group inside the store.
+        Output file; the suffix chooses the format. netCDF holds one
+        Dataset per file (written by scipy, netCDF-3).
+    group : str, optional
+        Group of the analysis inside the store; default the result's
+        name (``'pcf'``) or ``'maps'`` for a Dataset.
     source : str, optional
-        Description of the input (e.g. its path), stored as an attribute.
+        The input (e.g. its path), stored as ``attrs['source']``.
     overwrite : bool, optional, default: False
         Replace an existing store. Otherwise raise FileExistsError.
     chunks : tuple of int, optional, default: (32, 32)
-        Pixel block of a chunk; each chunk holds all points and bins.
+        Pixel block of a chunk of ``(y, x, ...)`` variables.
+    provenance : mapping, optional
+        Record from :func:`provenance`; default: the package version and
+        the time only.
 
     Returns
     -------
@@ -95,146 +215,177 @@ def save_result(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = save_result(result, f'{tmp}/result.h5')
     ...     loaded = load_result(path)
-    >>> bool((loaded == result).all())
+    >>> loaded.identical(result)
     True
 
     """
+    import xarray
+
+    if not isinstance(result, xarray.DataArray | xarray.Dataset):
+        msg = (
+            f'result is a {type(result).__name__}; expected an '
+            'xarray.DataArray or xarray.Dataset'
+        )
+        raise TypeError(msg)
     path = Path(path)
-    values = numpy.asarray(result, dtype=numpy.float32)
-    if values.ndim != 4:
-        msg = f'result has shape {values.shape}; expected 4-D pCF values'
-        raise ValueError(msg)
-    attrs = dict(result.attrs)
+    kind = store_kind(path, kinds=_KINDS)
     if source is not None:
-        attrs['source'] = str(source)
+        result = result.copy(deep=False)
+        result.attrs = {**result.attrs, 'source': str(source)}
+    if group is None:
+        group = _default_group(result)
+    if kind == 'netcdf':
+        check_target(path, overwrite=overwrite)
+        with publishing(path, overwrite=overwrite) as tmp:
+            _to_netcdf(result, tmp, provenance)
+        return path
+    schema = Schema.of(result)
+    dataset, _ = _as_dataset(result)
     with ResultWriter(
         path,
-        shape=values.shape,
-        points=numpy.stack([result['u'].values, result['v'].values], 1),
-        edges=result['bin_edge'].values,
-        y0=int(result['y'][0]),
-        x0=int(result['x'][0]),
-        attrs=attrs,
+        schema,
         group=group,
         chunks=chunks,
         overwrite=overwrite,
+        provenance=provenance,
     ) as writer:
-        writer.write(values)
+        writer.write({k: v.values for k, v in dataset.data_vars.items()})
     return path
 
 
 class ResultWriter:
-    """Write a pCF result block by block, then publish it atomically.
+    """Write a result block by block, then publish it atomically.
 
-    The store is built under a temporary name beside `path` and renamed
-    to `path` by :meth:`commit` (or on leaving a ``with`` block without
-    an exception); :meth:`abort` or an exception removes it.
+    The store is built under the hidden name ``.<name>.partial`` beside
+    `path` and renamed to `path` by :meth:`commit` (or on leaving a
+    ``with`` block without an exception); :meth:`abort` or an exception
+    removes it.
 
     Parameters
     ----------
     path : str or path-like
         Output store; ``.h5`` for HDF5, ``.zarr`` for zarr.
-    shape : tuple of int
-        ``(ny, nx, npoints, nbins)`` of the whole result.
-    points : array_like, shape (npoints, 2)
-        Circle offsets ``(u, v)``.
-    edges : array_like, shape (nbins,)
-        Exclusive upper bin edges in frames.
-    y0, x0 : int
-        Input pixel coordinates of result pixel ``[0, 0]``.
-    attrs : dict
-        Parameters of the analysis; must include ``radius`` and ``dt``.
-    group : str, optional, default: 'pcf'
-        Analysis group inside the store.
+    schema : Schema
+        Variables, coordinates and attributes of the result.
+    group : str, optional
+        Analysis group; default the schema's name, else ``'result'``.
     chunks : tuple of int, optional, default: (32, 32)
-        Pixel block of a chunk.
+        Pixel block of a chunk of ``(y, x, ...)`` variables.
     overwrite : bool, optional, default: False
         Replace an existing store at commit.
+    provenance : mapping, optional
+        Record from :func:`provenance`.
 
     Examples
     --------
-    >>> import tempfile, ipcf
-    >>> points = ipcf.circle(1, 4)
+    >>> import tempfile
+    >>> schema = Schema({'D': Variable(('y', 'x'), (2, 4))})
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     with ResultWriter(
-    ...         f'{tmp}/r.h5', shape=(2, 2, 4, 3), points=points,
-    ...         edges=[1, 2, 4], y0=1, x0=1, attrs={'radius': 1, 'dt': 1.0},
-    ...     ) as writer:
-    ...         writer.write(numpy.zeros((2, 2, 4, 3)), y=0, x=0)
-    ...     load_result(f'{tmp}/r.h5').shape
-    (2, 2, 4, 3)
+    ...     with ResultWriter(f'{tmp}/r.h5', schema, group='maps') as out:
+    ...         out.write({'D': numpy.ones((2, 2))}, y=0, x=2)
+    ...     load_result(f'{tmp}/r.h5', group='maps')['D'].values.tolist()
+    [[nan, nan, 1.0, 1.0], [nan, nan, 1.0, 1.0]]
 
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str],
+        schema: Schema,
         /,
         *,
-        shape: tuple[int, int, int, int],
-        points: Any,
-        edges: Any,
-        y0: int,
-        x0: int,
-        attrs: dict[str, Any],
-        group: str = 'pcf',
+        group: str | None = None,
         chunks: tuple[int, int] = (32, 32),
         overwrite: bool = False,
+        provenance: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
-        self._kind = _store_kind(self.path)
-        if self.path.exists() and not overwrite:
-            msg = (
-                f'{str(self.path)!r} exists; pass overwrite=True to replace it'
-            )
-            raise FileExistsError(msg)
+        self._kind = store_kind(self.path)
+        check_target(self.path, overwrite=overwrite)
         self._overwrite = overwrite
-        self.shape = tuple(int(n) for n in shape)
-        edges = numpy.asarray(edges, dtype=numpy.int64)
-        attrs = {key: jsonable(val) for key, val in attrs.items()}
-        attrs.update(y0=int(y0), x0=int(x0), complete=True)
-        dt = float(attrs['dt'])
-        from .pcf import bin_delays
-
-        arrays = {
-            'points': numpy.asarray(points, dtype=numpy.int32),
-            'delays': bin_delays(edges) * dt,
-            'bin_edges': edges,
-        }
-        chunk = (
-            max(1, min(chunks[0], self.shape[0])),
-            max(1, min(chunks[1], self.shape[1])),
-            *self.shape[2:],
-        )
-        self._tmp = self.path.with_name(f'.{self.path.name}.partial')
+        self.schema = schema
+        self.group_name = group or schema.name or 'result'
+        self._tmp = hidden_path(self.path, 'partial')
         remove_path(self._tmp)
-        if self._kind == 'hdf5':
-            self._file, self._group = _create_hdf5(
-                self._tmp, group, self.shape, chunk, arrays, attrs
+        self._context: Any = open_root(self._tmp, self._kind, mode='w')
+        root = self._context.__enter__()
+        self._root = root
+        grp = root.create_group(self.group_name)
+        self._group = grp
+        self._arrays: dict[str, Any] = {}
+        texts = {}
+        for key, (dims, values) in schema.coords.items():
+            values = numpy.asarray(values)
+            if values.dtype.kind in 'OUS':
+                texts[key] = values.tolist()
+                continue
+            array = create_array(grp, key, data=values)
+            set_json(array, 'dims', list(dims))
+            set_json(array, 'attrs', schema.coord_attrs.get(key, {}))
+        for key, var in schema.variables.items():
+            chunk = None
+            if var.dims[:2] == ('y', 'x') and len(var.shape) >= 2:
+                chunk = (
+                    max(1, min(chunks[0], var.shape[0])),
+                    max(1, min(chunks[1], var.shape[1])),
+                    *var.shape[2:],
+                )
+            array = create_array(
+                grp,
+                key,
+                shape=var.shape,
+                dtype=var.dtype,
+                chunks=chunk,
+                fill_value=var.fill,
             )
-        else:
-            self._file, self._group = _create_zarr(
-                self._tmp, group, self.shape, chunk, arrays, attrs
-            )
-        self._mask = numpy.zeros(self.shape[:2], dtype=bool)
+            set_json(array, 'dims', list(var.dims))
+            set_json(array, 'attrs', var.attrs)
+            self._arrays[key] = array
+        self._record = {
+            'format': _FORMAT,
+            'kind': 'DataArray' if schema.name else 'Dataset',
+            'name': schema.name,
+            'data_vars': list(schema.variables),
+            'coords': list(schema.coords),
+            'texts': texts,
+            'text_dims': {k: list(schema.coords[k][0]) for k in texts},
+            'attrs': schema.attrs,
+            'provenance': dict(provenance or provenance_record()),
+            'complete': False,
+        }
+        set_json(grp, _RECORD, self._record)
 
-    def write(self, values: Any, /, *, y: int = 0, x: int = 0) -> None:
-        """Write a block of result pixels starting at row y, column x."""
-        values = numpy.asarray(values, dtype=numpy.float32)
-        ny, nx = values.shape[:2]
-        self._group['pcf'][y : y + ny, x : x + nx] = values
-        self._mask[y : y + ny, x : x + nx] = ~numpy.isnan(values).all(
-            axis=(2, 3)
-        )
+    def write(
+        self, values: Any, /, *, y: int = 0, x: int = 0
+    ) -> None:
+        """Write a block of result pixels starting at row y, column x.
+
+        `values` is a mapping of variable name to array, or one array
+        for a single-variable result. Variables with dims ``(y, x, ...)``
+        are written at ``[y:, x:]``; others whole.
+
+        """
+        if not isinstance(values, Mapping):
+            if len(self._arrays) != 1:
+                msg = 'values must be a mapping of variable names to arrays'
+                raise TypeError(msg)
+            values = {next(iter(self._arrays)): values}
+        for key, block in values.items():
+            var = self.schema.variables[key]
+            array = self._arrays[key]
+            block = numpy.asarray(block, dtype=var.dtype)
+            if var.dims[:2] == ('y', 'x'):
+                ny, nx = block.shape[:2]
+                array[y : y + ny, x : x + nx] = block
+            else:
+                array[...] = block
 
     def commit(self) -> Path:
         """Close the store and move it to its final name."""
-        self._group['mask'][...] = self._mask
+        self._record['complete'] = True
+        set_json(self._group, _RECORD, self._record)
         self._close()
-        if self._overwrite:
-            remove_path(self.path)
-        os.replace(self._tmp, self.path)
-        return self.path
+        return publish(self._tmp, self.path, overwrite=self._overwrite)
 
     def abort(self) -> None:
         """Close and remove the unfinished store."""
@@ -242,9 +393,9 @@ class ResultWriter:
         remove_path(self._tmp)
 
     def _close(self) -> None:
-        if self._file is not None and hasattr(self._file, 'close'):
-            self._file.close()
-        self._file = None
+        if self._context is not None:
+            context, self._context = self._context, None
+            context.__exit__(None, None, None)
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -258,74 +409,90 @@ class ResultWriter:
 
 def load_result(
     path: str | os.PathLike[str], /, *, group: str = 'pcf'
-) -> xarray.DataArray:
-    """Return a stored pCF result as :func:`ipcf.pcf_image` returns it.
+) -> Any:
+    """Return a stored result as the analysis returned it.
 
     Parameters
     ----------
     path : str or path-like
-        HDF5 or zarr store written by :func:`save_result` or the pipeline.
+        HDF5, zarr or netCDF store written by :func:`save_result` or the
+        pipeline.
     group : str, optional, default: 'pcf'
-        Analysis group inside the store.
+        Analysis group inside the store (netCDF files hold one).
 
     Returns
     -------
-    xarray.DataArray
-        Same dims, coordinates and attributes as :func:`ipcf.pcf_image`.
+    xarray.DataArray or xarray.Dataset
+        The result, with the same dims, coordinates and attributes;
+        ``encoding['provenance']`` holds its provenance and
+        ``encoding['store']`` the path.
 
     Raises
     ------
     FileNotFoundError
         If `path` does not exist.
     ValueError
-        If the store has no such group, or it is incomplete.
+        If the store has no such group, is not an ipcf store, or the
+        result is incomplete.
 
     Examples
     --------
     See :func:`save_result`.
 
     """
-    from .pcf import result_array
-
     path = Path(path)
-    kind = _store_kind(path)
+    kind = store_kind(path, kinds=_KINDS, name='store')
     if not path.exists():
         msg = f'{str(path)!r}: no such file'
         raise FileNotFoundError(msg)
-    if kind == 'hdf5':
-        values, arrays, attrs = _read_hdf5(path, group)
+    if kind == 'netcdf':
+        result, record = _from_netcdf(path)
     else:
-        values, arrays, attrs = _read_zarr(path, group)
-    if not attrs.get('complete', False):
-        msg = f'{str(path)!r}: result {group!r} is incomplete'
-        raise ValueError(msg)
-    attrs = {
-        k: v for k, v in attrs.items() if k not in {'complete', 'version'}
-    }
-    radius = attrs.pop('radius')
-    dt = attrs.pop('dt')
-    y0 = attrs.pop('y0')
-    x0 = attrs.pop('x0')
-    result = result_array(
-        values,
-        points=arrays['points'].astype(numpy.intp),
-        edges=arrays['bin_edges'].astype(numpy.intp),
-        radius=radius,
-        dt=dt,
-        y0=y0,
-        x0=x0,
-        **attrs,
-    )
+        with open_root(path, kind) as root:
+            grp = _group(root, group, path)
+            result, record = _read_group(grp, path, group)
+    result.encoding['provenance'] = record.get('provenance', {})
+    result.encoding['store'] = str(path)
     return result
 
 
+def result_groups(path: str | os.PathLike[str], /) -> list[str]:
+    """Return the names of the complete result groups in a store.
+
+    >>> result_groups('missing.h5')
+    []
+
+    """
+    path = Path(path)
+    try:
+        kind = store_kind(path, kinds=('hdf5', 'zarr'))
+    except ValueError:
+        return []
+    if not path.exists():
+        return []
+    names = []
+    try:
+        with open_root(path, kind) as root:
+            for name in root:
+                node = root[name]
+                if not hasattr(node, 'attrs') or not hasattr(node, 'keys'):
+                    continue
+                record = get_json(node, _RECORD)
+                if record and record.get('complete'):
+                    names.append(str(name))
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+    return sorted(names)
+
+
 def result_info(
-    path: str | os.PathLike[str], /, *, group: str = 'pcf'
+    path: str | os.PathLike[str], /, *, group: str | None = None
 ) -> dict[str, Any] | None:
     """Return a summary of a stored result, or None if `path` holds none.
 
-    The summary has the path, format, group, shape, dims and the stored
-    parameters; the values are not read.
+    The summary has the path, format, group, shape and dims of each
+    variable, the stored attributes and the provenance; values are not
+    read. `group` defaults to ``'pcf'`` if present, else the first.
 
     Examples
     --------
@@ -334,126 +501,349 @@ def result_info(
 
     """
     path = Path(path)
-    try:
-        kind = _store_kind(path)
-    except ValueError:
+    groups = result_groups(path)
+    if not groups:
         return None
-    if not path.exists():
+    if group is None:
+        group = 'pcf' if 'pcf' in groups else groups[0]
+    if group not in groups:
         return None
-    try:
-        if kind == 'hdf5':
-            import h5py
-
-            with h5py.File(path, 'r') as h5:
-                grp = h5[group]
-                shape = grp['pcf'].shape
-                attrs = json.loads(grp.attrs['parameters'])
-        else:
-            import zarr
-
-            grp = zarr.open_group(str(path), mode='r')[group]
-            shape = grp['pcf'].shape
-            attrs = json.loads(grp.attrs['parameters'])
-    except (OSError, KeyError, ValueError, TypeError):
-        return None
+    kind = store_kind(path)
+    with open_root(path, kind) as root:
+        grp = root[group]
+        record = get_json(grp, _RECORD)
+        variables = {
+            key: {
+                'dims': tuple(get_json(grp[key], 'dims')),
+                'shape': tuple(int(n) for n in grp[key].shape),
+            }
+            for key in record['data_vars']
+        }
+    main = record.get('name') or next(iter(variables))
     return {
         'path': str(path),
-        'format': f'{kind} pCF result',
+        'format': f'{kind} {group} result',
         'group': group,
-        'shape': tuple(int(n) for n in shape),
-        'dims': ('y', 'x', 'point', 'delay'),
-        **attrs,
+        'groups': groups,
+        'shape': variables[main]['shape'],
+        'dims': variables[main]['dims'],
+        'variables': variables,
+        **record.get('attrs', {}),
+        'provenance': record.get('provenance', {}),
     }
 
 
-def fingerprint(shape: tuple[int, ...], dtype: Any, /) -> str:
-    """Return a short hash of an array's shape and dtype.
+def fingerprint(data: Any, dtype: Any = None, /) -> str:
+    """Return a short hash identifying an input series.
 
-    Stored with results so that a later run can tell whether it is
-    continuing work on the same input.
+    The hash covers the shape, the dtype and, when `data` is an array
+    (numpy, memmap, h5py, zarr, a lazy series), the bytes of its first
+    and last frames, so that a run resumed on a changed file is noticed
+    at the cost of reading two frames. ``fingerprint(shape, dtype)``
+    hashes a shape and dtype alone.
 
-    >>> fingerprint((16, 8, 8), 'uint16')
+    >>> fingerprint(numpy.zeros((16, 8, 8), 'u2'))
     '...'
+    >>> fingerprint((16, 8, 8), 'uint16') != fingerprint((16, 8, 9), 'u2')
+    True
 
     """
-    text = json.dumps([list(shape), numpy.dtype(dtype).str])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    if dtype is not None:
+        shape = tuple(int(n) for n in data)
+        digest.update(json.dumps([shape, numpy.dtype(dtype).str]).encode())
+        return digest.hexdigest()[:16]
+    shape = tuple(int(n) for n in data.shape)
+    digest.update(json.dumps([shape, numpy.dtype(data.dtype).str]).encode())
+    if shape and shape[0]:
+        for index in {0, shape[0] - 1}:
+            frame = data[index]
+            if hasattr(frame, 'compute'):
+                frame = frame.compute()
+            digest.update(numpy.ascontiguousarray(frame).tobytes())
+    return digest.hexdigest()[:16]
 
 
-def _store_kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in _HDF5_SUFFIXES:
-        return 'hdf5'
-    if suffix in _ZARR_SUFFIXES:
-        return 'zarr'
-    known = ', '.join(sorted(_HDF5_SUFFIXES | _ZARR_SUFFIXES))
-    msg = f'{str(path)!r} has an unknown store suffix; use one of {known}'
-    raise ValueError(msg)
+def provenance(
+    *,
+    source: Any = None,
+    data: Any = None,
+    parameters: Mapping[str, Any] | None = None,
+    call: str | None = None,
+) -> dict[str, Any]:
+    """Return the provenance record stored with a result.
 
+    Parameters
+    ----------
+    source : str, path or None
+        The input as the user named it.
+    data : array_like, optional
+        The opened input, for its :func:`fingerprint`.
+    parameters : mapping, optional
+        Every parameter of the analysis.
+    call : str, optional
+        The call (or command line) that re-runs the analysis.
 
-def _create_hdf5(path, group, shape, chunks, arrays, attrs):
-    import h5py
+    Examples
+    --------
+    >>> sorted(provenance(call='ipcf.pcf_image(data)'))
+    ['call', 'created', 'parameters', 'source', 'source_fingerprint', \
+'version']
 
-    h5 = h5py.File(path, 'w')
-    grp = h5.create_group(group)
-    grp.create_dataset(
-        'pcf', shape=shape, chunks=chunks, dtype='float32', fillvalue=numpy.nan
+    """
+    return provenance_record(
+        source=None if source is None else _describe(source),
+        source_fingerprint=None if data is None else fingerprint(data),
+        parameters=jsonable(dict(parameters or {})),
+        call=call,
     )
-    for name, array in arrays.items():
-        grp.create_dataset(name, data=array)
-    grp.create_dataset('mask', shape=shape[:2], dtype=bool)
-    grp.attrs['parameters'] = json.dumps(attrs)
-    return h5, grp
 
 
-def _read_hdf5(path, group):
-    import h5py
+def provenance_record(**fields: Any) -> dict[str, Any]:
+    """Return fields with the package version and the time added."""
+    from . import __version__
 
-    try:
-        with h5py.File(path, 'r') as h5:
-            return _read_group(h5, group, path)
-    except OSError as exc:
-        msg = f'{str(path)!r} is not a readable HDF5 file ({exc})'
-        raise OSError(msg) from None
-
-
-def _create_zarr(path, group, shape, chunks, arrays, attrs):
-    import zarr
-
-    root = zarr.open_group(str(path), mode='w')
-    grp = root.create_group(group)
-    grp.create_array(
-        'pcf',
-        shape=shape,
-        chunks=chunks,
-        dtype='float32',
-        fill_value=numpy.nan,
-    )
-    for name, array in arrays.items():
-        arr = grp.create_array(name, shape=array.shape, dtype=array.dtype)
-        arr[...] = array
-    grp.create_array('mask', shape=shape[:2], dtype=bool)
-    grp.attrs['parameters'] = json.dumps(attrs)
-    return None, grp
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {
+        **fields,
+        'version': __version__,
+        'created': now.isoformat(timespec='seconds'),
+    }
 
 
-def _read_zarr(path, group):
-    import zarr
+class BlockRecord:
+    """Finished blocks of a long run, kept until the store is written.
 
-    root = zarr.open_group(str(path), mode='r')
-    return _read_group(root, group, path)
+    A hidden work directory ``.<output name>.work`` beside the output
+    holds the run's parameters (``manifest.json``) and one file per
+    finished block, each written under a temporary name and renamed, so
+    that a killed run loses at most the blocks in progress and a resumed
+    one gives exactly the result of an uninterrupted run.
+
+    Parameters
+    ----------
+    output : str or path-like
+        The store the run will write.
+    parameters : mapping
+        What must match for a run to be resumed (JSON-serializable).
+    resume : bool
+        Continue an interrupted run with the same parameters.
+    overwrite : bool
+        Replace an existing output and discard an interrupted run.
+
+    Raises
+    ------
+    FileExistsError
+        If the output exists (without `overwrite`), or an interrupted
+        run exists and neither `resume` nor `overwrite` is given.
+    ValueError
+        If `resume` finds a run with other parameters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     record = BlockRecord(f'{tmp}/r.h5', {'radius': 2})
+    ...     record.save((0, 0), {'pcf': numpy.ones(3)})
+    ...     again = BlockRecord(f'{tmp}/r.h5', {'radius': 2}, resume=True)
+    ...     again.done((0, 0)), again.load((0, 0))['pcf'].tolist()
+    (True, [1.0, 1.0, 1.0])
+
+    """
+
+    def __init__(
+        self,
+        output: str | os.PathLike[str],
+        parameters: Mapping[str, Any],
+        /,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> None:
+        self.output = Path(output)
+        self.path = hidden_path(self.output, 'work')
+        check_target(self.output, overwrite=overwrite)
+        params = json.loads(json.dumps(jsonable(dict(parameters))))
+        manifest = self.path / 'manifest.json'
+        if self.path.exists():
+            if overwrite and not resume:
+                shutil.rmtree(self.path)
+            elif not resume:
+                raise InterruptedRunError(self.output)
+            else:
+                try:
+                    previous = json.loads(manifest.read_text())
+                except (OSError, ValueError):
+                    previous = None
+                if previous != params:
+                    msg = (
+                        f'cannot resume {str(self.output)!r}: the '
+                        'interrupted run used other parameters or another '
+                        'input'
+                    )
+                    raise ValueError(msg)
+                return
+        (self.path / 'blocks').mkdir(parents=True)
+        manifest.write_text(json.dumps(params, indent=1))
+
+    def _file(self, key: tuple[int, ...]) -> Path:
+        name = '_'.join(str(int(k)) for k in key)
+        return self.path / 'blocks' / f'{name}.npz'
+
+    def done(self, key: tuple[int, ...], /) -> bool:
+        """Return whether the block key is finished."""
+        return self._file(key).exists()
+
+    def save(
+        self, key: tuple[int, ...], arrays: Mapping[str, Any] | None, /
+    ) -> None:
+        """Record a finished block; None marks one with nothing to store."""
+        path = self._file(key)
+        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+        buffer = _stdio.BytesIO()
+        numpy.savez(
+            buffer,
+            **{k: numpy.asarray(v) for k, v in (arrays or {}).items()},
+        )
+        with open(tmp, 'wb') as fh:
+            fh.write(buffer.getbuffer())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    def load(self, key: tuple[int, ...], /) -> dict[str, Any] | None:
+        """Return the arrays of a finished block, None if it had none."""
+        with numpy.load(self._file(key)) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        return arrays or None
+
+    def remove(self) -> None:
+        """Delete the work directory (after the store is published)."""
+        remove_path(self.path)
 
 
-def _read_group(root, group, path):
-    """Return values, arrays and attrs of a result group in an open store."""
+def _as_dataset(result: Any) -> tuple[xarray.Dataset, str | None]:
+    import xarray
+
+    if isinstance(result, xarray.DataArray):
+        name = result.name if result.name is not None else 'values'
+        return result.to_dataset(name=str(name), promote_attrs=True), str(
+            name
+        )
+    return result, None
+
+
+def _default_group(result: Any) -> str:
+    import xarray
+
+    if isinstance(result, xarray.DataArray) and result.name is not None:
+        return str(result.name)
+    return 'maps' if isinstance(result, xarray.Dataset) else 'result'
+
+
+def _default_fill(dtype: Any) -> Any:
+    dtype = numpy.dtype(dtype)
+    if dtype.kind == 'f':
+        return numpy.nan
+    if dtype.kind == 'b':
+        return False
+    return 0
+
+
+def _group(root: Any, group: str, path: Path) -> Any:
     if group not in root:
         msg = f'{str(path)!r} has no result group {group!r}'
         raise ValueError(msg)
-    grp = root[group]
-    values = grp['pcf'][...]
-    arrays = {
-        name: grp[name][...]
-        for name in ('points', 'delays', 'bin_edges', 'mask')
+    return root[group]
+
+
+def _read_group(grp: Any, path: Path, group: str) -> tuple[Any, dict]:
+    """Return the result stored in an open group and its record."""
+    import xarray
+
+    record = get_json(grp, _RECORD)
+    if not record or record.get('format') != _FORMAT:
+        msg = f'{str(path)!r}: group {group!r} is not an ipcf result'
+        raise ValueError(msg)
+    if not record.get('complete'):
+        msg = f'{str(path)!r}: result {group!r} is incomplete'
+        raise ValueError(msg)
+
+    def variable(key: str) -> xarray.Variable:
+        array = grp[key]
+        try:
+            values = array[...]
+        except Exception as exc:  # noqa: BLE001 - name the broken array
+            msg = f'{str(path)!r}: cannot read {group}/{key} ({exc})'
+            raise OSError(msg) from None
+        return xarray.Variable(
+            tuple(get_json(array, 'dims')),
+            numpy.asarray(values),
+            attrs=get_json(array, 'attrs', {}),
+        )
+
+    coords = {key: variable(key) for key in record['coords']}
+    for key, values in record.get('texts', {}).items():
+        coords[key] = xarray.Variable(
+            tuple(record['text_dims'][key]), numpy.asarray(values)
+        )
+    coords = {key: coords[key] for key in record['coords']}
+    data_vars = {key: variable(key) for key in record['data_vars']}
+    dataset = xarray.Dataset(data_vars, coords=coords, attrs=record['attrs'])
+    if record['kind'] == 'DataArray':
+        result = dataset[record['name']]
+        result.attrs = dict(record['attrs'])
+        return result, record
+    return dataset, record
+
+
+def _to_netcdf(result: Any, tmp: Path, provenance: Any) -> None:
+    dataset, name = _as_dataset(result)
+    record = {
+        'format': _FORMAT,
+        'kind': 'DataArray' if name else 'Dataset',
+        'name': name,
+        'attrs': jsonable(dataset.attrs),
+        'provenance': dict(provenance or provenance_record()),
+        'var_attrs': {
+            str(k): jsonable(dataset[k].attrs) for k in dataset.variables
+        },
     }
-    attrs = json.loads(grp.attrs['parameters'])
-    return values, arrays, attrs
+    out = dataset.copy()
+    out.attrs = {_RECORD: json.dumps(record)}
+    for key in out.variables:
+        out[key].attrs = {}
+    out.to_netcdf(tmp, engine='scipy')
+
+
+def _from_netcdf(path: Path) -> tuple[Any, dict]:
+    import xarray
+
+    with xarray.open_dataset(path, engine='scipy') as opened:
+        dataset = opened.load()
+    text = dataset.attrs.get(_RECORD)
+    if text is None:
+        msg = f'{str(path)!r} is not an ipcf result'
+        raise ValueError(msg)
+    record = json.loads(text)
+    dataset.attrs = record['attrs']
+    for key, attrs in record.get('var_attrs', {}).items():
+        if key in dataset.variables:
+            dataset[key].attrs = attrs
+    if record['kind'] == 'DataArray':
+        result = dataset[record['name']]
+        result.attrs = dict(record['attrs'])
+        return result, record
+    return dataset, record
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, str | os.PathLike):
+        return os.fspath(source)
+    if isinstance(source, list | tuple) and source:
+        return f'{len(source)} files from {os.fspath(source[0])}'
+    shape = getattr(source, 'shape', None)
+    return f'{type(source).__name__} {tuple(shape) if shape else ""}'.strip()
+
+
+__all__ += ['OutputExistsError']
