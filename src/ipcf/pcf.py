@@ -2,29 +2,48 @@
 
 The image pCF correlates the intensity time series of every pixel with the
 series of the pixels on a circle around it, averages each curve in
-logarithmic delay bins and smooths it. This module defines the circle, the
-bins, the averaging and smoothing, and :func:`pcf_image`, the public front
-door that validates input, reads it tile by tile and hands clean arrays to
-an engine (:mod:`ipcf.engines`).
+logarithmic delay bins and smooths it. :func:`pcf_image` is the public
+front door: it validates its input, builds the :class:`ipcf.plan.Plan`
+once and hands it with a reader of the input to an engine
+(:mod:`ipcf.engines`), which pulls the rows it needs. With a second
+channel (``neighbour=``) the centres come from one channel and their
+circle neighbours from the other: the cross-channel pCF.
+:class:`PcfAnalysis` is the same analysis as the blocked pipeline runs it
+(:func:`ipcf.analyze`).
+
+The pieces of a plan (:func:`circle`, :func:`logbins`,
+:func:`average_bins`, :func:`smooth`, :func:`bin_delays`) are defined in
+:mod:`ipcf.plan` and importable from here too.
 
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy
 
 from ._utils import number_threads, progress_bar
-from ._validate import check_int
+from ._validate import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_mask,
+    check_positive,
+    check_series,
+)
+from .plan import Plan, average_bins, bin_delays, circle, logbins, smooth
 
 if TYPE_CHECKING:
     import xarray
     from numpy.typing import ArrayLike, NDArray
 
+    from .store import Schema
+
 __all__ = [
+    'MIN_FRAMES',
+    'PcfAnalysis',
     'average_bins',
     'bin_delays',
     'circle',
@@ -36,191 +55,18 @@ __all__ = [
 MIN_FRAMES = 16
 """Fewest frames :func:`pcf_image` accepts."""
 
-_SMOOTH_WEIGHT = 0.3
+MODES = ('circular', 'linear')
+"""Correlation modes."""
 
-
-def circle(radius: int, npoints: int | None = 32) -> NDArray[numpy.intp]:
-    """Return integer pixel offsets of points on a circle.
-
-    Parameters
-    ----------
-    radius : int
-        Circle radius in pixels, at least 1.
-    npoints : int or None, optional, default: 32
-        Number of points, at least 1. An even count makes point
-        ``i + npoints // 2`` the negative of point ``i``.
-        ``None`` chooses ``4 * floor(sqrt(2) * radius + 0.5)`` points,
-        which avoids duplicate points up to a radius of 12.
-
-    Returns
-    -------
-    ndarray, shape (npoints, 2), dtype intp
-        Offsets ``(u, v)``: ``u`` along x (columns), ``v`` along y (rows).
-
-    Notes
-    -----
-    Point ``i`` is at angle ``2 * pi * i / npoints``, rounded half to even:
-    ``(round(r * cos(angle)), round(r * sin(angle)))``.
-
-    Examples
-    --------
-    >>> circle(6, 32)[:8].tolist()
-    [[6, 0], [6, 1], [6, 2], [5, 3], [4, 4], [3, 5], [2, 6], [1, 6]]
-    >>> len(circle(4, None))
-    24
-
-    """
-    radius = check_int(radius, 'radius', minimum=1)
-    if npoints is None:
-        npoints = 4 * math.floor(math.sqrt(2) * radius + 0.5)
-    npoints = check_int(npoints, 'npoints', minimum=1)
-    angle = numpy.arange(npoints) * (2.0 * numpy.pi / npoints)
-    points = numpy.empty((npoints, 2), dtype=numpy.intp)
-    points[:, 0] = numpy.round(radius * numpy.cos(angle))
-    points[:, 1] = numpy.round(radius * numpy.sin(angle))
-    return points
-
-
-def logbins(size: int, nbins: int = 32) -> NDArray[numpy.intp]:
-    """Return exclusive upper edges of logarithmic delay bins.
-
-    Parameters
-    ----------
-    size : int
-        Number of non-negative delays to cover, ``N // 2`` for ``N``
-        frames. At least 1.
-    nbins : int, optional, default: 32
-        Number of bins requested, at least 2. Duplicate edges are dropped,
-        so fewer bins may remain.
-
-    Returns
-    -------
-    ndarray, dtype intp
-        Increasing edges; bin 0 holds delays ``[0, edges[0])``, bin ``k``
-        holds ``[edges[k-1], edges[k])``. The last edge is `size`.
-
-    Notes
-    -----
-    ``edges = unique(int(2 ** linspace(0, log2(size), nbins)))``, with the
-    last edge set to `size` exactly: for sizes that are not powers of two,
-    floating-point rounding would otherwise drop the last delay.
-
-    Examples
-    --------
-    >>> logbins(8192, 32).tolist()  # doctest: +NORMALIZE_WHITESPACE
-    [1, 2, 3, 4, 5, 7, 10, 13, 18, 24, 32, 43, 58, 78, 104, 139, 187,
-     250, 334, 447, 598, 800, 1070, 1432, 1915, 2561, 3425, 4580, 6125,
-     8192]
-
-    """
-    size = check_int(size, 'size', minimum=1)
-    nbins = check_int(nbins, 'nbins', minimum=2)
-    edges = 2.0 ** numpy.linspace(0.0, math.log2(size), nbins)
-    # 2**log2(size) may round below size (e.g. 2.9999 for 3)
-    edges[-1] = size
-    return numpy.unique(edges.astype(numpy.intp))
-
-
-def bin_delays(edges: ArrayLike, /) -> NDArray[numpy.float64]:
-    """Return the mean delay of each bin, in frames.
-
-    Examples
-    --------
-    >>> bin_delays([1, 2, 4]).tolist()
-    [0.0, 1.0, 2.5]
-
-    """
-    edges = numpy.asarray(edges, dtype=numpy.intp)
-    lower = numpy.concatenate(([0], edges[:-1]))
-    return (lower + edges - 1) / 2.0
-
-
-def average_bins(
-    curves: ArrayLike, edges: ArrayLike, /
-) -> NDArray[numpy.float64]:
-    """Return the arithmetic mean of curves within each delay bin.
-
-    Parameters
-    ----------
-    curves : array_like, shape (..., ndelays)
-        Curves over delays ``0, 1, ...``; at least ``edges[-1]`` delays.
-    edges : array_like of int
-        Exclusive upper bin edges from :func:`logbins`.
-
-    Returns
-    -------
-    ndarray, shape (..., len(edges)), dtype float64
-
-    Examples
-    --------
-    >>> average_bins([1.0, 2.0, 4.0, 6.0], [1, 2, 4]).tolist()
-    [1.0, 2.0, 5.0]
-
-    """
-    curves = numpy.asarray(curves, dtype=numpy.float64)
-    edges = numpy.asarray(edges, dtype=numpy.intp)
-    if curves.shape[-1] < edges[-1]:
-        msg = (
-            f'curves have {curves.shape[-1]} delays, '
-            f'fewer than the last bin edge {edges[-1]}'
-        )
-        raise ValueError(msg)
-    lower = numpy.concatenate(([0], edges[:-1]))
-    sums = numpy.add.reduceat(curves[..., : edges[-1]], lower, axis=-1)
-    return sums / (edges - lower)
-
-
-def smooth(binned: ArrayLike, /, *, out: NDArray | None = None) -> NDArray:
-    """Return curves smoothed forward and backward along the last axis.
-
-    Parameters
-    ----------
-    binned : array_like, shape (..., nbins)
-        Bin-averaged curves, at least 2 bins.
-    out : ndarray, optional
-        Output array of the same shape; may be `binned` itself.
-
-    Returns
-    -------
-    ndarray
-
-    Notes
-    -----
-    ``s[0] = s[1]``; then ``s[k] = 0.3 * s[k] + 0.7 * s[k-1]`` for
-    ``k = 1 .. n-1``; then ``s[k] = 0.3 * s[k] + 0.7 * s[k+1]`` for
-    ``k = n-2 .. 0``.
-
-    Examples
-    --------
-    >>> smooth([0.0, 1.0, 1.0]).tolist()
-    [1.0, 1.0, 1.0]
-
-    """
-    s = numpy.asarray(binned)
-    if s.dtype.kind != 'f':
-        s = s.astype(numpy.float64)
-    if out is None:
-        out = s.copy()
-    elif out is not s:
-        out[...] = s
-    n = out.shape[-1]
-    if n < 2:
-        msg = f'smoothing needs at least 2 bins, got {n}'
-        raise ValueError(msg)
-    w = _SMOOTH_WEIGHT
-    out[..., 0] = out[..., 1]
-    for k in range(1, n):
-        out[..., k] *= w
-        out[..., k] += (1.0 - w) * out[..., k - 1]
-    for k in range(n - 2, -1, -1):
-        out[..., k] *= w
-        out[..., k] += (1.0 - w) * out[..., k + 1]
-    return out
+DIRECTIONS = ('forward', 'both')
+"""Directions of a cross-channel pCF."""
 
 
 def pcf_image(
     data: ArrayLike,
     *,
+    neighbour: ArrayLike | None = None,
+    directions: str = 'forward',
     radius: int = 6,
     npoints: int | None = 32,
     nbins: int = 32,
@@ -239,7 +85,16 @@ def pcf_image(
     data : array_like, shape (T, H, W)
         Image time series of integer or floating-point intensities: numpy
         array, memmap, h5py or zarr dataset, dask array, or anything that
-        slices like one. Read tile by tile; not modified.
+        slices like one. Read row by row as the engine needs it; not
+        modified.
+    neighbour : array_like, shape (T, H, W), optional
+        A second channel of the same shape: circle neighbours come from
+        it while centres come from `data` (the cross-channel pCF, with no
+        symmetry between points). None correlates `data` with itself.
+    directions : {'forward', 'both'}, optional, default: 'forward'
+        With `neighbour`: ``'both'`` adds the curves of centres in
+        `neighbour` toward circle points in `data`, from the same pairs
+        at no extra transform cost, along a ``direction`` dimension.
     radius : int, optional, default: 6
         Circle radius in pixels, at least 1 and below ``min(H, W) / 2``.
     npoints : int or None, optional, default: 32
@@ -268,20 +123,25 @@ def pcf_image(
     Returns
     -------
     xarray.DataArray, shape (H - 2r, W - 2r, npoints, nbins'), float32
-        Named ``'pcf'`` with dims ``('y', 'x', 'point', 'delay')``.
-        Coordinates ``y``, ``x`` are input pixel indices (the first is
-        `radius`); ``point`` carries ``u``, ``v``, ``angle`` (radians) and
-        ``distance`` (pixels); ``delay`` is the mean delay of each bin in
-        seconds. ``attrs`` hold every parameter, the frames used, the
-        engine and the package version.
+        Named ``'pcf'`` with dims ``('y', 'x', 'point', 'delay')``
+        (``('y', 'x', 'direction', 'point', 'delay')`` for
+        ``directions='both'``, with ``direction`` = ``'forward'``, from
+        `data` toward `neighbour`, and ``'reverse'``). Coordinates ``y``,
+        ``x`` are input pixel indices (the first is `radius`); ``point``
+        carries ``u``, ``v``, ``angle`` (radians) and ``distance``
+        (pixels); ``delay`` is the mean delay of each bin in seconds.
+        ``attrs`` hold every parameter, the frames used, the engine and
+        the package version.
 
     Raises
     ------
     TypeError
-        If `data` is not numeric, or an option has the wrong type.
+        If `data` is not numeric, or an option has the wrong type (a
+        number given as a string or a bool included).
     ValueError
         If `data` is not 3-D, has fewer than 16 frames, contains NaN or
-        infinity, or an option is out of range.
+        infinity, `neighbour` has another shape, or an option is out of
+        range.
 
     Notes
     -----
@@ -305,208 +165,328 @@ def pcf_image(
     (8, 8, 8, 7)
     >>> result.dims
     ('y', 'x', 'point', 'delay')
+    >>> second = numpy.random.default_rng(1).poisson(50, (64, 12, 12))
+    >>> both = pcf_image(data, neighbour=second, directions='both',
+    ...                  radius=2, npoints=8, nbins=8)
+    >>> both.dims, both['direction'].values.tolist()
+    (('y', 'x', 'direction', 'point', 'delay'), ['forward', 'reverse'])
 
     """
-    from . import engines
-
-    data, (nframes, height, width) = _check_data(data)
-    radius = check_int(radius, 'radius', minimum=1)
-    if not radius < min(height, width) / 2:
-        msg = (
-            f'{radius=} must be >= 1 and < {min(height, width) / 2} '
-            f'for {height}x{width} images'
-        )
-        raise ValueError(msg)
-    points = circle(radius, npoints)
-    nbins = check_int(nbins, 'nbins', minimum=2)
-    dt = _check_positive(dt, 'dt')
-    _check_mode(mode)
-    if not isinstance(truncate, bool | numpy.bool_):
-        msg = f'{truncate=!r} is not a bool'
-        raise TypeError(msg)
+    analysis = PcfAnalysis(
+        radius=radius,
+        npoints=npoints,
+        nbins=nbins,
+        mode=mode,
+        engine=engine,
+        truncate=truncate,
+        cross=neighbour is not None,
+        directions=directions,
+    )
+    channels, shape = _check_channels(data, neighbour)
+    nframes, height, width = shape
+    analysis.check_shape(height, width)
+    dt = check_positive(dt, 'dt')
     num_threads = number_threads(num_threads)
-    mask = _check_mask(mask, height, width, radius)
-    compute = engines.get(engine)
-
-    used = 2 ** int(math.log2(nframes)) if truncate else nframes
-    edges = logbins(used // 2, nbins)
-    out = numpy.full(
-        (height - 2 * radius, width - 2 * radius, len(points), len(edges)),
-        numpy.nan,
-        dtype=numpy.float32,
-    )
-    itemsize = numpy.dtype(data.dtype).itemsize
-    rows = compute.tile_rows(used, height, width, radius, itemsize=itemsize)
-    bar = progress_bar(out.shape[0], enable=progress, desc='pCF', unit='row')
-    buffer = None
-    with bar:
-        for y0, y1 in _tiles(out.shape[0], rows):
-            tile, buffer = _read_tile(data, used, y0, y1 + 2 * radius, buffer)
-            tile_mask = None if mask is None else mask[y0:y1]
-            if tile_mask is None or tile_mask.any():
-                compute.compute(
-                    tile,
-                    out[y0:y1],
-                    points=points,
-                    edges=edges,
-                    mask=tile_mask,
-                    mode=mode,
-                    num_threads=num_threads,
-                )
-            bar.update(y1 - y0)
     if mask is not None:
-        out[~mask] = numpy.nan
-    params = {
-        'radius': radius,
-        'npoints': len(points),
-        'nbins': nbins,
-        'dt': dt,
-        'frames': used,
-        'frames_total': nframes,
-        'truncate': truncate,
-        'mode': mode,
-        'engine': compute.NAME,
-    }
-    return result_array(out, points=points, edges=edges, **params)
-
-
-def result_array(
-    values: NDArray,
-    /,
-    *,
-    points: NDArray,
-    edges: NDArray,
-    radius: int,
-    dt: float,
-    y0: int | None = None,
-    x0: int | None = None,
-    **attrs: Any,
-) -> xarray.DataArray:
-    """Return pCF values wrapped as the labelled result of :func:`pcf_image`.
-
-    Used by the engines' callers and by :func:`ipcf.load_result` so that
-    every result carries the same coordinates and attributes.
-
-    """
-    import xarray
-
-    from . import __version__
-
-    ny, nx = values.shape[:2]
-    y0 = radius if y0 is None else y0
-    x0 = radius if x0 is None else x0
-    u = points[:, 0]
-    v = points[:, 1]
-    attrs = {'radius': radius, 'dt': dt, **attrs, 'version': __version__}
-    return xarray.DataArray(
-        values,
-        name='pcf',
-        dims=('y', 'x', 'point', 'delay'),
-        coords={
-            'y': numpy.arange(y0, y0 + ny),
-            'x': numpy.arange(x0, x0 + nx),
-            'point': numpy.arange(len(points)),
-            'u': ('point', u),
-            'v': ('point', v),
-            'angle': ('point', numpy.arctan2(v, u)),
-            'distance': ('point', numpy.hypot(u, v)),
-            'delay': bin_delays(edges) * dt,
-            'bin_edge': ('delay', numpy.asarray(edges)),
-        },
-        attrs=attrs,
+        mask = check_mask(mask, (height, width))
+    plan = analysis.plan(nframes)
+    values = analysis.run(
+        channels, plan, mask, num_threads=num_threads, progress=progress
     )
+    return analysis.result(values, plan, frames_total=nframes, dt=dt)
 
 
-def _check_data(data: Any) -> tuple[Any, tuple[int, int, int]]:
-    """Return array-like data and its shape after checking kind and rank."""
-    if not hasattr(data, 'shape') or not hasattr(data, 'dtype'):
-        data = numpy.asarray(data)
-    dtype = numpy.dtype(data.dtype)
-    if dtype.kind not in 'uif':
-        msg = f'data.dtype={dtype} is not an integer or floating-point type'
-        raise TypeError(msg)
-    shape = tuple(int(n) for n in data.shape)
-    if len(shape) != 3:
-        msg = f'data.shape={shape} is not 3-D (frames, height, width)'
-        raise ValueError(msg)
-    if shape[0] < MIN_FRAMES:
-        msg = f'data has {shape[0]} frames; at least {MIN_FRAMES} are needed'
-        raise ValueError(msg)
-    return data, shape  # type: ignore[return-value]
+class PcfAnalysis:
+    """The image pCF as an analysis: validated options, plan, schema, run.
 
+    :func:`pcf_image` runs it on a whole image; :func:`ipcf.analyze`
+    (:mod:`ipcf.pipeline`) runs it on overlapping blocks of a series on
+    disk and stores what :meth:`schema` describes. Options are checked
+    when it is made.
 
-def _check_positive(value: Any, name: str) -> float:
-    """Return value as a finite positive float."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        msg = f'{name}={value!r} is not a number'
-        raise TypeError(msg) from None
-    if not (math.isfinite(value) and value > 0):
-        msg = f'{name}={value} must be a finite number > 0'
-        raise ValueError(msg)
-    return value
+    Parameters
+    ----------
+    radius, npoints, nbins, mode, engine, truncate, directions :
+        As for :func:`pcf_image`.
+    cross : bool, optional, default: False
+        Whether a second channel serves the neighbours.
 
-
-def _check_mode(mode: Any, /) -> None:
-    """Raise ValueError unless mode is 'circular' or 'linear'."""
-    if mode not in {'circular', 'linear'}:
-        msg = f"{mode=!r} is not 'circular' or 'linear'"
-        raise ValueError(msg)
-
-
-def _check_mask(
-    mask: Any, height: int, width: int, radius: int
-) -> NDArray[numpy.bool_] | None:
-    """Return the mask of centre pixels, cropped to the result grid."""
-    if mask is None:
-        return None
-    mask = numpy.asarray(mask)
-    if mask.shape != (height, width):
-        msg = (
-            f'mask.shape={mask.shape} does not match the image shape '
-            f'{(height, width)}'
-        )
-        raise ValueError(msg)
-    if mask.dtype.kind not in 'bui':
-        msg = f'mask.dtype={mask.dtype} is not boolean or integer'
-        raise TypeError(msg)
-    return mask[radius:-radius, radius:-radius].astype(bool)
-
-
-def _tiles(nrows: int, rows: int) -> Iterator[tuple[int, int]]:
-    """Yield (start, stop) row ranges of at most `rows` rows."""
-    for start in range(0, nrows, rows):
-        yield start, min(start + rows, nrows)
-
-
-def _read_tile(
-    data: Any, nframes: int, y0: int, y1: int, buffer: NDArray | None
-) -> tuple[NDArray, NDArray]:
-    """Return frames [0, nframes) of rows [y0, y1), checked, and its buffer.
-
-    Tiles are read into one reused buffer: fresh memory of this size costs
-    more to touch the first time than the copy itself.
+    Examples
+    --------
+    >>> analysis = PcfAnalysis(radius=2, npoints=8, nbins=8)
+    >>> analysis.halo, analysis.name
+    ((2, 2), 'pcf')
 
     """
-    shape = (nframes, y1 - y0, int(data.shape[2]))
-    size = math.prod(shape)
-    dtype = numpy.dtype(data.dtype).newbyteorder('=')
-    if buffer is None or buffer.size < size or buffer.dtype != dtype:
-        buffer = numpy.empty(size, dtype=dtype)
-    tile = buffer[:size].reshape(shape)
-    selection = numpy.s_[:nframes, y0:y1, :]
-    if hasattr(data, 'read_direct'):  # h5py reads into the buffer
-        data.read_direct(tile, selection)
-    else:
-        part = data[selection]
-        if hasattr(part, 'compute'):  # dask
-            part = part.compute()
-        numpy.copyto(tile, part, casting='unsafe')
-    if tile.dtype.kind == 'f' and not numpy.isfinite(tile).all():
-        msg = (
-            f'data contains NaN or infinite values in rows {y0}..{y1 - 1}; '
-            'replace them (e.g. with numpy.nan_to_num) or mask the pixels'
+
+    name = 'pcf'
+
+    def __init__(
+        self,
+        *,
+        radius: int = 6,
+        npoints: int | None = 32,
+        nbins: int = 32,
+        mode: str = 'circular',
+        engine: str = 'auto',
+        truncate: bool = True,
+        cross: bool = False,
+        directions: str = 'forward',
+    ) -> None:
+        from . import engines
+
+        self.radius = check_int(radius, 'radius', minimum=1)
+        self.points = circle(self.radius, npoints)
+        self.nbins = check_int(nbins, 'nbins', minimum=2)
+        self.mode = check_choice(mode, 'mode', MODES)
+        self.truncate = check_bool(truncate, 'truncate')
+        self.cross = check_bool(cross, 'cross')
+        self.directions = check_choice(directions, 'directions', DIRECTIONS)
+        if self.directions == 'both' and not self.cross:
+            msg = "directions='both' needs a second channel; pass neighbour="
+            raise ValueError(msg)
+        self.engine = engines.get(engine)
+
+    @property
+    def halo(self) -> tuple[int, int]:
+        """Input pixels needed around a block of result pixels, (y, x)."""
+        return (self.radius, self.radius)
+
+    @property
+    def nchannels(self) -> int:
+        """Inputs the analysis reads: 2 with a neighbour channel."""
+        return 2 if self.cross else 1
+
+    def check_shape(self, height: int, width: int) -> None:
+        """Raise ValueError if images of this size are too small."""
+        if min(height, width) < 3:
+            msg = (
+                f'{height}x{width} images are too small for a pCF: a circle '
+                'of radius 1 needs at least 3x3 pixels'
+            )
+            raise ValueError(msg)
+        if not self.radius < min(height, width) / 2:
+            radius = self.radius
+            msg = (
+                f'{radius=} must be >= 1 and < {min(height, width) / 2} '
+                f'for {height}x{width} images'
+            )
+            raise ValueError(msg)
+
+    def frames_used(self, nframes: int) -> int:
+        """Return the frames analysed of nframes available."""
+        if nframes < MIN_FRAMES:
+            msg = (
+                f'data has {nframes} frames; at least {MIN_FRAMES} are needed'
+            )
+            raise ValueError(msg)
+        return 2 ** int(math.log2(nframes)) if self.truncate else nframes
+
+    def plan(self, nframes: int) -> Plan:
+        """Return the plan for a series of nframes available frames."""
+        used = self.frames_used(nframes)
+        return Plan(
+            offsets=self.points,
+            halo=self.halo,
+            nframes=used,
+            edges=tuple(int(e) for e in logbins(used // 2, self.nbins)),
+            mode=self.mode,
+            cross=self.cross,
+            reverse=self.directions == 'both',
         )
-        raise ValueError(msg)
-    return tile, buffer
+
+    def parameters(self) -> dict[str, Any]:
+        """Return the options that define the analysis (JSON types)."""
+        params = {
+            'radius': self.radius,
+            'npoints': len(self.points),
+            'nbins': self.nbins,
+            'truncate': self.truncate,
+            'mode': self.mode,
+            'engine': self.engine.NAME,
+        }
+        if self.cross:
+            params.update(cross=True, directions=self.directions)
+        return params
+
+    def run(
+        self,
+        channels: list[Any],
+        plan: Plan,
+        mask: NDArray[numpy.bool_] | None,
+        *,
+        num_threads: int,
+        progress: bool = False,
+    ) -> NDArray[numpy.float32]:
+        """Return the engine's values ``(directions, y, x, point, bin)``.
+
+        `channels` are checked inputs with the halo; `mask` marks centre
+        pixels of the whole input (or None).
+
+        """
+        from ._rows import RowReader
+
+        _, height, width = (int(n) for n in channels[0].shape)
+        out = numpy.full(
+            plan.out_shape((height, width)), numpy.nan, numpy.float32
+        )
+        hy, hx = plan.halo
+        centres = None
+        if mask is not None:
+            centres = mask[hy : height - hy, hx : width - hx]
+            if not centres.any():
+                return out
+        reader = RowReader(channels, plan.nframes)
+        total = out.shape[0] * out.shape[1] * out.shape[2]
+        bar = progress_bar(total, enable=progress, desc='pCF', unit='px')
+        with bar:
+            self.engine.compute(
+                plan,
+                reader,
+                out,
+                mask=centres,
+                num_threads=num_threads,
+                progress=bar.update if progress else None,
+            )
+            bar.update(total - bar.n)
+        if centres is not None:
+            out[:, ~centres] = numpy.nan
+        return out
+
+    def attrs(self, plan: Plan, *, dt: float, **extra: Any) -> dict:
+        """Return the result attributes of a run with this plan."""
+        return {
+            'radius': self.radius,
+            'dt': dt,
+            'npoints': len(self.points),
+            'nbins': self.nbins,
+            'frames': plan.nframes,
+            **extra,
+            'truncate': self.truncate,
+            'mode': self.mode,
+            'engine': self.engine.NAME,
+            **(
+                {'cross': True, 'directions': self.directions}
+                if self.cross
+                else {}
+            ),
+        }
+
+    def coords(
+        self, plan: Plan, grid: tuple[int, int], origin: tuple[int, int], dt
+    ) -> dict[str, tuple[tuple[str, ...], Any]]:
+        """Return the result coordinates (input pixel units, seconds)."""
+        u = self.points[:, 0]
+        v = self.points[:, 1]
+        y0, x0 = origin
+        coords = {
+            'y': (('y',), numpy.arange(y0, y0 + grid[0])),
+            'x': (('x',), numpy.arange(x0, x0 + grid[1])),
+            'point': (('point',), numpy.arange(len(self.points))),
+            'u': (('point',), u),
+            'v': (('point',), v),
+            'angle': (('point',), numpy.arctan2(v, u)),
+            'distance': (('point',), numpy.hypot(u, v)),
+            'delay': (('delay',), bin_delays(plan.edges) * dt),
+            'bin_edge': (('delay',), numpy.asarray(plan.edges)),
+        }
+        if plan.reverse:
+            coords['direction'] = (
+                ('direction',),
+                numpy.array(['forward', 'reverse']),
+            )
+        return coords
+
+    def dims(self, plan: Plan) -> tuple[str, ...]:
+        """Return the dims of the result."""
+        if plan.reverse:
+            return ('y', 'x', 'direction', 'point', 'delay')
+        return ('y', 'x', 'point', 'delay')
+
+    def result(
+        self,
+        values: NDArray[numpy.float32],
+        plan: Plan,
+        *,
+        dt: float,
+        origin: tuple[int, int] | None = None,
+        **extra: Any,
+    ) -> xarray.DataArray:
+        """Return engine values as the labelled result of pcf_image."""
+        import xarray
+
+        from . import __version__
+
+        values = _block_layout(values, plan)
+        grid = values.shape[:2]
+        origin = self.halo if origin is None else origin
+        coords = self.coords(plan, grid, origin, dt)
+        attrs = self.attrs(plan, dt=dt, **extra)
+        attrs['version'] = __version__
+        return xarray.DataArray(
+            values,
+            name=self.name,
+            dims=self.dims(plan),
+            coords={k: (d, c) for k, (d, c) in coords.items()},
+            attrs=attrs,
+        )
+
+    def schema(
+        self,
+        plan: Plan,
+        grid: tuple[int, int],
+        origin: tuple[int, int],
+        *,
+        dt: float,
+        **extra: Any,
+    ) -> Schema:
+        """Return the store schema of a blocked run's result."""
+        from . import __version__
+        from .store import Schema, Variable
+
+        shape = (*grid, plan.npoints, plan.nbins)
+        if plan.reverse:
+            shape = (*grid, 2, plan.npoints, plan.nbins)
+        attrs = {**self.attrs(plan, dt=dt, **extra), 'version': __version__}
+        return Schema(
+            {self.name: Variable(self.dims(plan), shape, 'float32')},
+            coords=self.coords(plan, grid, origin, dt),
+            attrs=attrs,
+            name=self.name,
+        )
+
+    def compute(
+        self,
+        channels: list[Any],
+        plan: Plan,
+        mask: NDArray[numpy.bool_] | None,
+        *,
+        num_threads: int,
+    ) -> dict[str, NDArray[numpy.float32]]:
+        """Return the stored variables of one block (input with halo)."""
+        values = self.run(channels, plan, mask, num_threads=num_threads)
+        return {self.name: _block_layout(values, plan)}
+
+
+def _block_layout(values: NDArray, plan: Plan) -> NDArray:
+    """Return engine values in the result's dim order."""
+    if plan.reverse:
+        return numpy.moveaxis(values, 0, 2)
+    return values[0]
+
+
+def _check_channels(
+    data: Any, neighbour: Any
+) -> tuple[list[Any], tuple[int, int, int]]:
+    """Return the checked inputs and their shape."""
+    data, shape = check_series(data, min_frames=MIN_FRAMES)
+    channels = [data]
+    if neighbour is not None:
+        neighbour, other = check_series(
+            neighbour, name='neighbour', min_frames=MIN_FRAMES
+        )
+        if other != shape:
+            msg = f'neighbour.shape={other} does not match data.shape={shape}'
+            raise ValueError(msg)
+        channels.append(neighbour)
+    return channels, shape

@@ -355,9 +355,7 @@ class ResultWriter:
         }
         set_json(grp, _RECORD, self._record)
 
-    def write(
-        self, values: Any, /, *, y: int = 0, x: int = 0
-    ) -> None:
+    def write(self, values: Any, /, *, y: int = 0, x: int = 0) -> None:
         """Write a block of result pixels starting at row y, column x.
 
         `values` is a mapping of variable name to array, or one array
@@ -407,9 +405,7 @@ class ResultWriter:
             self.abort()
 
 
-def load_result(
-    path: str | os.PathLike[str], /, *, group: str = 'pcf'
-) -> Any:
+def load_result(path: str | os.PathLike[str], /, *, group: str = 'pcf') -> Any:
     """Return a stored result as the analysis returned it.
 
     Parameters
@@ -603,7 +599,7 @@ def provenance_record(**fields: Any) -> dict[str, Any]:
     """Return fields with the package version and the time added."""
     from . import __version__
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     return {
         **fields,
         'version': __version__,
@@ -727,9 +723,7 @@ def _as_dataset(result: Any) -> tuple[xarray.Dataset, str | None]:
 
     if isinstance(result, xarray.DataArray):
         name = result.name if result.name is not None else 'values'
-        return result.to_dataset(name=str(name), promote_attrs=True), str(
-            name
-        )
+        return result.to_dataset(name=str(name), promote_attrs=True), str(name)
     return result, None
 
 

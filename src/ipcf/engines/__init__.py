@@ -1,4 +1,4 @@
-"""Engines that compute the image pCF for :func:`ipcf.pcf_image`.
+"""Engines that compute correlation plans for the public functions.
 
 Each engine is a module with
 
@@ -6,18 +6,22 @@ Each engine is a module with
     Its name as given to ``pcf_image(engine=...)``.
 ``available() -> bool``
     Whether it can run here (libraries, devices).
-``tile_rows(nframes, height, width, radius, *, itemsize=4) -> int``
-    How many result rows it wants per tile; the caller reads that many
-    rows plus the radius halo above and below, `itemsize` bytes a sample.
-``compute(data, out, *, points, edges, mask, mode, num_threads,
-neighbour=None)``
-    Fill ``out[y, x, point, bin]`` (float32, shape
-    ``(h, W - 2r, npoints, nbins)``) from a C-ordered tile ``data`` of
-    shape ``(N, h + 2r, W)``. ``mask`` (bool ``(h, W - 2r)`` or None)
-    marks centre pixels worth computing. ``neighbour`` is an optional
-    second channel of the same shape whose pixels serve as circle
-    neighbours (cross pCF); None means `data`. Engines do no validation
-    and never modify `data`.
+``compute(plan, reader, out, *, mask=None, num_threads=1, progress=None)``
+    Fill ``out[direction, y, x, point, bin]`` (float32, shape
+    ``plan.out_shape((H, W))``) for the :class:`ipcf.plan.Plan` `plan`,
+    pulling raw samples from `reader` (:class:`ipcf._rows.RowReader`:
+    ``reader.read(channel, y0, y1, x0, x1)`` returns frames
+    ``[0, plan.nframes)`` of those rows and columns, ``reader.shape`` is
+    ``(N, H, W)``). Result pixel ``[y, x]`` is input pixel ``[y + hy, x
+    + hx]`` with ``(hy, hx) = plan.halo``; its neighbour at point ``i``
+    is input pixel ``[y + hy + v_i, x + hx + u_i]``. Centres come from
+    channel 0 and neighbours from channel 1 if ``plan.cross``, else
+    channel 0; with ``plan.reverse`` direction 1 holds the curves of
+    centres in channel 1 toward channel 0. ``mask`` (bool ``(h, w)`` of
+    the result grid, or None) marks centres worth computing; the others
+    may be left as they are. ``progress(n)`` is called with the number
+    of curves' pixels done (directions times centres), if given.
+    Engines do no validation and never write to what the reader gives.
 
 Engines are listed fastest first; ``'auto'`` takes the first available.
 

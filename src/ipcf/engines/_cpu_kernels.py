@@ -35,49 +35,51 @@ of frames serve all pixels of a row before the next block is read."""
 
 
 @njit(nogil=True, cache=True)
-def series_means(data, p0, p1, mean):  # pragma: no cover - numba
-    """Store in mean[p] the float64 mean of data[:, p] for p in [p0, p1).
+def block_means(block, r0, r1, mean):  # pragma: no cover - numba
+    """Store in mean[r, c] the float64 mean of block[:, r, c], r0 <= r < r1.
 
-    `data` is a tile with its pixels flattened, ``(N, pixels)``. Sums run
-    frame by frame along the pixels, so that reads are sequential; every
-    sum is taken in frame order.
+    `block` is ``(N, rows, columns)`` raw samples. Sums run frame by frame
+    along each row, so that reads are sequential; every sum is taken in
+    frame order.
 
     """
-    nframes = data.shape[0]
-    sums = numpy.zeros(p1 - p0, numpy.float64)
-    for t in range(nframes):
-        row = data[t, p0:p1]
-        for q in range(p1 - p0):
-            sums[q] += row[q]
-    for q in range(p1 - p0):
-        mean[p0 + q] = sums[q] / nframes
+    nframes, _, ncols = block.shape
+    sums = numpy.zeros(ncols, numpy.float64)
+    for r in range(r0, r1):
+        sums[:] = 0.0
+        for t in range(nframes):
+            row = block[t, r]
+            for q in range(ncols):
+                sums[q] += row[q]
+        for q in range(ncols):
+            mean[r, q] = sums[q] / nframes
 
 
 @njit(nogil=True, cache=True)
-def load_series(data, mean, ya, yb, xa, xb, b0, b1, z):  # pragma: no cover
-    """Store relative fluctuations (x - m) / m of a box of pixels in z.
+def load_series(block, mean, b0, b1, z):  # pragma: no cover - numba
+    """Store relative fluctuations (x - m) / m of a block of pixels in z.
 
-    Row ``(y - ya) * (xb - xa) + x - xa`` of `z` receives frames of
-    blocks ``b0 .. b1`` (of :data:`LOAD_FRAMES` frames) of pixel
-    ``(y, x)``; a block beyond the frames zeroes the rest of the row (zero
-    padding for linear correlation). Pixels of zero mean give zeros.
+    Row ``r * columns + c`` of `z` receives frames of blocks ``b0 .. b1``
+    (of :data:`LOAD_FRAMES` frames) of pixel ``block[:, r, c]``, whose
+    mean is ``mean[r, c]``; a block beyond the frames zeroes the rest of
+    the row (zero padding for linear correlation). Pixels of zero mean
+    give zeros.
 
     """
-    nframes = data.shape[0]
-    ncols = xb - xa
+    nframes, nrows, ncols = block.shape
     for b in range(b0, b1):
         t0 = b * LOAD_FRAMES
         t1 = min(nframes, t0 + LOAD_FRAMES)
-        for y in range(ya, yb):
-            for x in range(xa, xb):
-                zj = z[(y - ya) * ncols + x - xa]
+        for r in range(nrows):
+            for c in range(ncols):
+                zj = z[r * ncols + c]
                 if t0 >= nframes:
                     zj[nframes:] = 0.0
                     continue
-                m = mean[y, x]
+                m = mean[r, c]
                 s = 1.0 / m if m != 0.0 else 0.0
                 for t in range(t0, t1):
-                    zj[t] = (data[t, y, x] - m) * s
+                    zj[t] = (block[t, r, c] - m) * s
 
 
 @njit(nogil=True, cache=True)
@@ -276,6 +278,7 @@ def scatter_curves(
     plus_idx,
     minus_ptr,
     minus_idx,
+    minus_dir,
     lo,
     hi,
     pr0,
@@ -286,27 +289,25 @@ def scatter_curves(
     chi,
     mean_a,
     mean_b,
-    nframes,
-    radius,
-    weight,
+    hy,
+    hx,
     out,
 ):  # pragma: no cover - numba
-    """Smooth the binned sums of pairs and store them as curves in out.
+    """Store the binned sums of pairs as curves in out.
 
     Pair ``p`` of p-row ``y`` in ``[y0, y1)`` and task ``t`` (offset
     ``(u, v) = uv[t]``) gives the curve from centre ``p`` toward ``p +
     (u, v)`` as ``accp - accq`` for the points
-    ``plus_idx[plus_ptr[t]:plus_ptr[t + 1]]``, and the curve from centre
-    ``p + (u, v)`` back toward ``p`` as ``accp + accq`` for the points in
-    `minus_idx`, wherever the centre lies in row ``yc`` between
-    ``clo[yc]`` and ``chi[yc]``. Bin 0 of the sums is left out: smoothing
-    replaces it by bin 1. Pairs with ``nframes * <a> * <b> == 0`` are NaN,
-    as in the reference engine.
+    ``plus_idx[plus_ptr[t]:plus_ptr[t + 1]]`` (direction 0), and the curve
+    from centre ``p + (u, v)`` back toward ``p`` as ``accp + accq`` for
+    the points in `minus_idx` (direction `minus_dir`), wherever the
+    centre lies in row ``yc`` between ``clo[yc]`` and ``chi[yc]``. The
+    binning matrices hold the smoothing already. Pairs with a pixel of
+    zero mean are NaN, as in the reference engine.
 
     """
     ntasks = uv.shape[0]
-    nbins = out.shape[3]
-    s = numpy.empty(nbins, numpy.float64)
+    nbins = out.shape[4]
     for y in range(y0, y1):
         for t in range(ntasks):
             u = uv[t, 0]
@@ -316,38 +317,16 @@ def scatter_curves(
             for x in range(lo[t, y], hi[t, y]):
                 ap = accp[t, y - pr0, x - xw0]
                 aq = accq[t, y - pr0, x - xw0]
+                zero = mean_a[y, x] * mean_b[y + v, x + u] == 0.0
                 if nplus > 0 and clo[y] <= x < chi[y]:
-                    if nframes * mean_a[y, x] * mean_b[y + v, x + u] == 0.0:
-                        s[:] = numpy.nan
-                    else:
-                        for k in range(1, nbins):
-                            s[k] = numpy.float64(ap[k - 1]) - aq[k - 1]
-                        _smooth(s, weight)
                     for n in range(plus_ptr[t], plus_ptr[t + 1]):
-                        dst = out[y - radius, x - radius, plus_idx[n]]
+                        dst = out[0, y - hy, x - hx, plus_idx[n]]
                         for k in range(nbins):
-                            dst[k] = s[k]
+                            dst[k] = numpy.nan if zero else ap[k] - aq[k]
                 yc = y + v
                 xc = x + u
                 if nminus > 0 and clo[yc] <= xc < chi[yc]:
-                    if nframes * mean_a[yc, xc] * mean_b[y, x] == 0.0:
-                        s[:] = numpy.nan
-                    else:
-                        for k in range(1, nbins):
-                            s[k] = numpy.float64(ap[k - 1]) + aq[k - 1]
-                        _smooth(s, weight)
                     for n in range(minus_ptr[t], minus_ptr[t + 1]):
-                        dst = out[yc - radius, xc - radius, minus_idx[n]]
+                        dst = out[minus_dir, yc - hy, xc - hx, minus_idx[n]]
                         for k in range(nbins):
-                            dst[k] = s[k]
-
-
-@njit(nogil=True, cache=True)
-def _smooth(s, weight):  # pragma: no cover - numba
-    """Smooth s in place forward and backward (see ipcf.pcf.smooth)."""
-    n = s.shape[0]
-    s[0] = s[1]
-    for k in range(1, n):
-        s[k] = s[k] * weight + (1.0 - weight) * s[k - 1]
-    for k in range(n - 2, -1, -1):
-        s[k] = s[k] * weight + (1.0 - weight) * s[k + 1]
+                            dst[k] = numpy.nan if zero else ap[k] + aq[k]

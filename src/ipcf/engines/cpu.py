@@ -1,39 +1,30 @@
 """Fast CPU engine: bin averages of cross-spectra by matrix products.
 
-The bin average of a correlation curve is linear in the cross-spectrum of
-the two pixels, so no inverse transform is needed. With ``z = (x - <x>) /
-<x>`` the relative fluctuations of a pixel (float32, after subtracting the
-float64 mean), ``A`` and ``B`` the real FFTs of the centre and of its
-neighbour, ``X = conj(A) * B`` and, for bin ``k`` with delays ``[lo, hi)``
-and transform length ``L``::
+The route is :mod:`ipcf.engines._spectral`'s: with ``z = (x - <x>) /
+<x>`` the relative fluctuations of a pixel (float32, after subtracting
+the float64 mean), the binned and smoothed curve from a centre toward a
+neighbour is ``Re(X) @ Re(M) - Im(X) @ Im(M)`` of their cross-spectrum
+``X``, and the curve back is the sum: one pair of matrix products serves
+two directions. Linear mode zero-pads to a 5-smooth length.
 
-    M[f, k] = w_f / (L * N) * mean over tau in [lo, hi) of exp(2j pi f tau / L)
-
-(``w_f = 1`` at ``f = L/2``, else 2), the binned curve from the centre
-toward the neighbour is ``Re(X) @ Re(M) - Im(X) @ Im(M)`` and the curve
-from the neighbour back toward the centre is the sum of the two products:
-one pair of matrix products serves two circle points. Circular mode uses
-``L = N``; linear mode zero-pads to a fast length ``L >= 3N/2 - 1``, which
-is enough for delays below ``N/2``. The zero frequency is left out: the
-series are mean-free.
-
-Each pixel is transformed once per tile. Its spectrum is kept in a ring
-of image rows, as real and imaginary float32 planes split into bands of
-frequencies, only while pairs still need it, so memory stays bounded for
-any image height; very wide images are split into strips of columns.
-For a circle offset ``(u, v)`` the partners of a run of pixels in a row
-are a run of the row ``v`` below, shifted by ``u``. The cross-spectra of
-such runs are formed one frequency band at a time, so that the spectra
-in use stay in cache, and binned with single-threaded BLAS products.
-Series are converted and transformed one small batch of pixels per
-thread at a time.
+The engine pulls rows from the reader as it moves down the image. Each
+pixel is transformed once; its spectrum is kept in a ring of image rows,
+as real and imaginary float32 planes split into bands of frequencies,
+only while pairs still need it, so memory stays bounded for any image
+height; very wide images are split into strips of columns, which share
+only their column halo. For a circle offset ``(u, v)`` the partners of
+a run of pixels in a row are a run of the row ``v`` below, shifted by
+``u``. The cross-spectra of such runs are formed one frequency band at a
+time, so that the spectra in use stay in cache, and binned with
+single-threaded BLAS products. Series are converted and transformed one
+small batch of pixels per thread at a time.
 
 All parallel work runs on one pool of ``num_threads`` threads calling
 serial numba kernels that release the GIL (numba's own threading layer
 is not used, so forking later stays safe), FFTs with one ``scipy.fft``
 worker each and BLAS limited to one thread per caller, so nothing
 oversubscribes the cores. Results do not depend on the number of threads
-or the tile size: every pair's sums are formed in the same order.
+or the strip width: every pair's sums are formed in the same order.
 
 """
 
@@ -47,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ..pcf import _SMOOTH_WEIGHT
+from ..plan import Plan
+from ._spectral import binning_matrix, pair_tasks, transform_length
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -60,11 +52,8 @@ _WINDOW_BYTES = 256 * 2**20
 _ACC_BYTES = 32 * 2**20
 """Most bytes of binned sums held at a time."""
 
-_TILE_BYTES = 1024 * 2**20
-"""Input tile size aimed at by tile_rows, assuming 4 bytes per sample."""
-
 _KEEP_SECONDS = 2.0
-"""How long the buffers of a finished call are kept for the next tile."""
+"""How long the buffers of a finished call are kept for the next call."""
 
 _FFT_BATCH = 16
 """Pixels transformed together by one thread (their spectra stay cached)."""
@@ -91,87 +80,50 @@ def available() -> bool:
     )
 
 
-def tile_rows(
-    nframes: int, height: int, width: int, radius: int, *, itemsize: int = 4
-) -> int:
-    """Return result rows per tile.
-
-    The engine's own memory (about 350 MB at most) does not depend on
-    the tile height, so tiles are as tall as an input tile of about 1 GB
-    allows at `itemsize` bytes per sample (4 unless the caller knows the
-    dtype; 512 MB of uint16 then): taller tiles transform fewer halo rows
-    twice.
-
-    """
-    rows = _TILE_BYTES // max(1, nframes * width * itemsize) - 2 * radius
-    return max(1, min(rows, height - 2 * radius))
-
-
 def compute(
-    data: NDArray,
+    plan: Plan,
+    reader: Any,
     out: NDArray[numpy.float32],
     *,
-    points: NDArray,
-    edges: NDArray,
     mask: NDArray[numpy.bool_] | None = None,
-    mode: str = 'circular',
-    num_threads: int | None = None,
-    neighbour: NDArray | None = None,
+    num_threads: int = 1,
+    progress: Any = None,
 ) -> None:
-    """Fill out[y, x, point, bin] from a tile of shape (N, h + 2r, W).
+    """Fill out[direction, y, x, point, bin]; see :mod:`ipcf.engines`.
 
-    See :mod:`ipcf.engines` for the contract. Centres outside `mask` are
-    not computed; with `neighbour`, circle partners come from that
-    channel and each offset is correlated separately (no symmetry).
-    Zero-mean pairs give NaN, as in the reference engine.
+    The whole image is one pass: rows are pulled from `reader` as the
+    ring of spectra moves down, so no row is transformed twice (strips
+    of columns of very wide images share only their column halo).
+    Centres outside `mask` are not computed. Zero-mean pairs give NaN,
+    as in the reference engine.
 
     """
     from threadpoolctl import threadpool_limits
 
     from . import _cpu_kernels
 
-    data = _native(data)
-    if neighbour is not None:
-        neighbour = _native(neighbour)
-    nframes, nrows, width = data.shape
-    height = out.shape[0]
-    radius = (nrows - height) // 2
-    clo, chi = _centre_columns(mask, out.shape, nrows, radius)
+    nframes, nrows, width = reader.shape
+    hy, hx = plan.halo
+    clo, chi = _centre_columns(mask, out.shape[1:3], nrows, hy, hx)
     if not (chi > clo).any():
         return
-    plan = _plan(nframes, tuple(int(e) for e in edges), mode)
-    tasks = _Tasks(points, cross=neighbour is not None)
-    nthreads = max(1, 1 if num_threads is None else int(num_threads))
-    nchannels = 1 if neighbour is None else 2
+    spectral = _plan(nframes, plan.edges, plan.mode, plan.smoothing)
+    tasks = _Tasks(plan)
+    nthreads = max(1, int(num_threads or 1))
+    nchannels = reader.nchannels if plan.cross else 1
     # strips of centre columns narrow enough for a few window rows
     vspan = tasks.vpos - tasks.vneg
-    maxwidth = _WINDOW_BYTES // (plan.nfreq * 8 * nchannels * (vspan + 4))
-    stripwidth = max(1, maxwidth - 2 * radius)
+    umax = int(numpy.abs(tasks.uv[:, 0]).max())
+    maxwidth = _WINDOW_BYTES // (spectral.nfreq * 8 * nchannels * (vspan + 4))
+    stripwidth = max(1, maxwidth - 2 * umax)
     first = int(clo[chi > clo].min())
     last = int(chi[chi > clo].max())
+    means = [numpy.zeros((nrows, width), numpy.float64)]
+    if plan.cross:
+        means.append(numpy.zeros((nrows, width), numpy.float64))
     pool = ThreadPoolExecutor(nthreads) if nthreads > 1 else None
     workspace = _Workspace.acquire()
     try:
-        # rows that any centre's circle reaches
-        rows = numpy.flatnonzero(chi > clo)
-        y0 = max(0, int(rows[0]) - radius)
-        y1 = min(nrows, int(rows[-1]) + radius + 1)
-        means = []
-        for source in (data, neighbour if neighbour is not None else data):
-            mean = numpy.zeros((nrows, width), numpy.float64)
-            flat = source.reshape(nframes, -1)
-            _parallel(
-                pool,
-                [
-                    (flat, p0, p1, mean.reshape(-1))
-                    for p0, p1 in _parts(y0 * width, y1 * width, nthreads)
-                ],
-                _cpu_kernels.series_means,
-            )
-            means.append(mean)
-            if neighbour is None:
-                means.append(mean)
-                break
         # each pool thread calls BLAS: one BLAS thread each
         with threadpool_limits(limits=1, user_api='blas'):
             for x0 in range(first, last, stripwidth):
@@ -181,19 +133,19 @@ def compute(
                 if not (shi > slo).any():
                     continue  # a strip of masked-out centres
                 _Region(
-                    data,
-                    neighbour,
+                    reader,
+                    plan,
                     out,
                     slo,
                     shi,
                     tasks,
-                    plan,
-                    radius,
+                    spectral,
                     nthreads,
-                    tuple(means),
+                    means,
                     pool,
                     workspace,
                     _cpu_kernels,
+                    progress,
                 ).run()
     finally:
         workspace.release()
@@ -227,50 +179,35 @@ def _parallel(
         future.result()
 
 
-def _native(data: Any) -> Any:
-    """Return data in a dtype the kernels take (native byte order)."""
-    dtype = data.dtype
-    if dtype.itemsize == 2 and dtype.kind == 'f':
-        return data.astype(numpy.float32)
-    if not dtype.isnative:
-        return data.astype(dtype.newbyteorder('='))
-    return data
-
-
 def _centre_columns(
-    mask: Any, shape: tuple[int, ...], nrows: int, radius: int
+    mask: Any, grid: tuple[int, int], nrows: int, hy: int, hx: int
 ) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Return per tile row the column range [clo, chi) of centres to do."""
-    height, width = shape[:2]
+    """Return per input row the column range [clo, chi) of centres to do."""
+    height, width = grid
     clo = numpy.zeros(nrows, numpy.intp)
     chi = numpy.zeros(nrows, numpy.intp)
-    rows = slice(radius, radius + height)
+    rows = slice(hy, hy + height)
     if mask is None:
-        clo[rows] = radius
-        chi[rows] = radius + width
+        clo[rows] = hx
+        chi[rows] = hx + width
         return clo, chi
     mask = numpy.asarray(mask, dtype=bool)
     anyx = mask.any(axis=1)
     first = numpy.argmax(mask, axis=1)
     last = width - numpy.argmax(mask[:, ::-1], axis=1)
-    clo[rows] = numpy.where(anyx, first + radius, 0)
-    chi[rows] = numpy.where(anyx, last + radius, 0)
+    clo[rows] = numpy.where(anyx, first + hx, 0)
+    chi[rows] = numpy.where(anyx, last + hx, 0)
     return clo, chi
 
 
-class _Plan:
+class _Spectral:
     """Transform length, frequency bands and binning matrices."""
 
-    def __init__(self, nframes: int, edges: tuple[int, ...], mode: str):
-        import scipy.fft
-
-        if mode == 'circular':
-            length = nframes
-        else:
-            # delays below N/2 do not wrap around a length of 3N/2 - 1
-            length = scipy.fft.next_fast_len(
-                nframes + nframes // 2 - 1, real=True
-            )
+    def __init__(
+        self, nframes: int, edges: tuple[int, ...], mode: str, smoothing: bool
+    ):
+        # pocketfft is fastest on 5-smooth lengths
+        length = transform_length(nframes, mode, primes=(2, 3, 5))
         nfreq = length // 2  # frequencies 1 .. L/2
         nbands = -(-nfreq // _FBAND)
         self.fband = 16 * -(-nfreq // (16 * nbands))
@@ -278,69 +215,40 @@ class _Plan:
         self.nframes = nframes
         self.length = length
         self.nbins = len(edges)
-        self.mre, self.mim = _binning_matrices(
-            nframes, length, edges, self.nfreq
-        )
+        # relative fluctuations z = (x - m) / m: no 1 / (<a><b>) later
+        matrix = binning_matrix(nframes, length, edges, smoothing)
+        ncols = 16 * -(-len(edges) // 16)
+        self.mre = numpy.zeros((self.nfreq, ncols), numpy.float32)
+        self.mim = numpy.zeros((self.nfreq, ncols), numpy.float32)
+        self.mre[:nfreq, : len(edges)] = matrix.real
+        self.mim[:nfreq, : len(edges)] = matrix.imag
 
 
 @functools.lru_cache(maxsize=8)
-def _plan(nframes: int, edges: tuple[int, ...], mode: str) -> _Plan:
-    """Return the (cached) plan for a frame count, bins and mode."""
-    return _Plan(nframes, edges, mode)
-
-
-def _binning_matrices(
-    nframes: int, length: int, edges: tuple[int, ...], nfreq: int
-) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Return Re and Im of M[f - 1, k - 1] for f >= 1 and bins k >= 1.
-
-    Rows beyond ``length // 2`` and columns beyond the bins are zero.
-    Phases are reduced modulo 2 pi in integers, so M is exact to float64
-    rounding for any length.
-
-    """
-    edges_ = numpy.asarray(edges, dtype=numpy.int64)
-    lower = numpy.concatenate(([0], edges_[:-1]))[1:, None]
-    count = (edges_[1:] - lower[:, 0])[:, None]
-    freq = numpy.arange(1, length // 2 + 1, dtype=numpy.int64)[None, :]
-    weight = numpy.where(2 * freq == length, 1.0, 2.0) / (length * nframes)
-    period = 2 * length
-    phase = numpy.pi / length * ((freq * (2 * lower + count - 1)) % period)
-    ratio = numpy.sin(numpy.pi / length * ((freq * count) % period)) / (
-        count * numpy.sin(numpy.pi / length * freq)
-    )
-    values = weight * ratio
-    ncols = 16 * -(-(len(edges) - 1) // 16)
-    mre = numpy.zeros((nfreq, ncols), numpy.float32)
-    mim = numpy.zeros((nfreq, ncols), numpy.float32)
-    mre[: freq.size, : len(edges) - 1] = (values * numpy.cos(phase)).T
-    mim[: freq.size, : len(edges) - 1] = (values * numpy.sin(phase)).T
-    return mre, mim
+def _plan(
+    nframes: int, edges: tuple[int, ...], mode: str, smoothing: bool
+) -> _Spectral:
+    """Return the (cached) spectral plan for frames, bins and mode."""
+    return _Spectral(nframes, edges, mode, smoothing)
 
 
 class _Tasks:
-    """Circle offsets grouped into pairs of pixels to correlate.
+    """The plan's pair tasks as arrays for the kernels.
 
-    Without a second channel, points ``(u, v)`` and ``(-u, -v)`` share a
-    task with offset ``v > 0`` (or ``v == 0, u > 0``): its pair serves
-    the "plus" points from the first pixel and the "minus" points from
-    the second. With a second channel every distinct offset is a task
-    with plus points only. Duplicate points share their task.
+    ``uv`` holds the offset of each task; ``plus`` and ``minus`` point
+    lists in CSR form (see :func:`ipcf.engines._spectral.pair_tasks`).
+    Minus curves go to direction 0 within one channel, else 1.
 
     """
 
-    def __init__(self, points: Any, *, cross: bool):
-        groups: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
-        for i, (u, v) in enumerate(numpy.asarray(points).tolist()):
-            if cross or v > 0 or (v == 0 and u > 0):
-                groups.setdefault((u, v), ([], []))[0].append(i)
-            else:
-                groups.setdefault((-u, -v), ([], []))[1].append(i)
-        self.uv = numpy.array(list(groups), dtype=numpy.intp).reshape(-1, 2)
-        plus = [g[0] for g in groups.values()]
-        minus = [g[1] for g in groups.values()]
-        self.plus_ptr, self.plus_idx = _csr(plus)
-        self.minus_ptr, self.minus_idx = _csr(minus)
+    def __init__(self, plan: Plan):
+        tasks = pair_tasks(
+            plan.offsets, cross=plan.cross, reverse=plan.reverse
+        )
+        self.uv = numpy.array([t[0] for t in tasks], numpy.intp).reshape(-1, 2)
+        self.plus_ptr, self.plus_idx = _csr([list(t[1]) for t in tasks])
+        self.minus_ptr, self.minus_idx = _csr([list(t[2]) for t in tasks])
+        self.minus_dir = 1 if plan.cross else 0
         self.vneg = min(0, int(self.uv[:, 1].min()))
         self.vpos = max(0, int(self.uv[:, 1].max()))
 
@@ -357,42 +265,43 @@ def _csr(lists: list[list[int]]) -> tuple[numpy.ndarray, numpy.ndarray]:
 
 
 class _Region:
-    """Centres of one strip of a tile and the window that serves them."""
+    """Centres of one strip of columns and the window that serves them."""
 
     def __init__(
         self,
-        data,
-        second,
-        out,
-        clo,
-        chi,
+        reader: Any,
+        plan: Plan,
+        out: numpy.ndarray,
+        clo: numpy.ndarray,
+        chi: numpy.ndarray,
         tasks: _Tasks,
-        plan: _Plan,
-        radius: int,
+        spectral: _Spectral,
         nthreads: int,
-        means: tuple[numpy.ndarray, numpy.ndarray],
+        means: list[numpy.ndarray],
         pool: ThreadPoolExecutor | None,
         workspace: _Workspace,
         kernels: Any,
+        progress: Any,
     ):
-        self.data = data
-        self.second = second
+        self.reader = reader
+        self.cross = plan.cross
+        self.hy, self.hx = plan.halo
         self.out = out
         self.clo = clo
         self.chi = chi
         self.tasks = tasks
-        self.plan = plan
-        self.radius = radius
+        self.plan = spectral
         self.nthreads = nthreads
         self.means = means
         self.pool = pool
         self.workspace = workspace
         self.kernels = kernels
+        self.progress = progress
         self._ranges()
 
     def _ranges(self) -> None:
         """Find per task and pixel row the columns of pairs to do."""
-        nrows = self.data.shape[1]
+        nrows = self.reader.height
         tasks = self.tasks
         clo, chi = self.clo, self.chi
         has = chi > clo
@@ -432,12 +341,12 @@ class _Region:
         kernels = self.kernels
         plan = self.plan
         tasks = self.tasks
-        nframes, nrows, width = self.data.shape
+        nrows = self.reader.height
         wwidth = self.xw1 - self.xw0
         vneg, vpos = tasks.vneg, tasks.vpos
         vspan = vpos - vneg
-        nchannels = 1 if self.second is None else 2
-        # a ring of window rows: row y of the tile is kept in slot y % ring
+        nchannels = 2 if self.cross else 1
+        # a ring of window rows: row y of the image is kept in slot y % ring
         rowbytes = wwidth * plan.nfreq * 8 * nchannels
         ring = min(
             _WINDOW_BYTES // rowbytes,
@@ -448,10 +357,6 @@ class _Region:
         band = max(1, min(ring - vspan, _ACC_BYTES // accrow))
         ring = band + vspan
 
-        mean_a, mean_b = self.means
-        channels = [(self.data, mean_a)]
-        if self.second is not None:
-            channels.append((self.second, mean_b))
         ws = self.workspace
         shape = (plan.nfreq // plan.fband, ring * wwidth, plan.fband)
         planes = [
@@ -462,16 +367,17 @@ class _Region:
         accp = ws.array('accp', shape)
         accq = ws.array('accq', shape)
         (are, aim), (bre, bim) = planes[0], planes[-1]
+        mean_a, mean_b = self.means[0], self.means[-1]
+        centre_rows = (self.hy, self.hy + self.out.shape[1])
+        ndir = self.out.shape[0]
 
         done = 0  # rows below this are in the ring (or no longer needed)
         for pr0 in range(self.ya, self.yb, band):
             pr1 = min(self.yb, pr0 + band)
             need0 = max(0, pr0 + vneg)
             need1 = min(nrows, pr1 + vpos)
-            for (source, mean), (re, im) in zip(channels, planes, strict=True):
-                self._transform(
-                    source, mean, re, im, ring, max(done, need0), need1
-                )
+            for channel, (re, im) in enumerate(planes):
+                self._transform(channel, re, im, ring, max(done, need0), need1)
             done = need1
             nchunks = (pr1 - pr0) * -(-wwidth // _CWIDTH)
             _parallel(
@@ -514,6 +420,7 @@ class _Region:
                         tasks.plus_idx,
                         tasks.minus_ptr,
                         tasks.minus_idx,
+                        tasks.minus_dir,
                         self.lo,
                         self.hi,
                         pr0,
@@ -524,34 +431,41 @@ class _Region:
                         self.chi,
                         mean_a,
                         mean_b,
-                        nframes,
-                        self.radius,
-                        _SMOOTH_WEIGHT,
+                        self.hy,
+                        self.hx,
                         self.out,
                     )
                     for y0, y1 in _parts(pr0, pr1, self.nthreads)
                 ],
                 kernels.scatter_curves,
             )
+            if self.progress is not None:
+                r0 = max(pr0, centre_rows[0])
+                r1 = min(pr1, centre_rows[1])
+                width = int(self.chi.max() - self.clo[self.chi > 0].min())
+                if r1 > r0 and width > 0:
+                    self.progress(ndir * (r1 - r0) * width)
 
-    def _transform(self, source, mean, re, im, ring, ya, yb) -> None:
-        """Store spectra of tile rows ya..yb in ring slots of re, im.
+    def _transform(self, channel, re, im, ring, ya, yb) -> None:
+        """Store spectra of image rows ya..yb in ring slots of re, im.
 
-        Rows are converted in groups whose series fit a bounded buffer
-        (threads take blocks of frames); then each thread transforms its
-        own small batches of pixels, so that a batch's spectra stay in its
-        core's cache until they are stored.
+        Rows are pulled from the reader in groups whose series fit a
+        bounded buffer; their means are taken (threads take rows), then
+        converted (threads take blocks of frames); then each thread
+        transforms its own small batches of pixels, so that a batch's
+        spectra stay in its core's cache until they are stored.
 
         """
         kernels = self.kernels
         plan = self.plan
-        nframes = source.shape[0]
+        nframes = plan.nframes
         xa, xb = self.xw0, self.xw1
         wwidth = xb - xa
         rowbytes = wwidth * plan.length * 4
         group = max(1, min(yb - ya, _SERIES_BYTES // rowbytes))
         zbuf = self.workspace.array('z', (group * wwidth, plan.length))
         nparts = self.nthreads
+        mean = self.means[channel]
 
         y0 = ya
         while y0 < yb:
@@ -560,12 +474,22 @@ class _Region:
             count = (y1 - y0) * wwidth
             q0 = (y0 % ring) * wwidth
             z = zbuf[:count]
+            block = self.reader.read(channel, y0, y1, xa, xb)
+            mblock = mean[y0:y1, xa:xb]
+            _parallel(
+                self.pool,
+                [
+                    (block, r0, r1, mblock)
+                    for r0, r1 in _parts(0, y1 - y0, nparts)
+                ],
+                kernels.block_means,
+            )
             nblocks = -(-nframes // kernels.LOAD_FRAMES)
             nblocks += plan.length > nframes  # one block zero-pads
             _parallel(
                 self.pool,
                 [
-                    (source, mean, y0, y1, xa, xb, b0, b1, z)
+                    (block, mblock, b0, b1, z)
                     for b0, b1 in _parts(0, nblocks, nparts)
                 ],
                 kernels.load_series,
@@ -591,7 +515,7 @@ class _Region:
 
 
 class _Workspace:
-    """Buffers reused by the tiles of one image.
+    """Buffers reused by consecutive calls (the blocks of a pipeline).
 
     Fresh large arrays are slow to touch first, so the buffers of a
     finished call are kept for ``_KEEP_SECONDS`` (at most one idle set,

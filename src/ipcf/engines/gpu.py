@@ -47,6 +47,9 @@ from typing import Any
 
 import numpy
 
+from ..plan import Plan
+from ._spectral import binning_matrix, pair_tasks, transform_length
+
 NAME = 'gpu'
 
 _DEVICE_FRACTION = 0.85
@@ -54,9 +57,6 @@ _DEVICE_FRACTION = 0.85
 
 _HOST_BUDGET = 256 * 2**20
 """Bytes of spectra and results per window on the numpy path."""
-
-_HOST_TILE_BYTES = 32 * 2**30
-"""Most bytes of an input tile in host memory, at 4 bytes per sample."""
 
 _CHUNK_BYTES = 512 * 2**20
 """Bytes of float32 series transformed in one batch on the device."""
@@ -69,9 +69,6 @@ _MIN_BLOCKS = 4
 
 _COPY_BYTES = 8 * 2**20
 """Smallest host copy worth splitting among threads."""
-
-_ASSUMED_POINTS = 64
-_ASSUMED_BINS = 32
 
 _CTYPES = {
     'uint8': 'unsigned char',
@@ -155,67 +152,34 @@ def _probe() -> bool:
     return True
 
 
-def tile_rows(
-    nframes: int, height: int, width: int, radius: int, *, itemsize: int = 4
-) -> int:
-    """Return result rows per tile.
-
-    Tiles are as tall as the free device memory holds the spectra and
-    results of (assuming linear mode, 64 points and 32 bins; the engine
-    splits a tile further if its real needs exceed the memory), and an
-    input tile stays below 32 GB of host memory at 4 bytes per sample.
-    Without CuPy a fixed budget of 256 MB stands in for the device.
-
-    """
-    length = _fast_length(nframes + nframes // 2 - 1)
-    per_pixel = _pixel_bytes(length, 1, _ASSUMED_POINTS, _ASSUMED_BINS)
-    budget = _HOST_BUDGET
-    if available():
-        chunk = min(height * width, _CHUNK_BYTES // (4 * length))
-        pairs = _PAIR_BYTES // (8 * (length // 2))
-        workspace = _workspace_bytes(nframes, length, 8, chunk, pairs)
-        budget = _CupyOps.free_bytes() - workspace
-    rows = min(
-        budget // (per_pixel * width),
-        _HOST_TILE_BYTES // (4 * nframes * width),
-    )
-    return max(1, min(int(rows) - 2 * radius, height - 2 * radius))
-
-
 def compute(
-    data,
-    out,
+    plan: Plan,
+    reader: Any,
+    out: numpy.ndarray,
     *,
-    points,
-    edges,
-    mask=None,
-    mode='circular',
-    num_threads=None,
-    neighbour=None,
-):
-    """Fill out[y, x, point, bin] from a tile of shape (N, h + 2r, W)."""
+    mask: numpy.ndarray | None = None,
+    num_threads: int = 1,
+    progress: Any = None,
+) -> None:
+    """Fill out[direction, y, x, point, bin]; see :mod:`ipcf.engines`."""
     _run(
-        data,
+        plan,
+        reader,
         out,
-        points=points,
-        edges=edges,
         mask=mask,
-        mode=mode,
         num_threads=num_threads,
-        neighbour=neighbour,
+        progress=progress,
     )
 
 
 def _run(
-    data,
-    out,
+    plan: Plan,
+    reader: Any,
+    out: numpy.ndarray,
     *,
-    points,
-    edges,
-    mask=None,
-    mode='circular',
-    num_threads=None,
-    neighbour=None,
+    mask: numpy.ndarray | None = None,
+    num_threads: int = 1,
+    progress: Any = None,
     timings: dict[str, float] | None = None,
     **options: Any,
 ) -> None:
@@ -231,7 +195,7 @@ def _run(
         msg = "engine='gpu' needs CuPy; install ipcf[gpu]"
         raise ImportError(msg) from exc
 
-    # one tile at a time fills the device; concurrent calls (threaded
+    # one window at a time fills the device; concurrent calls (threaded
     # pipelines) would each size their windows from the same free memory
     with _DEVICE_LOCK:
         ops = _CupyOps(cupy, num_threads=num_threads or 1, timings=timings)
@@ -239,14 +203,12 @@ def _run(
             with ops.active():
                 _compute(
                     cupy,
-                    data,
+                    plan,
+                    reader,
                     out,
-                    points=points,
-                    edges=edges,
                     mask=mask,
-                    mode=mode,
-                    neighbour=neighbour,
                     ops=ops,
+                    progress=progress,
                     **options,
                 )
         finally:
@@ -255,34 +217,32 @@ def _run(
 
 def _compute(
     xp,
-    data,
-    out,
+    plan: Plan,
+    reader: Any,
+    out: numpy.ndarray,
     *,
-    points,
-    edges,
-    mask=None,
-    mode='circular',
-    neighbour=None,
+    mask: numpy.ndarray | None = None,
     tile_pixels: int | None = None,
     chunk_pixels: int | None = None,
     budget: int | None = None,
     ops: _ArrayOps | None = None,
     timings: dict[str, float] | None = None,
+    progress: Any = None,
 ) -> None:
-    """Fill out[y, x, point, bin] using the array module `xp`.
+    """Fill out[direction, y, x, point, bin] using the array module `xp`.
 
     Parameters
     ----------
     xp : module
         ``numpy`` or ``cupy``.
-    data, out, points, edges, mask, mode, neighbour
-        As for :func:`compute`; `data` and `neighbour` are host arrays.
+    plan, reader, out, mask, progress
+        As for :func:`compute`.
     tile_pixels : int, optional
         Pairs per matrix product; default from a 512 MB budget.
     chunk_pixels : int, optional
         Pixels transformed per batch; default from a 512 MB budget.
     budget : int, optional
-        Bytes of spectra and results held at once; windows of the tile
+        Bytes of spectra and results held at once; windows of the image
         are sized to fit. Default: from the free device memory (CuPy) or
         256 MB (numpy).
     ops : _ArrayOps, optional
@@ -294,9 +254,9 @@ def _compute(
     if ops is None:
         ops = _ArrayOps(xp, timings=timings)
     xp = ops.xp
-    nframes, nrows, width = data.shape
-    height, cwidth, npoints, nbins = out.shape
-    radius = (nrows - height) // 2
+    nframes, nrows, width = reader.shape
+    ndir, height, cwidth, npoints, nbins = out.shape
+    hy, hx = plan.halo
     centres = (
         numpy.ones((height, cwidth), bool)
         if mask is None
@@ -304,28 +264,29 @@ def _compute(
     )
     if not centres.any():
         return
-    plan = _plan(nframes, tuple(int(e) for e in edges), mode)
-    tasks = _tasks(points, cross=neighbour is not None)
-    nchannels = 1 if neighbour is None else 2
+    spectral = _spectral_plan(nframes, plan.edges, plan.mode, plan.smoothing)
+    tasks = pair_tasks(plan.offsets, cross=plan.cross, reverse=plan.reverse)
+    nchannels = 2 if plan.cross else 1
+    minus_dir = 1 if plan.cross else 0
     if chunk_pixels is None:
-        chunk_pixels = max(1, ops.chunk_bytes // (4 * plan.length))
+        chunk_pixels = max(1, ops.chunk_bytes // (4 * spectral.length))
     if tile_pixels is None:
-        tile_pixels = max(1, ops.pair_bytes // (8 * plan.nfreq))
+        tile_pixels = max(1, ops.pair_bytes // (8 * spectral.nfreq))
     if budget is None:
         workspace = _workspace_bytes(
             nframes,
-            plan.length,
-            numpy.dtype(data.dtype).itemsize,
+            spectral.length,
+            reader.dtype.itemsize,
             min(chunk_pixels, nrows * width),
             tile_pixels,
         )
         budget = ops.budget(workspace)
-    per_pixel = _pixel_bytes(plan.length, nchannels, npoints, nbins)
-    rows, cols = _window_shape(budget // per_pixel, height, cwidth, radius)
+    per_pixel = _pixel_bytes(spectral.length, nchannels, ndir * npoints, nbins)
+    rows, cols = _window_shape(budget // per_pixel, height, cwidth, hy, hx)
 
-    mre = ops.asarray(plan.mre)
-    mim = ops.asarray(plan.mim)
-    planes = xp.empty((2, tile_pixels, plan.nfreq), xp.float32)
+    mre = ops.asarray(spectral.mre)
+    mim = ops.asarray(spectral.mim)
+    planes = xp.empty((2, tile_pixels, spectral.nfreq), xp.float32)
     products = xp.empty((2, tile_pixels, nbins), xp.float32)
     for y0 in range(0, height, rows):
         y1 = min(height, y0 + rows)
@@ -335,50 +296,67 @@ def _compute(
                 continue
             _window(
                 ops,
-                plan,
+                spectral,
                 tasks,
-                data,
-                neighbour,
+                reader,
+                nchannels,
+                minus_dir,
                 out,
                 centres,
                 (y0, y1, x0, x1),
-                radius,
+                (hy, hx),
                 chunk_pixels,
                 (mre, mim, planes, products),
             )
+            if progress is not None:
+                progress(ndir * (y1 - y0) * (x1 - x0))
 
 
 def _window(
-    ops, plan, tasks, data, neighbour, out, centres, box, radius, chunk, bufs
+    ops,
+    spectral,
+    tasks,
+    reader,
+    nchannels,
+    minus_dir,
+    out,
+    centres,
+    box,
+    halo,
+    chunk,
+    bufs,
 ) -> None:
     """Compute the curves of the centres in box = (y0, y1, x0, x1)."""
     xp = ops.xp
     mre, mim, planes, products = bufs
     tile_pixels = planes.shape[1]
     y0, y1, x0, x1 = box
-    wrows = y1 - y0 + 2 * radius
-    wwidth = x1 - x0 + 2 * radius
+    hy, hx = halo
+    wrows = y1 - y0 + 2 * hy
+    wwidth = x1 - x0 + 2 * hx
     npix = wrows * wwidth
-    npoints, nbins = out.shape[2:]
+    ndir, _, _, npoints, nbins = out.shape
     # centres to do, in the window's row-major pixel order
     todo = numpy.zeros((wrows, wwidth), bool)
-    todo[radius : wrows - radius, radius : wwidth - radius] = centres[
-        y0:y1, x0:x1
-    ]
+    todo[hy : wrows - hy, hx : wwidth - hx] = centres[y0:y1, x0:x1]
     todo = todo.ravel()
 
-    window = (slice(None), slice(y0, y0 + wrows), slice(x0, x0 + wwidth))
-    spec_a, inv_a = _spectra(ops, data[window], plan, chunk)
-    if neighbour is None:
+    # the reader serves views of arrays in memory: one host copy, into
+    # the pinned buffer that is sent to the device
+    block = reader.read(0, y0, y0 + wrows, x0, x0 + wwidth)
+    spec_a, inv_a = _spectra(ops, block, spectral, chunk)
+    if nchannels == 1:
         spec_b, inv_b = spec_a, inv_a
     else:
-        spec_b, inv_b = _spectra(ops, neighbour[window], plan, chunk)
+        block = reader.read(1, y0, y0 + wrows, x0, x0 + wwidth)
+        spec_b, inv_b = _spectra(ops, block, spectral, chunk)
     # the zero frequency is left out: the series are mean-free
     spec_a = spec_a[:, 1:]
     spec_b = spec_b[:, 1:]
-    result = xp.full((npix, npoints, nbins), xp.nan, xp.float32)
+    result = xp.full((ndir, npix, npoints, nbins), xp.nan, xp.float32)
 
-    for u, v, plus, minus in tasks:
+    for offset, plus, minus in tasks:
+        u, v = offset
         shift = v * wwidth + u
         # pair p = (p, p + shift) serves centre p ('plus' points) and
         # centre p + shift ('minus' points, the negated offset)
@@ -386,43 +364,50 @@ def _window(
         if plus:
             need |= todo
         if minus:
-            need[: npix - shift] |= todo[shift:]
+            if shift >= 0:
+                need[: npix - shift] |= todo[shift:]
+            else:
+                need[-shift:] |= todo[: npix + shift]
         starts = numpy.flatnonzero(need)
+        # pairs whose partner lies outside the window are never needed
         k = 0
         while k < starts.size:
             c0 = int(starts[k])
             c1 = min(c0 + tile_pixels, int(starts[-1]) + 1)
             k = int(numpy.searchsorted(starts, c1))
-            n = c1 - c0
+            a0, a1 = max(c0, -shift), min(c1, npix - shift)
+            if a1 <= a0:
+                continue
+            n = a1 - a0
             re = planes[0, :n]
             im = planes[1, :n]
             with ops.stage('cross'):
                 ops.cross(
-                    spec_a[c0:c1], spec_b[c0 + shift : c1 + shift], re, im
+                    spec_a[a0:a1], spec_b[a0 + shift : a1 + shift], re, im
                 )
             with ops.stage('gemm'):
                 p = xp.matmul(re, mre, out=products[0, :n])
                 q = xp.matmul(im, mim, out=products[1, :n])
             with ops.stage('scatter'):
-                scale = (inv_a[c0:c1] * inv_b[c0 + shift : c1 + shift])[
+                scale = (inv_a[a0:a1] * inv_b[a0 + shift : a1 + shift])[
                     :, None
                 ]
                 if plus:
                     curves = (p - q) * scale
                     for i in plus:
-                        result[c0:c1, i] = curves
+                        result[0, a0:a1, i] = curves
                 if minus:
                     curves = (p + q) * scale
                     for i in minus:
-                        result[c0 + shift : c1 + shift, i] = curves
+                        result[minus_dir, a0 + shift : a1 + shift, i] = curves
 
-    result = result.reshape(wrows, wwidth, npoints, nbins)
-    result = result[radius : wrows - radius, radius : wwidth - radius]
-    target = out[y0:y1, x0:x1]
+    result = result.reshape(ndir, wrows, wwidth, npoints, nbins)
+    result = result[:, hy : wrows - hy, hx : wwidth - hx]
+    target = out[:, y0:y1, x0:x1]
     with ops.stage('download'):
         ops.to_host(result, target)
     # pair tiles also ran over centres outside the mask
-    target[~centres[y0:y1, x0:x1]] = numpy.nan
+    target[:, ~centres[y0:y1, x0:x1]] = numpy.nan
 
 
 def _spectra(ops, block, plan, chunk_pixels) -> tuple[Any, Any]:
@@ -768,102 +753,29 @@ def _parallel_copy(dst, src, pool=None, nthreads: int = 1) -> None:
         future.result()
 
 
-class _Plan:
+class _Spectral:
     """Transform length and binning matrices for N frames and bins."""
 
-    def __init__(self, nframes: int, edges: tuple[int, ...], mode: str):
-        from ..pcf import smooth
-
-        if mode == 'circular':
-            length = nframes
-        else:
-            # delays below N/2 do not wrap around a length of 3N/2 - 1
-            length = _fast_length(nframes + nframes // 2 - 1)
+    def __init__(
+        self, nframes: int, edges: tuple[int, ...], mode: str, smoothing: bool
+    ):
+        # cuFFT is fast on 7-smooth lengths
+        length = transform_length(nframes, mode, primes=(2, 3, 5, 7))
         self.nframes = nframes
         self.length = length
         self.nfreq = length // 2
         self.nbins = len(edges)
-        matrix = _binning_matrix(nframes, length, edges)
-        # smoothing is linear: fold it into the binning
-        matrix = matrix @ smooth(numpy.eye(len(edges)))
+        matrix = binning_matrix(nframes, length, edges, smoothing)
         self.mre = numpy.ascontiguousarray(matrix.real, numpy.float32)
         self.mim = numpy.ascontiguousarray(matrix.imag, numpy.float32)
 
 
 @functools.lru_cache(maxsize=8)
-def _plan(nframes: int, edges: tuple[int, ...], mode: str) -> _Plan:
-    """Return the (cached) plan for a frame count, bins and mode."""
-    return _Plan(nframes, edges, mode)
-
-
-def _binning_matrix(
-    nframes: int, length: int, edges: tuple[int, ...]
-) -> numpy.ndarray:
-    """Return M[f - 1, k] for f = 1 .. length // 2, complex128.
-
-    ``w_f / (L N)`` times the mean of ``exp(2j pi f tau / L)`` over the
-    delays of bin k, by the closed-form geometric sum. Phases are reduced
-    modulo 2 pi in integers, so M is exact to float64 rounding.
-
-    """
-    upper = numpy.asarray(edges, dtype=numpy.int64)
-    lower = numpy.concatenate(([0], upper[:-1]))
-    count = upper - lower
-    freq = numpy.arange(1, length // 2 + 1, dtype=numpy.int64)[:, None]
-    weight = numpy.where(2 * freq == length, 1.0, 2.0) / (length * nframes)
-    period = 2 * length
-    phase = numpy.pi / length * ((freq * (2 * lower + count - 1)) % period)
-    ratio = numpy.sin(numpy.pi / length * ((freq * count) % period)) / (
-        count * numpy.sin(numpy.pi / length * freq)
-    )
-    return weight * ratio * numpy.exp(1j * phase)
-
-
-def _tasks(points, *, cross: bool) -> list[tuple[int, int, tuple, tuple]]:
-    """Return circle offsets grouped into pixel pairs to correlate.
-
-    Each task ``(u, v, plus, minus)`` pairs every pixel ``p`` with
-    ``p + (u, v)``: the pair gives the curves of circle points `plus`
-    (offset ``(u, v)``) of centre ``p`` and of points `minus` (offset
-    ``(-u, -v)``) of centre ``p + (u, v)``. Offsets point down or right.
-    With a second channel the symmetry does not hold: every distinct
-    offset is a task of plus points only. Duplicate points share a task.
-
-    """
-    groups: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
-    for i, (u, v) in enumerate(numpy.asarray(points).tolist()):
-        if cross or v > 0 or (v == 0 and u >= 0):
-            groups.setdefault((u, v), ([], []))[0].append(i)
-        else:
-            groups.setdefault((-u, -v), ([], []))[1].append(i)
-    return [
-        (u, v, tuple(plus), tuple(minus))
-        for (u, v), (plus, minus) in groups.items()
-    ]
-
-
-def _fast_length(size: int) -> int:
-    """Return the smallest 2**a 3**b 5**c 7**d >= size (cuFFT's fast sizes).
-
-    >>> _fast_length(24575), _fast_length(1000)
-    (24576, 1000)
-
-    """
-    best = 1 << max(0, int(size) - 1).bit_length()
-    p7 = 1
-    while p7 < best:
-        p5 = p7
-        while p5 < best:
-            p3 = p5
-            while p3 < best:
-                m = p3
-                while m < size:
-                    m *= 2
-                best = min(best, m)
-                p3 *= 3
-            p5 *= 5
-        p7 *= 7
-    return best
+def _spectral_plan(
+    nframes: int, edges: tuple[int, ...], mode: str, smoothing: bool
+) -> _Spectral:
+    """Return the (cached) spectral plan for frames, bins and mode."""
+    return _Spectral(nframes, edges, mode, smoothing)
 
 
 def _pixel_bytes(length: int, nchannels: int, npoints: int, nbins: int):
@@ -892,12 +804,11 @@ def _workspace_bytes(
 
 
 def _window_shape(
-    max_pixels: int, height: int, width: int, radius: int
+    max_pixels: int, height: int, width: int, hy: int, hx: int
 ) -> tuple[int, int]:
     """Return result rows and columns of windows of at most max_pixels."""
-    halo = 2 * radius
-    full = width + halo
-    if max_pixels >= (1 + halo) * full:
-        return max(1, min(height, max_pixels // full - halo)), width
-    side = max(1, math.isqrt(max(1, max_pixels)) - halo)
+    full = width + 2 * hx
+    if max_pixels >= (1 + 2 * hy) * full:
+        return max(1, min(height, max_pixels // full - 2 * hy)), width
+    side = max(1, math.isqrt(max(1, max_pixels)) - 2 * max(hy, hx))
     return min(height, side), min(width, side)

@@ -8,14 +8,14 @@ smoothed. Every other engine is tested against this one.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy
 
 from ..correlate import correlate
-from ..pcf import average_bins, smooth
+from ..plan import Plan, average_bins, smooth
 
 NAME = 'reference'
-
-_TILE_BYTES = 256 * 2**20
 
 
 def available() -> bool:
@@ -23,45 +23,43 @@ def available() -> bool:
     return True
 
 
-def tile_rows(
-    nframes: int, height: int, width: int, radius: int, *, itemsize: int = 4
-) -> int:
-    """Return result rows per tile, keeping a float64 tile near 256 MB."""
-    row_bytes = nframes * width * 8
-    return max(1, _TILE_BYTES // row_bytes - 2 * radius)
-
-
 def compute(
-    data,
-    out,
+    plan: Plan,
+    reader: Any,
+    out: numpy.ndarray,
     *,
-    points,
-    edges,
-    mask=None,
-    mode='circular',
-    num_threads=None,
-    neighbour=None,
-):
-    """Fill out[y, x, point, bin] from a tile of shape (N, h + 2r, W)."""
-    data = numpy.asarray(data, dtype=numpy.float64)
-    second = (
-        data
-        if neighbour is None
-        else numpy.asarray(neighbour, dtype=numpy.float64)
-    )
-    nframes = data.shape[0]
-    ndelays = nframes // 2
-    ny, nx = out.shape[:2]
-    radius = (data.shape[1] - ny) // 2
-    for y in range(ny):
-        for x in range(nx):
-            if mask is not None and not mask[y, x]:
-                continue
-            a = data[:, y + radius, x + radius]
-            for i, (u, v) in enumerate(points):
-                b = second[:, y + radius + v, x + radius + u]
-                g = _pair_curve(a, b, mode, ndelays)
-                out[y, x, i] = smooth(average_bins(g, edges))
+    mask: numpy.ndarray | None = None,
+    num_threads: int = 1,
+    progress: Any = None,
+) -> None:
+    """Fill out[direction, y, x, point, bin]; see :mod:`ipcf.engines`."""
+    _, height, width = reader.shape
+    channels = [
+        numpy.asarray(reader.read(c, 0, height, 0, width), numpy.float64)
+        for c in range(reader.nchannels)
+    ]
+    centre = channels[0]
+    neighbour = channels[1] if plan.cross else centre
+    directions = [(centre, neighbour)]
+    if plan.reverse:
+        directions.append((neighbour, centre))
+    ny, nx = out.shape[1:3]
+    hy, hx = plan.halo
+    for d, (first, second) in enumerate(directions):
+        for y in range(ny):
+            for x in range(nx):
+                if mask is not None and not mask[y, x]:
+                    continue
+                a = first[:, y + hy, x + hx]
+                for i, (u, v) in enumerate(plan.offsets.tolist()):
+                    b = second[:, y + hy + v, x + hx + u]
+                    g = average_bins(
+                        _pair_curve(a, b, plan.mode, plan.nframes // 2),
+                        plan.edges,
+                    )
+                    out[d, y, x, i] = smooth(g) if plan.smoothing else g
+            if progress is not None:
+                progress(nx)
 
 
 def _pair_curve(a, b, mode, ndelays):

@@ -1,0 +1,177 @@
+"""Readers that engines pull raw rows of pixels from.
+
+:func:`ipcf.pcf_image` (and every analysis built like it) wraps its
+inputs in a :class:`RowReader` and hands it to an engine with the plan.
+The engine asks for the rows and columns it needs, when it needs them,
+so that it can keep what it computed from earlier rows. Arrays in memory
+are served as views, without a copy; lazy arrays (h5py, zarr, dask,
+ipcf's own series) are read in slabs of rows that are kept until the
+engine moves past them, so each chunk on disk is read about once.
+
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+__all__ = ['RowReader', 'engine_dtype']
+
+_SLAB_BYTES = 256 * 2**20
+"""Bytes of raw samples a lazy reader keeps per channel."""
+
+
+def engine_dtype(dtype: Any, /) -> numpy.dtype:
+    """Return the dtype that samples are handed to engines in.
+
+    Native byte order; half floats become float32 (exactly).
+
+    >>> engine_dtype('>u2'), engine_dtype('float16')
+    (dtype('uint16'), dtype('float32'))
+
+    """
+    dtype = numpy.dtype(dtype).newbyteorder('=')
+    if dtype.kind == 'f' and dtype.itemsize < 4:
+        return numpy.dtype(numpy.float32)
+    return dtype
+
+
+class RowReader:
+    """Serve frames ``[0, nframes)`` of rows and columns of 1 or 2 inputs.
+
+    Parameters
+    ----------
+    channels : sequence of array_like, shape (T, H, W)
+        Checked inputs of one shape; channel 0 holds the centres.
+    nframes : int
+        Frames served, the first of each input.
+    slab_bytes : int, optional
+        Bytes of a lazy input's rows kept at a time.
+
+    Notes
+    -----
+    :meth:`read` raises ValueError naming the rows if float data hold
+    NaN or infinity, so engines never see them.
+
+    Examples
+    --------
+    >>> data = numpy.arange(2 * 3 * 4).reshape(2, 3, 4)
+    >>> reader = RowReader([data], 2)
+    >>> reader.read(0, 1, 3, 1, 2)[:, :, 0].tolist()
+    [[5, 9], [17, 21]]
+
+    """
+
+    def __init__(
+        self,
+        channels: list[Any],
+        nframes: int,
+        /,
+        *,
+        slab_bytes: int = _SLAB_BYTES,
+    ) -> None:
+        self.channels = list(channels)
+        first = self.channels[0]
+        self.nframes = int(nframes)
+        self.height = int(first.shape[1])
+        self.width = int(first.shape[2])
+        self.dtype = engine_dtype(first.dtype)
+        self._direct = [_is_direct(c) for c in self.channels]
+        self._slabs: list[tuple[int, int, int, int, numpy.ndarray] | None]
+        self._slabs = [None] * len(self.channels)
+        self._slab_bytes = int(slab_bytes)
+
+    @property
+    def nchannels(self) -> int:
+        """Number of inputs served."""
+        return len(self.channels)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(nframes, height, width)`` served."""
+        return (self.nframes, self.height, self.width)
+
+    def read(
+        self, channel: int, y0: int, y1: int, x0: int, x1: int, /
+    ) -> numpy.ndarray:
+        """Return frames of rows [y0, y1) and columns [x0, x1) of a channel.
+
+        The array has shape ``(nframes, y1 - y0, x1 - x0)`` in
+        :func:`engine_dtype`; it may be a view of the input or of a
+        buffer that later calls reuse, so engines read it before their
+        next call and never write to it.
+
+        """
+        source = self.channels[channel]
+        if self._direct[channel]:
+            block = source[: self.nframes, y0:y1, x0:x1]
+            if block.dtype != self.dtype:
+                block = block.astype(self.dtype)
+            self._check(block, y0, y1)
+            return block
+        slab = self._slabs[channel]
+        if slab is None or not (
+            slab[0] <= y0 and y1 <= slab[1] and slab[2] <= x0 and x1 <= slab[3]
+        ):
+            slab = self._read_slab(channel, y0, y1, x0, x1)
+        sy0, _, sx0, _, values = slab
+        return values[:, y0 - sy0 : y1 - sy0, x0 - sx0 : x1 - sx0]
+
+    def _read_slab(
+        self, channel: int, y0: int, y1: int, x0: int, x1: int
+    ) -> tuple[int, int, int, int, numpy.ndarray]:
+        """Read rows from y0 on, as many as the slab budget holds."""
+        source = self.channels[channel]
+        itemsize = self.dtype.itemsize
+        row_bytes = max(1, self.nframes * (x1 - x0) * itemsize)
+        rows = max(y1 - y0, self._slab_bytes // row_bytes)
+        rows = _align(y0, rows, _chunk_rows(source), self.height)
+        stop = min(self.height, y0 + rows)
+        stop = max(stop, y1)
+        self._slabs[channel] = None  # free the old slab first
+        values = numpy.empty((self.nframes, stop - y0, x1 - x0), self.dtype)
+        selection = numpy.s_[: self.nframes, y0:stop, x0:x1]
+        if hasattr(source, 'read_direct') and source.dtype == self.dtype:
+            source.read_direct(values, selection)  # h5py, no extra copy
+        else:
+            part = source[selection]
+            if hasattr(part, 'compute'):  # dask
+                part = part.compute()
+            numpy.copyto(values, part, casting='unsafe')
+        self._check(values, y0, stop)
+        slab = (y0, stop, x0, x1, values)
+        self._slabs[channel] = slab
+        return slab
+
+    def _check(self, block: numpy.ndarray, y0: int, y1: int) -> None:
+        if block.dtype.kind == 'f' and not numpy.isfinite(block).all():
+            msg = (
+                f'data contains NaN or infinite values in rows '
+                f'{y0}..{y1 - 1}; replace them, e.g. with numpy.nan_to_num'
+            )
+            raise ValueError(msg)
+
+
+def _is_direct(array: Any) -> bool:
+    """Return whether an input can be served as views (in memory)."""
+    return isinstance(array, numpy.ndarray)
+
+
+def _chunk_rows(source: Any) -> int:
+    chunks = getattr(source, 'chunks', None)
+    try:
+        return max(1, int(chunks[1]))
+    except (TypeError, IndexError, ValueError):
+        return 1
+
+
+def _align(y0: int, rows: int, chunk: int, height: int) -> int:
+    """Return rows from y0, ending on a chunk boundary where possible."""
+    if chunk <= 1:
+        return rows
+    stop = y0 + rows
+    aligned = (stop // chunk) * chunk
+    if aligned > y0:
+        stop = aligned
+    return max(1, min(height, stop) - y0)
