@@ -1,0 +1,186 @@
+"""In-memory series: the :class:`Simulation` result and its frame loop.
+
+:func:`run` places the particles in a domain, moves them, renders and
+draws each chunk of frames, and records the ground truth; the public
+functions :func:`ipcf.simulate.free`, :func:`~ipcf.simulate.channel`,
+:func:`~ipcf.simulate.flow` and :func:`~ipcf.simulate.barrier` check
+their arguments and build the domain.
+
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy
+
+from .._utils import progress_bar
+from ._motion import CHUNK_FRAMES, populations, tracks
+from ._optics import counts, render
+from ._parameters import Parameters
+
+__all__ = ['UNITS', 'Simulation', 'run']
+
+# frames rendered at once: float64 buffers of about 16 MiB
+_CHUNK_PIXELS = 2**21
+
+UNITS = {
+    'diffusion': 'um^2/s',
+    'velocity': 'um/s',
+    'pixel_size': 'um',
+    'frame_time': 's',
+    'psf_radius': 'um (1/e^2 radius)',
+    'density': 'particles/um^2',
+    'brightness': 'photons/particle/frame',
+    'background': 'photons/pixel/frame',
+    'offset': 'counts',
+    'geometry': 'um; keys ending in _px: pixels; angles: degrees',
+}
+"""Units of the ground truth's values, stored in it as ``units``."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Simulation:
+    """Simulated image series and its ground truth.
+
+    Parameters
+    ----------
+    data : ndarray, shape (T, H, W)
+        Camera counts, of the ``dtype`` asked for (uint16 by default).
+    truth : dict
+        JSON-serializable parameters of the simulation: ``kind``,
+        ``shape``, ``dtype``, ``diffusion`` (µm²/s), ``pixel_size`` (µm),
+        ``frame_time`` (s), ``psf_radius`` (µm, 1/e² radius), ``density``
+        (particles/µm²), ``brightness``, ``background``, ``offset``,
+        ``seed`` (the seed used, also when None was given), ``particles``
+        (number simulated), ``geometry`` (boundaries, in µm and pixels),
+        ``units`` and ``package``.
+
+    Examples
+    --------
+    >>> from ipcf.simulate import free
+    >>> sim = free(shape=(4, 8, 8), seed=0)
+    >>> sim
+    Simulation(kind='free', shape=(4, 8, 8), dtype=uint16, seed=0)
+
+    """
+
+    data: numpy.ndarray
+    truth: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return (
+            f'{type(self).__name__}(kind={self.truth.get("kind")!r}, '
+            f'shape={self.data.shape}, dtype={self.data.dtype}, '
+            f'seed={self.truth.get("seed")})'
+        )
+
+    def save(self, path: Any, /, *, overwrite: bool = False) -> None:
+        """Write the data with the truth as metadata.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file; the suffix picks the format (``.bin`` with a JSON
+            sidecar, ``.tif``, ``.h5``, ``.zarr``); see
+            :func:`ipcf.io.imwrite`.
+        overwrite : bool, optional, default: False
+            Replace an existing file instead of raising.
+
+        """
+        from ..io import imwrite
+
+        imwrite(path, self.data, metadata=self.truth, overwrite=overwrite)
+
+
+def run(
+    kind: str,
+    params: Parameters,
+    domain: Any,
+    geometry: dict[str, Any],
+    /,
+    *,
+    progress: bool,
+    velocity: tuple[float, float] | None = None,
+) -> Simulation:
+    """Return the simulation of particles moving in domain.
+
+    `velocity` (µm/s along x and y) adds a drift to every step;
+    `geometry` describes the domain in the truth.
+
+    """
+    from .. import __version__
+
+    nframes, height, width = params.shape
+    place, walk, noise = (
+        numpy.random.default_rng(child)
+        for child in numpy.random.SeedSequence(params.seed).spawn(3)
+    )
+    count = round(params.density * domain.area * params.pixel_size**2)
+    positions = domain.sample(count, place)
+    shares = None
+    sigma: float | numpy.ndarray = params.sigma
+    if params.fraction is not None:
+        shares, sigma = populations(params.fraction, params.sigmas, count)
+    drift = None
+    if velocity is not None:
+        scale = params.frame_time / params.pixel_size
+        drift = (velocity[0] * scale, velocity[1] * scale)
+    chunk = max(1, min(CHUNK_FRAMES, _CHUNK_PIXELS // (height * width)))
+    data = numpy.empty(params.shape, dtype=params.dtype)
+    buffer = numpy.empty((chunk, height, width))
+    steps = tracks(
+        domain,
+        positions,
+        nframes,
+        sigma=sigma,
+        rng=walk,
+        chunk=chunk,
+        drift=drift,
+    )
+    with progress_bar(
+        nframes, enable=progress, desc=f'simulate {kind}', unit='frame'
+    ) as bar:
+        for start, track in zip(range(0, nframes, chunk), steps, strict=True):
+            mean = buffer[: len(track)]
+            mean.fill(params.background)
+            render(
+                mean,
+                track,
+                brightness=params.brightness,
+                width=params.width,
+                half=params.half,
+            )
+            data[start : start + len(track)] = counts(
+                noise.poisson(mean), params.offset, params.dtype
+            )
+            bar.update(len(track))
+    truth = {
+        'kind': kind,
+        'shape': list(params.shape),
+        'dtype': params.dtype.name,
+        'diffusion': (
+            list(params.diffusion)
+            if isinstance(params.diffusion, tuple)
+            else params.diffusion
+        ),
+        'pixel_size': params.pixel_size,
+        'frame_time': params.frame_time,
+        'psf_radius': params.psf_radius,
+        'density': params.density,
+        'brightness': params.brightness,
+        'background': params.background,
+        'offset': params.offset,
+        'seed': params.seed,
+        'particles': count,
+        'geometry': geometry,
+        'units': dict(UNITS),
+        'package': f'ipcf {__version__}',
+    }
+    if shares is not None:
+        truth['fraction'] = list(params.fraction)
+        truth['populations'] = shares
+    if velocity is not None:
+        truth['velocity'] = list(velocity)
+    return Simulation(data=data, truth=truth)
