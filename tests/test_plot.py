@@ -1,4 +1,4 @@
-"""Tests of the ipcf.plot figures and the `ipcf plot` command."""
+"""Tests of the ipcf.plot figures, its dispatcher and `ipcf plot`."""
 
 import io
 
@@ -51,10 +51,31 @@ def assert_drawn(fig):
         assert ax.get_ylabel()
 
 
+def drawn_image(ax, index=0):
+    """Return the data of an image of ax with NaN where it is masked."""
+    array = ax.get_images()[index].get_array()
+    return numpy.ma.filled(numpy.ma.asarray(array, float), numpy.nan)
+
+
 def test_mean_image(series):
-    fig = plot.mean_image(series.mean(axis=0), mark=(6, 7))
+    mean = series.mean(axis=0)
+    fig = plot.mean_image(mean, mark=(6, 7))
     assert_drawn(fig)
-    assert fig.axes[0].get_xlabel() == 'x (pixel)'
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == 'x (pixel)'
+    assert ax.get_ylabel() == 'y (pixel)'
+    assert len(ax.get_images()) == 1
+    assert_allclose(drawn_image(ax), mean)
+    (cross,) = ax.lines
+    assert (cross.get_xdata()[0], cross.get_ydata()[0]) == (7, 6)
+    assert fig.axes[1].get_ylabel() == 'intensity (counts)'
+
+
+def test_mean_image_refuses_mark_outside(series):
+    with pytest.raises(ValueError, match=r'mark \(y=14, x=0\) is outside'):
+        plot.mean_image(series.mean(axis=0), mark=(14, 0))
+    with pytest.raises(TypeError, match='pixel_size'):
+        plot.mean_image(series.mean(axis=0), pixel_size='0.1')
 
 
 def test_mean_image_of_series_in_um(stored, series):
@@ -107,6 +128,8 @@ def test_intensity_trace_bad_arguments(series):
         plot.intensity_trace(series, pixel=(14, 0))
     with pytest.raises(ValueError, match='dt'):
         plot.intensity_trace(series, dt=0)
+    with pytest.raises(TypeError, match='dt'):
+        plot.intensity_trace(series, dt='0.001')
 
 
 def test_curve_processing_matches_result(series, result):
@@ -139,8 +162,22 @@ def test_curve_processing_bad_arguments(series, result):
         plot.curve_processing(series[:50], result, 6, 6)
     with pytest.raises(ValueError, match='outside'):
         plot.curve_processing(series[:, :8, :8], result, 6, 6, point=0)
-    with pytest.raises(ValueError, match='dims'):
+    with pytest.raises(TypeError, match='DataArray'):
         plot.curve_processing(series, numpy.zeros((2, 2, 2, 2)), 6, 6)
+    with pytest.raises(ValueError, match='dims'):
+        plot.curve_processing(series, result.transpose('x', 'y', ...), 6, 6)
+
+
+def drawn_curves(fig, function):
+    """Return the (point, delay) values a pixel figure shows."""
+    ax = fig.axes[0]
+    if function == 'carpet':
+        return drawn_image(ax)
+    if function == 'polar':
+        mesh = numpy.ma.asarray(ax.collections[0].get_array(), float)
+        return numpy.ma.filled(mesh, numpy.nan).reshape(-1, 8).T
+    # lines: one per point, without delay 0 (log axis)
+    return numpy.array([line.get_ydata() for line in ax.lines[:-1]])
 
 
 @pytest.mark.parametrize('function', ['carpet', 'polar', 'lines'])
@@ -148,6 +185,11 @@ def test_pixel_figures(function, result):
     fig = getattr(plot, function)(result, 6, 7)
     assert_drawn(fig)
     assert 'y=6, x=7' in fig.axes[0].get_title()
+    assert 'delay (s' in fig.axes[0].get_xlabel()
+    expected = result.sel(y=6, x=7).values
+    if function == 'lines':
+        expected = expected[:, 1:]
+    assert_allclose(drawn_curves(fig, function), expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize('function', ['carpet', 'polar', 'lines'])
@@ -155,6 +197,7 @@ def test_pixel_figures_of_masked_pixel(function, result):
     fig = getattr(plot, function)(result, 5, 5)
     png_bytes(fig)
     assert '(masked)' in fig.axes[0].get_title()
+    assert numpy.isnan(drawn_curves(fig, function)).all()
 
 
 @pytest.mark.parametrize('function', ['carpet', 'polar', 'lines'])
@@ -203,7 +246,10 @@ def test_pcf_image(result):
     image = fig.axes[0].get_images()[0].get_array()
     assert image.shape == result.shape[:2]
     assert image.mask[5 - 2, 5 - 2]  # the masked pixel is blank
+    assert image.mask.sum() == 1
+    assert_allclose(drawn_image(fig.axes[0]), result.values[:, :, 2, 3])
     assert 'ms' in fig.axes[0].get_title()
+    assert fig.axes[1].get_ylabel() == 'G'  # the colour bar
 
 
 def test_pcf_image_grid(result):
@@ -213,6 +259,10 @@ def test_pcf_image_grid(result):
     assert sum(len(i) for i in images) == 5
     limits = {i[0].get_clim() for i in images if i}
     assert len(limits) == 1  # one colour scale
+    drawn = [ax for ax in fig.axes if ax.get_images()]
+    for ax, delay in zip(drawn, [1, 2, 3, 4, 5], strict=True):
+        assert_allclose(drawn_image(ax), result.values[:, :, 1, delay])
+    assert 'circle point 1' in fig.get_suptitle()
 
 
 def test_pcf_image_in_um(result):
@@ -236,29 +286,42 @@ def test_pcf_image_bad_arguments(result):
         plot.pcf_image(result, delay=[1], ax=list(Figure().subplots(1, 2)))
 
 
-def test_pcf_map_is_pcf_image(result):
-    assert plot.pcf_map is plot.pcf_image
-    assert_drawn(plot.pcf_map(result, 2, 1))
+def test_pcf_image_of_stored_result_in_um(stored, result):
+    # the pixel size is an attribute of the result
+    stored_result = ipcf.load_result(stored[1])
+    stored_result.attrs['pixel_size'] = 0.5
+    fig = plot.pcf_map(stored_result, 2, 1)  # the former name
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == 'x (µm)'
+    assert_allclose(drawn_image(ax), result.values[:, :, 2, 1])
 
 
 def test_all_nan_result(result):
     empty = result.copy(data=numpy.full(result.shape, numpy.nan, 'f4'))
-    for fig in (
-        plot.pcf_image(empty, 0, 1),
-        plot.carpet(empty, 6, 6),
-        plot.polar(empty, 6, 6),
-        plot.lines(empty, 6, 6),
-    ):
+    fig = plot.pcf_image(empty, 0, 1)
+    png_bytes(fig)
+    assert fig.axes[0].get_images()[0].get_array().mask.all()
+    for function in ('carpet', 'polar', 'lines'):
+        fig = getattr(plot, function)(empty, 6, 6)
         png_bytes(fig)
+        assert '(masked)' in fig.axes[0].get_title()
+        assert numpy.isnan(drawn_curves(fig, function)).all()
 
 
 def test_roi(series, mask):
-    fig = plot.roi(series.mean(axis=0), box=(2, 12, 3, 11), mask=mask)
+    mean = series.mean(axis=0)
+    fig = plot.roi(mean, box=(2, 12, 3, 11), mask=mask)
     assert_drawn(fig)
     ax = fig.axes[0]
     (box,) = ax.patches
     assert_allclose(box.get_xy(), (2.5, 1.5))
     assert (box.get_width(), box.get_height()) == (8, 10)
+    image, shade = ax.get_images()
+    assert_allclose(drawn_image(ax), mean)
+    # only the pixel outside the mask is dimmed
+    alpha = shade.get_array()[..., 3]
+    assert alpha[5, 5] == 0.5
+    assert alpha.sum() == 0.5
 
 
 def test_roi_in_um(series):
@@ -277,6 +340,8 @@ def test_roi_bad_arguments(series):
         plot.roi(image, box=(5, 5, 0, 5))
     with pytest.raises(ValueError, match='mask.shape'):
         plot.roi(image, mask=numpy.ones((3, 3), bool))
+    with pytest.raises(TypeError, match='mask.dtype'):
+        plot.roi(image, mask=numpy.ones((14, 14)))
 
 
 def maps_dataset(ny=10, nx=12, nan=True):
@@ -297,17 +362,36 @@ def maps_dataset(ny=10, nx=12, nan=True):
 
 
 def test_maps():
-    fig = plot.maps(maps_dataset(), pixel_size=0.1)
+    dataset = maps_dataset()
+    fig = plot.maps(dataset, pixel_size=0.1)
     assert_drawn(fig)
     assert len(fig.axes) == 6  # three maps and their colour bars
     assert fig.axes[2].get_xlabel() == 'x (µm)'
     assert fig.axes[2].collections  # the arrows
+    names = ['peak_delay', 'peak_amplitude', 'anisotropy']
+    for ax, name in zip(fig.axes[:3], names, strict=True):
+        image = ax.get_images()[0].get_array()
+        assert image.mask[0, 0] and image.mask.sum() == 1  # NaN: masked
+        assert_allclose(drawn_image(ax), dataset[name].values)
 
 
 def test_maps_averages_points():
     dataset = maps_dataset(nan=False)
-    dataset['peak_delay'] = dataset['peak_delay'].expand_dims(point=4)
-    assert_drawn(plot.maps(dataset))
+    rng = numpy.random.default_rng(1)
+    dataset['peak_delay'] = (('point', 'y', 'x'), rng.random((4, 10, 12)))
+    dataset['peak_delay'][1, 2, 3] = numpy.nan
+    fig = plot.maps(dataset)
+    expected = dataset['peak_delay'].mean('point').values  # NaN skipped
+    assert numpy.isfinite(expected).all()
+    assert_allclose(drawn_image(fig.axes[0]), expected)
+    assert fig.axes[0].get_title() == 'delay of the pCF peak'
+
+
+def test_maps_refuses_pcf_result(result):
+    with pytest.raises(TypeError, match=r'pass ipcf\.maps\(result'):
+        plot.maps(result)
+    with pytest.raises(TypeError, match='Dataset of ipcf.maps'):
+        plot.maps(numpy.zeros((4, 4)))
 
 
 def test_maps_with_diffusion():
@@ -346,22 +430,50 @@ def test_maps_of_ipcf_maps(result):
     dataset = maps(result, pixel_size=0.1, w=0.25)
     fig = plot.maps(dataset)
     assert_drawn(fig)
-    assert fig.axes[0].get_xlabel() == 'x (µm)'
+    assert fig.axes[0].get_xlabel() == 'x (µm)'  # the maps' pixel size
+    drawn = drawn_image(fig.axes[0])
+    assert_allclose(drawn, dataset['peak_delay'].mean('point').values)
 
 
 def test_summary(series, result):
-    fig = plot.summary(result, series.mean(axis=0), pixel=(6, 7))
-    assert len(fig.axes) >= 3
+    mean = series.mean(axis=0)
+    fig = plot.summary(result, mean, pixel=(6, 7), point=2, delay=3)
     png_bytes(fig)
+    mean_ax, carpet_ax, image_ax = (ax for ax in fig.axes if ax.get_images())
+    assert_allclose(drawn_image(mean_ax), mean)
+    (cross,) = mean_ax.lines
+    assert (cross.get_xdata()[0], cross.get_ydata()[0]) == (7, 6)
+    assert_allclose(drawn_image(carpet_ax), result.sel(y=6, x=7).values)
+    assert_allclose(drawn_image(image_ax), result.values[:, :, 2, 3])
+    with pytest.raises(ValueError, match='outside the result'):
+        plot.summary(result, mean, pixel=(0, 0))
 
 
 def test_series_mean_blocks(monkeypatch, series):
-    monkeypatch.setattr(plot, '_BLOCK_BYTES', 8 * 14 * 14 * 5)
+    from ipcf.plot import series as series_module
+
+    monkeypatch.setattr(series_module, '_BLOCK_BYTES', 8 * 14 * 14 * 5)
+    monkeypatch.setattr(ipcf.roi, '_CHUNK_BYTES', 2 * 14 * 14 * 5)
     mean, trace = plot.series_mean(series)
     assert_allclose(mean, series.mean(axis=0))
     assert_allclose(trace, series.mean(axis=(1, 2)))
     mean, trace = plot.series_mean(series, frames=7)
     assert trace.shape == (7,)
+    assert_allclose(mean, series[:7].mean(axis=0))
+
+
+def test_series_mean_is_roi_mean_image(monkeypatch, series):
+    calls = []
+    original = ipcf.roi.mean_image
+
+    def spy(source, /, **kwargs):
+        calls.append(kwargs)
+        return original(source, **kwargs)
+
+    monkeypatch.setattr(ipcf.roi, 'mean_image', spy)
+    plot.series_mean(series, frames=7)
+    plot.mean_image(series)
+    assert [c['frames'] for c in calls] == [7, None]
 
 
 def test_series_mean_reads_lazily(tmp_path, series):
@@ -370,9 +482,43 @@ def test_series_mean_reads_lazily(tmp_path, series):
     assert_allclose(mean, series[:20].mean(axis=0))
 
 
+def test_draw_maps_computes_them(monkeypatch, stored):
+    from ipcf import analysis
+
+    calls = []
+    original = analysis.maps
+
+    def spy(result, /, **kwargs):
+        calls.append(kwargs)
+        return original(result, **kwargs)
+
+    monkeypatch.setattr(analysis, 'maps', spy)
+    # the pixel size comes from the source's metadata
+    fig = plot.draw(stored[1], 'maps', psf_radius=0.3)
+    assert calls == [{'pixel_size': 0.1, 'w': 0.3}]
+    expected = original(ipcf.load_result(stored[1]), pixel_size=0.1, w=0.3)
+    drawn = drawn_image(fig.axes[0])
+    assert_allclose(drawn, expected['peak_delay'].mean('point').values)
+    assert fig.axes[0].get_xlabel() == 'x (µm)'
+
+
+def test_draw_roi_of_stored_result(stored, series, result):
+    fig = plot.draw(stored[1], 'roi')
+    ax = fig.axes[0]
+    assert ax.get_title() == 'mean intensity and analysed pixels'
+    assert_allclose(drawn_image(ax), series.mean(axis=0))
+    (box,) = ax.patches  # the result's centre pixels, 2..11, in µm
+    assert_allclose(box.get_xy(), (0.2, 0.2))
+    assert_allclose((box.get_width(), box.get_height()), (1.0, 1.0))
+
+
 def test_draw_refuses_what_it_cannot_draw(series, result):
     with pytest.raises(ValueError, match='not one of'):
         plot.draw(result, 'bogus')
+    with pytest.raises(ValueError, match='pixel_size'):
+        plot.draw(result, 'image', pixel_size=0)
+    with pytest.raises(ValueError, match='not a'):
+        plot.draw(result, 'carpet', pixel=(1, 2, 3))
     with pytest.raises(ValueError, match='needs a pCF result'):
         plot.draw(series, 'carpet')
     with pytest.raises(ValueError, match='needs the image series'):

@@ -7,7 +7,7 @@ import numpy
 import pytest
 
 import ipcf
-from ipcf import report
+from ipcf import plot, report
 from ipcf.cli import main
 
 PNG = b'\x89PNG\r\n\x1a\n'
@@ -91,6 +91,14 @@ def series_metadata():
     return {'pixel_size': 0.1, 'frame_time': 1e-3}
 
 
+def test_report_is_the_plot_report():
+    import ipcf.plot.report
+
+    assert report is ipcf.plot.report
+    assert ipcf.report is ipcf.plot.report
+    assert plot.report is ipcf.plot.report
+
+
 def test_report_with_data(series, result):
     text = report.report_html(result, data=series, pixels=[(5, 6)])
     checker = parse(text)
@@ -104,6 +112,7 @@ def test_report_with_data(series, result):
     body = ' '.join(checker.text)
     assert 'radius' in body and 'reference' in body
     assert '128, 14, 14' in body
+    assert 'pixel_size (µm)' not in body  # the array has no metadata
 
 
 def test_report_without_data(result):
@@ -118,16 +127,47 @@ def test_report_from_store_finds_source(stored, tmp_path):
     text = path.read_text(encoding='utf-8')
     checker = parse(text)
     assert_images_embedded(checker)
-    # the source's metadata gives the pixel size: axes in µm
-    assert 'pixel_size' in ' '.join(checker.text)
+    # the source's metadata gives the pixel size and the frame interval
+    text = ' '.join(checker.text)
+    assert 'pixel_size (µm) 0.1' in text
+    assert 'frame_interval (s) 0.001' in text
     assert 'Image series' in checker.headings
-    assert not list(tmp_path.glob('.*partial'))
+    # written under a hidden name, then renamed: nothing else is left
+    assert [p.name for p in tmp_path.iterdir()] == ['report.html']
 
 
-def test_report_maps(series, result):
+def test_write_report_replaces_only_when_complete(result, tmp_path):
+    path = tmp_path / 'report.html'
+    path.write_text('old', encoding='utf-8')
+    with pytest.raises(ValueError, match='outside the result'):
+        report.write_report(result, path, pixels=[(0, 0)])
+    assert path.read_text(encoding='utf-8') == 'old'
+    report.write_report(result, path, pixels=[(5, 6)])
+    assert 'Pixel y=5, x=6' in parse(path.read_text('utf-8')).headings
+    assert [p.name for p in tmp_path.iterdir()] == ['report.html']
+
+
+def test_report_maps(monkeypatch, series, result):
+    from ipcf import analysis
+
     without = parse(report.report_html(result, data=series, pixels=[]))
     assert 'Maps' not in without.headings
     assert 'PSF radius' in ' '.join(without.text)
+    # the report computes the maps and gives them to the figure
+    computed = []
+    drawn = []
+    compute, draw = analysis.maps, plot.images.maps
+
+    def compute_spy(result, /, **kwargs):
+        computed.append(kwargs)
+        return compute(result, **kwargs)
+
+    def draw_spy(dataset, /, **kwargs):
+        drawn.append(dataset)
+        return draw(dataset, **kwargs)
+
+    monkeypatch.setattr(analysis, 'maps', compute_spy)
+    monkeypatch.setattr(report, 'maps', draw_spy)
     series = ipcf.io.open_series(series)
     text = report.report_html(
         result, data=series, pixels=[], pixel_size=0.1, psf_radius=0.25
@@ -135,6 +175,9 @@ def test_report_maps(series, result):
     checker = parse(text)
     assert 'Maps' in checker.headings
     assert_images_embedded(checker)
+    assert computed == [{'pixel_size': 0.1, 'w': 0.25}]
+    (dataset,) = drawn
+    assert 'peak_delay' in dataset.data_vars
 
 
 def test_report_default_pixels(result):
@@ -178,7 +221,13 @@ def test_report_escapes_text(result):
 
 
 def test_report_progress(result, capsys):
+    report.report_html(result, pixels=[(5, 6)])
+    assert capsys.readouterr().err == ''
     report.report_html(result, pixels=[(5, 6)], progress=True)
+    err = capsys.readouterr().err
+    assert 'report' in err
+    # one step per figure: two pCF image grids, carpet, polar, lines
+    assert '5/5' in err
 
 
 def test_report_bad_arguments(series, result):
@@ -188,18 +237,35 @@ def test_report_bad_arguments(series, result):
         report.report_html(result, data=series[:40])
     with pytest.raises(ValueError, match='outside'):
         report.report_html(result, data=series[:, :8, :8])
-    with pytest.raises(ValueError, match='dims'):
+    with pytest.raises(TypeError, match='DataArray'):
         report.report_html(numpy.zeros((2, 2, 2, 2)))
+    with pytest.raises(ValueError, match='dims'):
+        report.report_html(result.transpose('x', 'y', ...))
+    with pytest.raises(ValueError, match='pixel_size'):
+        report.report_html(result, pixel_size=-1.0)
+    with pytest.raises(TypeError, match='psf_radius'):
+        report.report_html(result, psf_radius='0.25')
+    with pytest.raises(ValueError, match='not a'):
+        report.report_html(result, pixels=[(5,)])
 
 
-def test_find_source(stored, tmp_path):
+def test_report_finds_source_beside_store(stored, monkeypatch, tmp_path):
     data_path, result_path = stored
+    monkeypatch.chdir(tmp_path)  # the source is not in the working dir
     result = ipcf.load_result(result_path)
-    assert report.find_source(result, result_path) == data_path
     result.attrs['source'] = data_path.name  # relative to the store
-    assert report.find_source(result, result_path) == data_path
-    result.attrs['source'] = 'missing.bin'
-    assert report.find_source(result, result_path) is None
+    beside = ipcf.save_result(
+        result, data_path.with_name('relative.h5'), source=data_path.name
+    )
+    checker = parse(report.report_html(beside, pixels=[(5, 6)]))
+    assert 'Image series' in checker.headings
+    assert str(data_path) in ' '.join(checker.text)
+    missing = ipcf.save_result(
+        result, data_path.with_name('missing.h5'), source='missing.bin'
+    )
+    checker = parse(report.report_html(missing, pixels=[(5, 6)]))
+    assert 'Image series' not in checker.headings
+    assert 'not available' in ' '.join(checker.text)
 
 
 def test_cli_report(stored, tmp_path, capsys):

@@ -43,6 +43,7 @@ _LAZY = {
     'open_series': 'io',
     'load_result': 'store',
     'maps': 'analysis',
+    'report': 'plot',
     'save_result': 'store',
 }
 

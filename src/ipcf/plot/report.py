@@ -6,6 +6,12 @@ for a few representative pixels and the run times recorded with the
 result. Figures are embedded as base64 PNG images, so the file opens in
 any browser without a server and can be mailed or archived alone.
 
+The report orchestrates: it finds the image series of a result
+(:func:`ipcf._sources.source_of`) and its units, computes the maps of
+:func:`ipcf.maps` when the pixel size and PSF radius are known, and
+passes everything to the figures, which only draw. Available as
+``ipcf.report``.
+
 """
 
 from __future__ import annotations
@@ -24,15 +30,26 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._utils import progress_bar
-from ._validate import check_int
+from .._files import publishing
+from .._sources import physical_units, source_of
+from .._utils import progress_bar
+from .._validate import check_bool, check_int, check_positive, check_string
+from ._common import (
+    as_series,
+    check_pixel,
+    check_result,
+    delay_unit,
+    result_region,
+)
+from .curves import carpet, curve_processing, lines, polar
+from .images import maps, pcf_image
+from .series import intensity_trace, roi, series_mean
 
 if TYPE_CHECKING:
     import xarray
     from matplotlib.figure import Figure
 
 __all__ = [
-    'find_source',
     'report_html',
     'representative_pixels',
     'write_report',
@@ -93,7 +110,9 @@ def write_report(
         Result of :func:`ipcf.pcf_image`, or a store that
         :func:`ipcf.load_result` reads.
     path : str or path
-        Output HTML file; replaced if it exists.
+        Output HTML file; replaced if it exists. It is written under a
+        hidden name beside it and renamed when complete, so a report
+        that exists is a finished one.
     data, pixels, pixel_size, psf_radius, title, progress :
         See :func:`report_html`.
 
@@ -114,7 +133,6 @@ def write_report(
     True
 
     """
-    path = Path(path)
     text = report_html(
         result,
         data=data,
@@ -124,13 +142,9 @@ def write_report(
         title=title,
         progress=progress,
     )
-    tmp = path.with_name(f'.{path.name}.partial')
-    try:
-        tmp.write_text(text, encoding='utf-8')
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    path = Path(path)
+    with publishing(path, overwrite=True) as part:
+        part.write_text(text, encoding='utf-8')
     return path
 
 
@@ -154,18 +168,19 @@ def report_html(
         :func:`ipcf.load_result` reads.
     data : array_like or str or path, shape (T, H, W), optional
         The image series analysed, for the mean image, the intensity
-        trace and the raw curves. Default: the result's ``source``
-        attribute if it names a file that exists (see
-        :func:`find_source`); without data those figures are left out.
+        trace and the raw curves. Default: the file that the result's
+        ``source`` attribute names, looked up beside the result store
+        first, then as given; without data those figures are left out.
     pixels : sequence of (y, x), optional
         Pixels whose curves are shown. Default: up to three from
         :func:`representative_pixels`.
     pixel_size : float, optional
-        Pixel size in µm; default from the data's metadata.
+        Pixel size in µm, > 0; default from the result's attributes, else
+        the data's metadata.
     psf_radius : float, optional
-        1/e² radius of the point spread function in µm; default from the
-        data's metadata. With the pixel size it enables the maps of
-        :func:`ipcf.maps`.
+        1/e² radius of the point spread function in µm, > 0; default
+        likewise. With the pixel size it enables the maps of
+        :func:`ipcf.maps`, which the report computes.
     title : str, optional
         Page title; default names the source.
     progress : bool, optional, default: False
@@ -178,8 +193,12 @@ def report_html(
 
     Raises
     ------
+    TypeError
+        If `result` is not a pCF result or store, or an option is of the
+        wrong type.
     ValueError
-        If a pixel is outside the result, or `data` does not match it.
+        If a pixel is outside the result, `data` does not match it, or
+        `pixel_size` or `psf_radius` is not > 0.
 
     Examples
     --------
@@ -191,34 +210,42 @@ def report_html(
     True
 
     """
-    from . import plot
-    from .store import load_result
+    from .. import __version__
+    from ..store import load_result
 
     started = time.perf_counter()
+    if pixel_size is not None:
+        pixel_size = check_positive(pixel_size, 'pixel_size')
+    if psf_radius is not None:
+        psf_radius = check_positive(psf_radius, 'psf_radius')
+    if title is not None:
+        title = check_string(title, 'title')
+    progress = check_bool(progress, 'progress')
     result_path = None
     if isinstance(result, (str, os.PathLike)):
         result_path = Path(result)
         result = load_result(result_path)
-    plot._check_result(result)
-    if data is None:
-        data = find_source(result, result_path)
-    series = None if data is None else plot._open_series(data)
-    metadata = {} if data is None else plot._metadata(data)
-    if pixel_size is None:
-        pixel_size = result.attrs.get('pixel_size', metadata.get('pixel_size'))
-    if psf_radius is None:
-        psf_radius = metadata.get('psf_radius')
+    check_result(result)
     if pixels is None:
         pixels = representative_pixels(result)
     else:
-        pixels = [plot._check_pixel(result, *p) for p in pixels]
+        pixels = [_check_pair(result, p) for p in pixels]
+    if data is None:
+        data = source_of(result, result_path)
+    series = None if data is None else as_series(data)
     if series is not None:
         _check_match(series, result)
+    data_units = physical_units(data)
+    units = physical_units(
+        {'pixel_size': pixel_size, 'psf_radius': psf_radius},
+        result.attrs,
+        data_units,
+    )
 
     sections: list[str] = []
     notes: list[str] = []
     figures = _figure_plan(
-        result, series, pixels, pixel_size, psf_radius, notes
+        result, series, pixels, units['pixel_size'], units['psf_radius'], notes
     )
     rendered: dict[str, list[str]] = {}
     bar = progress_bar(len(figures), enable=progress, desc='report')
@@ -238,8 +265,6 @@ def report_html(
     if title is None:
         title = f'pCF report: {source}' if source else 'pCF report'
     sections.append(f'<h1>{_esc(title)}</h1>')
-    from . import __version__
-
     now = datetime.datetime.now().isoformat(timespec='seconds')
     sections.append(
         f'<p class="meta">Written {_esc(now)} by ipcf {_esc(__version__)}'
@@ -256,7 +281,7 @@ def report_html(
             'out.</p>'
         )
     else:
-        sections.append(_table(_data_summary(data, series, metadata)))
+        sections.append(_table(_data_summary(data, series, data_units)))
     sections.append('<h2>Result</h2>')
     sections.append(_table(_result_summary(result)))
     for section, heading in (
@@ -347,49 +372,6 @@ def representative_pixels(
     return pixels[:count]
 
 
-def find_source(
-    result: xarray.DataArray,
-    /,
-    path: str | os.PathLike[str] | None = None,
-) -> Path | None:
-    """Return the image series a result was computed from, if it exists.
-
-    The result's ``source`` attribute is tried as given (absolute, or
-    relative to the working directory), then relative to the directory
-    of the result store `path`.
-
-    Parameters
-    ----------
-    result : xarray.DataArray
-        Result with a ``source`` attribute (see :func:`ipcf.save_result`).
-    path : str or path, optional
-        Where the result was loaded from.
-
-    Returns
-    -------
-    pathlib.Path or None
-        The source, or None if unknown or missing.
-
-    Examples
-    --------
-    >>> import xarray
-    >>> find_source(xarray.DataArray([0]), None) is None
-    True
-
-    """
-    source = result.attrs.get('source')
-    if not isinstance(source, str) or not source:
-        return None
-    candidates = [Path(source)]
-    if path is not None and not Path(source).is_absolute():
-        candidates.append(Path(path).parent / source)
-        candidates.append(Path(path).parent / Path(source).name)
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def _figure_plan(
     result: Any,
     series: Any,
@@ -399,8 +381,6 @@ def _figure_plan(
     notes: list[str],
 ) -> list[tuple[str, str, Callable[[], Figure]]]:
     """Return (section, caption, make_figure) of every figure to draw."""
-    from . import plot
-
     plan: list[tuple[str, str, Callable[[], Figure]]] = []
     npoints, nbins = result.shape[2:]
     if series is not None:
@@ -409,13 +389,13 @@ def _figure_plan(
         def statistics() -> tuple[Any, Any]:
             # one pass over the series serves the image and the trace
             if not stats:
-                stats['mean'], stats['trace'] = plot.series_mean(series)
+                stats['mean'], stats['trace'] = series_mean(series)
             return stats['mean'], stats['trace']
 
         def mean_figure() -> Figure:
             mean = statistics()[0]
-            box, mask = plot._result_region(result, mean.shape)
-            return plot.roi(
+            box, mask = result_region(result, mean.shape)
+            return roi(
                 mean,
                 box=box,
                 mask=mask,
@@ -425,7 +405,7 @@ def _figure_plan(
 
         def trace_figure() -> Figure:
             dt = float(result.attrs.get('dt', 1.0))
-            return plot.intensity_trace(statistics()[1], dt=dt)
+            return intensity_trace(statistics()[1], dt=dt)
 
         plan.append(('data', 'Mean intensity; analysed region', mean_figure))
         plan.append(('data', 'Mean intensity over time', trace_figure))
@@ -438,7 +418,7 @@ def _figure_plan(
                 'overview',
                 f'pCF toward circle point {point} at several delays',
                 _bound(
-                    plot.pcf_image,
+                    pcf_image,
                     result,
                     point,
                     delays,
@@ -446,15 +426,15 @@ def _figure_plan(
                 ),
             )
         )
-    maps = _maps_figure(result, pixel_size, psf_radius, notes)
-    if maps is not None:
-        plan.append(('maps', 'Maps derived from the pCF', maps))
+    maps_figure = _maps_figure(result, pixel_size, psf_radius, notes)
+    if maps_figure is not None:
+        plan.append(('maps', 'Maps derived from the pCF', maps_figure))
 
     for y, x in pixels:
         key = f'pixel {y},{x}'
-        plan.append((key, 'Carpet', _bound(plot.carpet, result, y, x)))
-        plan.append((key, 'Polar', _bound(plot.polar, result, y, x)))
-        plan.append((key, 'Curves', _bound(plot.lines, result, y, x)))
+        plan.append((key, 'Carpet', _bound(carpet, result, y, x)))
+        plan.append((key, 'Polar', _bound(polar, result, y, x)))
+        plan.append((key, 'Curves', _bound(lines, result, y, x)))
         if series is not None:
             point = _strongest_point(result, y, x)
             plan.append(
@@ -462,7 +442,7 @@ def _figure_plan(
                     key,
                     f'Raw, binned and smoothed curve toward point {point}',
                     _bound(
-                        plot.curve_processing,
+                        curve_processing,
                         series,
                         result,
                         y,
@@ -481,23 +461,19 @@ def _maps_figure(
     notes: list[str],
 ) -> Callable[[], Figure] | None:
     """Return a maker of the maps figure, or None with a note why not."""
-    try:
-        from .analysis import maps
-    except ImportError:
-        return None
     if pixel_size is None or psf_radius is None:
         notes.append(
             'Maps: left out; they need the pixel size and the PSF radius '
             'in µm (from the data metadata, or pixel_size= and psf_radius=)'
         )
         return None
-    from . import plot
 
     def make() -> Figure:
-        dataset = maps(
-            result, pixel_size=float(pixel_size), w=float(psf_radius)
-        )
-        return plot.maps(dataset, pixel_size=pixel_size)
+        # the report computes the maps; the figure only draws them
+        from ..analysis import maps as compute_maps
+
+        dataset = compute_maps(result, pixel_size=pixel_size, w=psf_radius)
+        return maps(dataset, pixel_size=pixel_size)
 
     return make
 
@@ -516,14 +492,19 @@ def _strongest_point(result: Any, y: int, x: int) -> int:
     return int(numpy.nanargmax(numpy.nanmax(values, axis=1)))
 
 
-def _check_match(series: Any, result: Any) -> None:
-    from . import plot
+def _check_pair(result: Any, pixel: Any) -> tuple[int, int]:
+    if not hasattr(pixel, '__len__') or len(pixel) != 2:
+        msg = f'{pixel=} is not a (y, x) pair'
+        raise ValueError(msg)
+    return check_pixel(result, *pixel)
 
+
+def _check_match(series: Any, result: Any) -> None:
     frames = int(result.attrs.get('frames', 0))
     if series.shape[0] < frames:
         msg = f'data have {series.shape[0]} frames; the result used {frames}'
         raise ValueError(msg)
-    plot._result_region(result, tuple(series.shape[1:]))
+    result_region(result, tuple(series.shape[1:]))
 
 
 def _parameters(result: Any) -> list[tuple[str, Any]]:
@@ -533,10 +514,11 @@ def _parameters(result: Any) -> list[tuple[str, Any]]:
     return [(k, _format_value(v)) for k, v in rows if not _is_timing(k)]
 
 
-def _data_summary(data: Any, series: Any, metadata: dict) -> list[tuple]:
-    from . import io
+def _data_summary(data: Any, series: Any, units: dict) -> list[tuple]:
+    from .. import io
 
     rows: list[tuple[str, Any]] = []
+    info: dict[str, Any] = {}
     if isinstance(data, (str, os.PathLike)):
         rows.append(('path', os.fspath(data)))
         try:
@@ -551,9 +533,16 @@ def _data_summary(data: Any, series: Any, metadata: dict) -> list[tuple]:
     rows.append(('shape (T, H, W)', shape))
     rows.append(('dtype', numpy.dtype(series.dtype).name))
     rows.append(('size', f'{nbytes / 2**20:.1f} MiB'))
-    for key in ('pixel_size', 'frame_time', 'psf_radius', 'diffusion'):
-        if key in metadata:
-            rows.append((key, metadata[key]))
+    for key, unit in (
+        ('pixel_size', 'µm'),
+        ('frame_interval', 's'),
+        ('psf_radius', 'µm'),
+    ):
+        if units.get(key) is not None:
+            rows.append((f'{key} ({unit})', units[key]))
+    diffusion = (info.get('metadata') or {}).get('diffusion')
+    if diffusion is not None:
+        rows.append(('diffusion', diffusion))
     return [(k, _format_value(v)) for k, v in rows]
 
 
@@ -562,7 +551,7 @@ def _result_summary(result: Any) -> list[tuple[str, str]]:
     valid = numpy.isfinite(values).all(axis=(2, 3))
     finite = values[numpy.isfinite(values)]
     delays = result['delay'].values
-    unit = 's' if result.attrs.get('dt', 1.0) != 1.0 else 'frames'
+    unit = delay_unit(result)
     rows = [
         ('shape (y, x, point, delay)', tuple(values.shape)),
         (

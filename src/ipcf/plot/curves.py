@@ -1,0 +1,450 @@
+"""Figures of the curves of one pixel: processing, carpet, polar, lines.
+
+Each takes a result of :func:`ipcf.pcf_image` and a centre pixel ``(y, x)``
+in input pixel coordinates (the values of the result's ``y`` and ``x``
+coordinates); circle points are indices into its ``point`` dimension.
+
+:func:`curve_processing` is the one figure that correlates: it computes
+the raw curve of a single pixel pair to show what binning and smoothing
+do to it.
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy
+
+from ._common import (
+    CMAP,
+    CYCLIC,
+    as_series,
+    check_index,
+    check_pixel,
+    check_result,
+    colormap,
+    delay_unit,
+    figure_axes,
+    format_delay,
+    limits,
+    masked_note,
+)
+
+if TYPE_CHECKING:
+    import xarray
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike, NDArray
+
+__all__ = ['carpet', 'curve_processing', 'lines', 'polar']
+
+
+def curve_processing(
+    data: ArrayLike,
+    result: xarray.DataArray,
+    /,
+    y: int,
+    x: int,
+    *,
+    point: int = 0,
+    ax: Axes | None = None,
+) -> Figure:
+    """Plot one pair curve raw, averaged in log bins and smoothed.
+
+    The raw curve is computed from `data` for the single pair of pixels
+    with :func:`ipcf.correlate`, the way :func:`ipcf.pcf_image` defines
+    it; binning and smoothing are :func:`ipcf.pcf.average_bins` and
+    :func:`ipcf.pcf.smooth` on the result's bins, so the smoothed curve
+    is the stored one (for data without further correction).
+
+    Parameters
+    ----------
+    data : array_like or str or path, shape (T, H, W)
+        The image series the result was computed from, or its path.
+    result : xarray.DataArray
+        Result of :func:`ipcf.pcf_image`; gives the frames used, the
+        bins, the circle, the mode and ``dt``.
+    y, x : int
+        Centre pixel in input pixel coordinates.
+    point : int, optional, default: 0
+        Circle point: the neighbour is at ``(y + v, x + u)``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the pixel is outside the result, `point` is out of range, or
+        `data` does not match the result (shape, frames).
+    TypeError
+        If `result` is not a DataArray, or a pixel or point is not an
+        integer.
+
+    Notes
+    -----
+    The delay axis is logarithmic, so delay 0 (and bin 0) is not drawn.
+    The raw curve is that of the data as given: for a result computed
+    after a photobleaching correction, pass the corrected series to see
+    the stored curve.
+
+    Examples
+    --------
+    >>> import ipcf
+    >>> data = numpy.random.default_rng(0).poisson(100, (64, 8, 8))
+    >>> result = ipcf.pcf_image(data, radius=2, npoints=8, nbins=6)
+    >>> fig = curve_processing(data, result, 3, 4, point=2)
+    >>> fig.axes[0].get_xscale()
+    'log'
+
+    """
+    from ..pcf import average_bins, smooth
+
+    check_result(result)
+    y, x = check_pixel(result, y, x)
+    point = check_index(point, 'point', result.sizes['point'])
+    series = as_series(data)
+    frames = int(result.attrs.get('frames', series.shape[0]))
+    if series.shape[0] < frames:
+        msg = f'data have {series.shape[0]} frames; the result used {frames}'
+        raise ValueError(msg)
+    u = int(result['u'][point])
+    v = int(result['v'][point])
+    if not (0 <= y + v < series.shape[1] and 0 <= x + u < series.shape[2]):
+        msg = (
+            f'neighbour ({y + v}, {x + u}) of pixel ({y}, {x}) is outside '
+            f'the {series.shape[1]}x{series.shape[2]} data; is this the '
+            'series the result was computed from?'
+        )
+        raise ValueError(msg)
+    a = numpy.asarray(series[:frames, y, x], dtype=numpy.float64)
+    b = numpy.asarray(series[:frames, y + v, x + u], dtype=numpy.float64)
+    raw = _pair_curve(a, b, mode=result.attrs.get('mode', 'circular'))
+    edges = result['bin_edge'].values
+    binned = average_bins(raw, edges)
+    smoothed = smooth(binned)
+    dt = float(result.attrs.get('dt', 1.0))
+    delays = result['delay'].values
+    fig, ax = figure_axes(ax, figsize=(7, 4))
+    tau = numpy.arange(1, raw.size) * dt
+    label = 'raw'
+    if result.attrs.get('bleach', 'none') != 'none':
+        label = 'raw (without bleach correction)'
+    ax.plot(tau, raw[1:], lw=0.5, color='0.6', label=label)
+    ax.plot(delays[1:], binned[1:], 'o', ms=4, color='C0', label='binned')
+    ax.plot(delays[1:], smoothed[1:], '-', lw=2, color='C3', label='smoothed')
+    ax.set_xscale('log')
+    ax.axhline(0.0, color='k', lw=0.5)
+    ax.legend(loc='best', frameon=False)
+    unit = delay_unit(result)
+    ax.set(
+        title=f'pixel y={y}, x={x} toward ({u}, {v})',
+        xlabel=f'delay ({unit})',
+        ylabel='G',
+    )
+    # the raw curve's noise would hide the binned one: zoom on the latter
+    finite = numpy.concatenate([binned[1:], smoothed[1:]])
+    finite = finite[numpy.isfinite(finite)]
+    if finite.size:
+        low, high = finite.min(), finite.max()
+        pad = 0.5 * (high - low) or abs(high) or 1.0
+        ax.set_ylim(low - pad, high + pad)
+    return fig
+
+
+def carpet(
+    result: xarray.DataArray,
+    /,
+    y: int,
+    x: int,
+    *,
+    ax: Axes | None = None,
+) -> Figure:
+    """Plot all circle-point curves of one pixel as an image.
+
+    Rows are circle points, columns delay bins (log-spaced), colour is G.
+
+    Parameters
+    ----------
+    result : xarray.DataArray
+        Result of :func:`ipcf.pcf_image`.
+    y, x : int
+        Centre pixel in input pixel coordinates (``result.y``,
+        ``result.x``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the pixel is outside the result.
+    TypeError
+        If `result` is not a DataArray, or a pixel or point is not an
+        integer.
+
+    Examples
+    --------
+    >>> import ipcf
+    >>> data = numpy.random.default_rng(0).poisson(100, (64, 8, 8))
+    >>> result = ipcf.pcf_image(data, radius=2, npoints=8, nbins=6)
+    >>> fig = carpet(result, 3, 3)
+
+    """
+    check_result(result)
+    y, x = check_pixel(result, y, x)
+    values = result.sel(y=y, x=x).values
+    delays = result['delay'].values
+    fig, ax = figure_axes(ax)
+    vmin, vmax = limits(values)
+    im = ax.imshow(
+        numpy.ma.masked_invalid(values),
+        aspect='auto',
+        cmap=colormap(CMAP),
+        vmin=vmin,
+        vmax=vmax,
+        interpolation='nearest',
+        extent=(-0.5, len(delays) - 0.5, len(values) - 0.5, -0.5),
+    )
+    fig.colorbar(im, ax=ax, label='G')
+    ticks = numpy.linspace(0, len(delays) - 1, min(6, len(delays)))
+    ticks = numpy.unique(ticks.round().astype(int))
+    ax.set_xticks(ticks, [f'{delays[t]:.3g}' for t in ticks])
+    ax.set(
+        title=f'pCF carpet of pixel y={y}, x={x}' + masked_note(values),
+        xlabel=f'delay ({delay_unit(result)})',
+        ylabel='circle point',
+    )
+    return fig
+
+
+def polar(
+    result: xarray.DataArray,
+    /,
+    y: int,
+    x: int,
+    *,
+    ax: Axes | None = None,
+) -> Figure:
+    """Plot all circle-point curves of one pixel in polar form.
+
+    The angle is the circle point's direction as seen in the image (x to
+    the right, y down), the radius the delay on a log scale (delay 0 at
+    the centre), and the colour G: a flow shows as a bright arm pointing
+    where intensity goes, a barrier as a dark sector.
+
+    Parameters
+    ----------
+    result : xarray.DataArray
+        Result of :func:`ipcf.pcf_image`.
+    y, x : int
+        Centre pixel in input pixel coordinates.
+    ax : matplotlib.axes.Axes, optional
+        Axes with polar projection to draw into
+        (``fig.add_subplot(projection='polar')``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the pixel is outside the result, or `ax` is not polar.
+    TypeError
+        If `result` is not a DataArray, or a pixel or point is not an
+        integer.
+
+    Notes
+    -----
+    Point ``i`` covers the sector around its nominal angle
+    ``2 pi i / npoints``, the angle :func:`ipcf.circle` rounds from.
+
+    Examples
+    --------
+    >>> import ipcf
+    >>> data = numpy.random.default_rng(0).poisson(100, (64, 8, 8))
+    >>> result = ipcf.pcf_image(data, radius=2, npoints=8, nbins=6)
+    >>> fig = polar(result, 3, 3)
+    >>> fig.axes[0].name
+    'polar'
+
+    """
+    check_result(result)
+    y, x = check_pixel(result, y, x)
+    values = result.sel(y=y, x=x).values
+    npoints, nbins = values.shape
+    if ax is not None and getattr(ax, 'name', '') != 'polar':
+        msg = "ax is not polar; create it with projection='polar'"
+        raise ValueError(msg)
+    fig, ax = figure_axes(ax, polar=True, figsize=(5.5, 4.5))
+    step = 2.0 * math.pi / npoints
+    theta = (numpy.arange(npoints + 1) - 0.5) * step
+    radius, centres = _log_radius(result['delay'].values)
+    vmin, vmax = limits(values)
+    # pcolormesh wants (radius, angle): transpose the (point, delay) curves
+    mesh = ax.pcolormesh(
+        theta,
+        radius,
+        numpy.ma.masked_invalid(values.T),
+        cmap=colormap(CMAP),
+        vmin=vmin,
+        vmax=vmax,
+        shading='flat',
+    )
+    # image rows grow downward: clockwise angles match the image
+    ax.set_theta_zero_location('E')
+    ax.set_theta_direction(-1)
+    ax.set_ylim(0, radius[-1])
+    unit = delay_unit(result)
+    ticks = _decade_ticks(result['delay'].values, centres, unit)
+    ax.set_yticks([t[0] for t in ticks], [t[1] for t in ticks])
+    ax.set_rlabel_position(-22.5)
+    ax.tick_params(axis='y', labelsize='small', labelcolor='0.1')
+    ax.grid(True, lw=0.3, alpha=0.5)
+    fig.colorbar(mesh, ax=ax, label='G', pad=0.1)
+    ax.set_title(f'pixel y={y}, x={x}' + masked_note(values))
+    ax.set_xlabel(f'angle: circle point; radius: delay ({unit}, log)')
+    return fig
+
+
+def lines(
+    result: xarray.DataArray,
+    /,
+    y: int,
+    x: int,
+    *,
+    points: Sequence[int] | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Plot the curves of one pixel as lines, coloured by direction.
+
+    Parameters
+    ----------
+    result : xarray.DataArray
+        Result of :func:`ipcf.pcf_image`.
+    y, x : int
+        Centre pixel in input pixel coordinates.
+    points : sequence of int, optional
+        Circle points to draw; default all.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the pixel is outside the result or a point is out of range.
+    TypeError
+        If `result` is not a DataArray, or a pixel or point is not an
+        integer.
+
+    Notes
+    -----
+    The delay axis is logarithmic, so bin 0 (delay 0) is not drawn.
+
+    Examples
+    --------
+    >>> import ipcf
+    >>> data = numpy.random.default_rng(0).poisson(100, (64, 8, 8))
+    >>> result = ipcf.pcf_image(data, radius=2, npoints=8, nbins=6)
+    >>> fig = lines(result, 3, 3, points=[0, 4])
+    >>> len(fig.axes[0].lines)  # two curves and the zero line
+    3
+
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    check_result(result)
+    y, x = check_pixel(result, y, x)
+    npoints = result.sizes['point']
+    if points is None:
+        points = range(npoints)
+    points = [check_index(p, 'point', npoints) for p in points]
+    values = result.sel(y=y, x=x).values
+    delays = result['delay'].values
+    fig, ax = figure_axes(ax, figsize=(7, 4))
+    cmap = colormap(CYCLIC)
+    norm = Normalize(0.0, 360.0)
+    for p in points:
+        angle = 360.0 * p / npoints
+        ax.plot(delays[1:], values[p, 1:], color=cmap(norm(angle)), lw=1.2)
+    ax.set_xscale('log')
+    ax.axhline(0.0, color='k', lw=0.5)
+    fig.colorbar(
+        ScalarMappable(norm=norm, cmap=cmap),
+        ax=ax,
+        label='circle point angle (°)',
+        ticks=[0, 90, 180, 270, 360],
+    )
+    ax.set(
+        title=f'pCF curves of pixel y={y}, x={x}' + masked_note(values),
+        xlabel=f'delay ({delay_unit(result)})',
+        ylabel='G',
+    )
+    return fig
+
+
+def _log_radius(delays: NDArray) -> tuple[NDArray, NDArray]:
+    """Return radial cell edges and centres of delay bins on a log scale.
+
+    Bin 0 (delay 0) is the central disc; bin ``k >= 1`` is centred at
+    ``1 + log10(delay[k] / delay[1])``.
+
+    """
+    centres = numpy.zeros(len(delays))
+    centres[1:] = 1.0 + numpy.log10(delays[1:] / delays[1])
+    edges = numpy.empty(len(delays) + 1)
+    edges[0] = 0.0
+    edges[1] = 0.5
+    edges[2:-1] = 0.5 * (centres[1:-1] + centres[2:])
+    last = centres[-1] - centres[-2] if len(delays) > 2 else 0.5
+    edges[-1] = centres[-1] + 0.5 * last
+    return edges, centres
+
+
+def _decade_ticks(
+    delays: NDArray, centres: NDArray, unit: str
+) -> list[tuple[float, str]]:
+    """Return (radius, label) of round delays within the bins."""
+    low = math.floor(math.log10(delays[1]))
+    high = math.ceil(math.log10(delays[-1]))
+    ticks = []
+    for exponent in range(low, high + 1):
+        value = 10.0**exponent
+        if delays[1] <= value <= delays[-1]:
+            radius = 1.0 + math.log10(value / delays[1])
+            ticks.append((radius, format_delay(value, unit)))
+    if len(ticks) < 2:
+        ticks = [(centres[1], format_delay(delays[1], unit))]
+        ticks.append((centres[-1], format_delay(delays[-1], unit)))
+    return ticks
+
+
+def _pair_curve(a: NDArray, b: NDArray, *, mode: str) -> NDArray:
+    """Return G(tau), tau = 0 .. N/2 - 1, of centre a toward neighbour b."""
+    from ..correlate import correlate
+
+    n = a.size
+    ma = a.mean()
+    mb = b.mean()
+    if ma == 0 or mb == 0:
+        return numpy.full(n // 2, numpy.nan)
+    if mode == 'linear':
+        c = correlate(b - mb, a - ma, mode='linear')
+        return c[n // 2 : n // 2 + n // 2] / (n * ma * mb)
+    c = correlate(b, a, mode='circular')
+    return c[n // 2 : n // 2 + n // 2] / (n * ma * mb) - 1.0
