@@ -35,24 +35,26 @@ of frames serve all pixels of a row before the next block is read."""
 
 
 @njit(nogil=True, cache=True)
-def block_means(block, r0, r1, mean):  # pragma: no cover - numba
-    """Store in mean[r, c] the float64 mean of block[:, r, c], r0 <= r < r1.
+def block_means(block, r0, r1, mean, c0, c1):  # pragma: no cover - numba
+    """Store in mean[r, c] the float64 mean of block[:, r, c].
 
-    `block` is ``(N, rows, columns)`` raw samples. Sums run frame by frame
+    For rows ``r0 <= r < r1`` and columns ``c0 <= c < c1`` of `block`, raw
+    samples of shape ``(N, rows, columns)``. Sums run frame by frame
     along each row, so that reads are sequential; every sum is taken in
     frame order.
 
     """
-    nframes, _, ncols = block.shape
-    sums = numpy.zeros(ncols, numpy.float64)
-    for r in range(r0, r1):
-        sums[:] = 0.0
-        for t in range(nframes):
+    nframes = block.shape[0]
+    sums = numpy.zeros((r1 - r0, c1 - c0), numpy.float64)
+    for t in range(nframes):
+        for r in range(r0, r1):
             row = block[t, r]
-            for q in range(ncols):
-                sums[q] += row[q]
-        for q in range(ncols):
-            mean[r, q] = sums[q] / nframes
+            acc = sums[r - r0]
+            for q in range(c1 - c0):
+                acc[q] += row[c0 + q]
+    for r in range(r0, r1):
+        for q in range(c1 - c0):
+            mean[r, c0 + q] = sums[r - r0, q] / nframes
 
 
 @njit(nogil=True, cache=True)

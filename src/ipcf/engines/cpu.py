@@ -61,6 +61,9 @@ _FFT_BATCH = 16
 _SERIES_BYTES = 48 * 2**20
 """Most bytes of float32 series held before they are transformed."""
 
+_MEAN_BYTES = 512 * 2**20
+"""Image rows whose means are taken together, at 8 bytes a sample."""
+
 _BAND_ROWS = 32
 """Rows of pairs per pass: the ring of window rows holds them plus the
 circle's vertical extent."""
@@ -118,9 +121,9 @@ def compute(
     stripwidth = max(1, maxwidth - 2 * umax)
     first = int(clo[chi > clo].min())
     last = int(chi[chi > clo].max())
-    means = [numpy.zeros((nrows, width), numpy.float64)]
-    if plan.cross:
-        means.append(numpy.zeros((nrows, width), numpy.float64))
+    # float64 means of every pixel, and which rows have them already
+    means = [numpy.zeros((nrows, width)) for _ in range(nchannels)]
+    done = [numpy.zeros(nrows, bool) for _ in range(nchannels)]
     pool = ThreadPoolExecutor(nthreads) if nthreads > 1 else None
     workspace = _Workspace.acquire()
     try:
@@ -142,6 +145,7 @@ def compute(
                     spectral,
                     nthreads,
                     means,
+                    done,
                     pool,
                     workspace,
                     _cpu_kernels,
@@ -278,6 +282,7 @@ class _Region:
         spectral: _Spectral,
         nthreads: int,
         means: list[numpy.ndarray],
+        done: list[numpy.ndarray],
         pool: ThreadPoolExecutor | None,
         workspace: _Workspace,
         kernels: Any,
@@ -293,6 +298,7 @@ class _Region:
         self.plan = spectral
         self.nthreads = nthreads
         self.means = means
+        self.done = done
         self.pool = pool
         self.workspace = workspace
         self.kernels = kernels
@@ -474,16 +480,9 @@ class _Region:
             count = (y1 - y0) * wwidth
             q0 = (y0 % ring) * wwidth
             z = zbuf[:count]
+            self._means(channel, y0, y1)
             block = self.reader.read(channel, y0, y1, xa, xb)
             mblock = mean[y0:y1, xa:xb]
-            _parallel(
-                self.pool,
-                [
-                    (block, r0, r1, mblock)
-                    for r0, r1 in _parts(0, y1 - y0, nparts)
-                ],
-                kernels.block_means,
-            )
             nblocks = -(-nframes // kernels.LOAD_FRAMES)
             nblocks += plan.length > nframes  # one block zero-pads
             _parallel(
@@ -502,6 +501,36 @@ class _Region:
                 ],
                 self._spectra,
             )
+            y0 = y1
+
+    def _means(self, channel, ya, yb) -> None:
+        """Take the means of whole image rows ya..yb not yet taken.
+
+        Whole rows, a few at a time, so that the reads are long runs;
+        the strips that follow reuse them.
+
+        """
+        done = self.done[channel]
+        width = self.reader.width
+        y0 = ya
+        while y0 < yb:
+            if done[y0]:
+                y0 += 1
+                continue
+            y1 = y0 + 1
+            rows = max(1, _MEAN_BYTES // (self.plan.nframes * width * 8))
+            while y1 < len(done) and y1 - y0 < rows and not done[y1]:
+                y1 += 1
+            block = self.reader.read(channel, y0, y1, 0, width)
+            _parallel(
+                self.pool,
+                [
+                    (block, 0, y1 - y0, self.means[channel][y0:y1], c0, c1)
+                    for c0, c1 in _parts(0, width, self.nthreads)
+                ],
+                self.kernels.block_means,
+            )
+            done[y0:y1] = True
             y0 = y1
 
     def _spectra(self, z, q0, k0, k1, re, im) -> None:
