@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ['physical_units', 'source_of']
+__all__ = ['physical_units', 'relative_source', 'source_of']
 
 _UNIT_KEYS = {
     'pixel_size': ('pixel_size',),
@@ -60,6 +60,28 @@ def source_of(
         if candidate.exists():
             return candidate
     return None
+
+
+def relative_source(source: Any, output: str | os.PathLike[str], /) -> str:
+    """Return how a result at output records the series it came from.
+
+    A path is written relative to the directory of `output` (so that the
+    pair can be moved together and used from anywhere); a list of files
+    by its first file and count; an array by its type and shape.
+
+    >>> relative_source('data/a.tif', 'data/out/r.h5')
+    '../a.tif'
+
+    """
+    if isinstance(source, str | os.PathLike):
+        folder = os.path.dirname(os.path.abspath(output))
+        return os.path.relpath(os.path.abspath(source), folder)
+    if isinstance(source, list | tuple) and source:
+        first = relative_source(source[0], output)
+        return f'{len(source)} files from {first}'
+    shape = getattr(source, 'shape', None)
+    shape = '' if shape is None else str(tuple(int(n) for n in shape))
+    return f'{type(source).__name__} {shape}'.strip()
 
 
 def physical_units(*records: Any) -> dict[str, float | None]:

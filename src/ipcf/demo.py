@@ -58,7 +58,7 @@ def run_demo(
     """
     from . import io, plot, simulate
     from .pcf import pcf_image
-    from .report import representative_pixels, write_report
+    from .plot.report import representative_pixels, write_report
     from .store import save_result
 
     def step(name: str, start: float, path: Path | None = None) -> None:

@@ -268,8 +268,8 @@ class PcfAnalysis:
         if not self.radius < min(height, width) / 2:
             radius = self.radius
             msg = (
-                f'{radius=} must be >= 1 and < {min(height, width) / 2} '
-                f'for {height}x{width} images'
+                f'{height}x{width} images are too small for {radius=}: it '
+                f'must be >= 1 and < {min(height, width) / 2}'
             )
             raise ValueError(msg)
 

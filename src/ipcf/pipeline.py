@@ -1,40 +1,62 @@
-"""Out-of-core pCF: overlapping pixel blocks on dask, written resumably.
+"""Out-of-core analysis: overlapping pixel blocks on dask, stored resumably.
 
-:func:`analyze` splits the result grid of an image series into square
-blocks of pixels. Each block is read with all its frames and a halo of
-the circle radius, corrected for photobleaching, truncated and analysed
-with :func:`ipcf.pcf_image`, so it equals the same pixels of the whole
-image's result. Blocks run as dask tasks on threads, processes or a
-dask.distributed cluster; each finished block is saved as a file in a
-hidden work directory beside the output, so an interrupted run continues
-where it stopped (``resume=True``). When every block is done, the result
-store is assembled under a temporary name and renamed: an output that
-exists is complete.
+:func:`run` computes any analysis of an image series (or of two series,
+for the cross-channel pCF) block by block. The result grid is split into
+square blocks of pixels; each block is read with all its frames and the
+halo the analysis asks for, corrected for photobleaching and handed to
+the analysis, so it equals the same pixels of the whole image's result.
+Blocks run as dask tasks on threads, processes or a dask.distributed
+cluster; each finished block is recorded at once
+(:class:`ipcf.store.BlockRecord`), so an interrupted run continues where
+it stopped (``resume=True``). When every block is done, the result is
+written to the store (:class:`ipcf.store.ResultWriter`) under a
+temporary name and renamed: an output that exists is complete.
+
+An analysis is an object with
+
+``name``
+    Its group in the store (``'pcf'``).
+``halo``
+    Input pixels ``(hy, hx)`` needed around a block of result pixels.
+``nchannels``
+    Number of input series (1, or 2 with a neighbour channel).
+``check_shape(height, width)``
+    Raise ValueError if images of that size cannot be analysed.
+``plan(nframes)``
+    What to compute for a series of `nframes` frames (picklable).
+``parameters()``
+    Its options, JSON-serializable, for provenance and resuming.
+``schema(plan, grid, origin, *, dt, **attrs)``
+    The :class:`ipcf.store.Schema` of the whole result: variables whose
+    dims start with ``('y', 'x')`` are assembled from the blocks.
+``compute(channels, plan, mask, *, num_threads)``
+    The variables of one block from its inputs with the halo.
+
+:func:`analyze` runs :class:`ipcf.pcf.PcfAnalysis`; later analyses plug
+in the same way and get blocks, masks, ROI, bleach correction, resume,
+schedulers and clusters without pipeline code of their own.
 
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy
 
 from ._utils import number_threads, progress_bar
-from ._validate import check_int
+from ._validate import check_int, check_mask, check_positive, check_string
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-__all__ = ['analyze', 'plan_blocks']
+__all__ = ['analyze', 'plan_blocks', 'run']
 
-_MANIFEST = 'manifest.json'
+_LOCAL_SCHEDULERS = ('threads', 'processes', 'synchronous')
 
 
 def analyze(
@@ -42,6 +64,8 @@ def analyze(
     output: str | os.PathLike[str],
     /,
     *,
+    neighbour: Any = None,
+    directions: str = 'forward',
     radius: int = 6,
     npoints: int | None = 32,
     nbins: int = 32,
@@ -73,7 +97,11 @@ def analyze(
     output : str or path-like
         Result store, ``.h5`` or ``.zarr``; read it with
         :func:`ipcf.load_result`.
-    radius, npoints, nbins, mode, engine :
+    neighbour : str, path, list of paths or array_like, optional
+        A second channel of the same shape for the cross-channel pCF:
+        centres from `source`, circle neighbours from `neighbour`. Each
+        channel is bleach-corrected on its own.
+    directions, radius, npoints, nbins, mode, engine :
         As for :func:`ipcf.pcf_image`.
     dt : float, optional
         Frame interval in seconds; default from the source's metadata
@@ -84,8 +112,8 @@ def analyze(
         none. The correction runs per pixel on all frames before the
         series is truncated to a power of two.
     roi : (y0, y1, x0, x1), 'y0:y1,x0:x1', 'auto' or None, optional
-        Region of the input to analyse; ``'auto'`` detects the cell
-        (:func:`ipcf.roi.detect`). Result coordinates stay in input
+        Region of the input to analyse (:func:`ipcf.roi.region`);
+        ``'auto'`` detects the cell. Result coordinates stay in input
         pixels.
     mask : array_like of bool, shape (H, W), or path, optional
         Centre pixels to analyse; the others are NaN, and blocks without
@@ -142,128 +170,214 @@ def analyze(
     True
 
     """
+    from .pcf import PcfAnalysis
+
+    analysis = PcfAnalysis(
+        radius=radius,
+        npoints=npoints,
+        nbins=nbins,
+        mode=mode,
+        engine=engine,
+        cross=neighbour is not None,
+        directions=directions,
+    )
+    sources = [source] if neighbour is None else [source, neighbour]
+    return run(
+        analysis,
+        sources,
+        output,
+        dt=dt,
+        bleach=bleach,
+        roi=roi,
+        mask=mask,
+        block=block,
+        scheduler=scheduler,
+        cluster=cluster,
+        num_workers=num_workers,
+        num_threads=num_threads,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        group=group,
+        report=report,
+    )
+
+
+def run(
+    analysis: Any,
+    sources: Sequence[Any],
+    output: str | os.PathLike[str],
+    /,
+    *,
+    dt: float | None = None,
+    bleach: str | None = 'filter:1024',
+    roi: str | Sequence[int] | None = None,
+    mask: ArrayLike | str | os.PathLike[str] | None = None,
+    block: int = 64,
+    scheduler: str = 'threads',
+    cluster: str | None = None,
+    num_workers: int | None = None,
+    num_threads: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    group: str | None = None,
+    report: Callable[[str, float], None] | None = None,
+) -> Path:
+    """Run an analysis over blocks of one or two series into a store.
+
+    Parameters
+    ----------
+    analysis : object
+        An analysis as the module docstring describes, e.g.
+        :class:`ipcf.pcf.PcfAnalysis`.
+    sources : sequence
+        One series per input channel of the analysis (see
+        :func:`analyze`); all of one shape.
+    output, dt, bleach, roi, mask, block, scheduler, cluster, \
+num_workers, num_threads, resume, overwrite, progress, report :
+        As for :func:`analyze`.
+    group : str, optional
+        Group in the store; default the analysis' name.
+
+    Returns
+    -------
+    pathlib.Path
+        The output store.
+
+    """
     from . import bleach as _bleach
-    from . import engines
     from . import io as _io
-    from .pcf import MIN_FRAMES, _check_mode, _check_positive, circle, logbins
-    from .store import ResultWriter, _store_kind, fingerprint
+    from . import roi as _roi
+    from ._files import store_kind
+    from ._sources import relative_source
+    from .store import BlockRecord, ResultWriter, fingerprint, provenance
 
     start = time.perf_counter()
+    # every check comes before anything is created on disk
     output = Path(output)
-    _store_kind(output)
-    data = _io.open_series(source)
-    nframes, height, width = (int(n) for n in data.shape)
-    radius = check_int(radius, 'radius', minimum=1)
+    store_kind(output)
+    if len(sources) != analysis.nchannels:
+        msg = (
+            f'the analysis reads {analysis.nchannels} series; '
+            f'{len(sources)} were given'
+        )
+        raise ValueError(msg)
+    series = [_io.open_series(s) for s in sources]
+    shape = tuple(int(n) for n in series[0].shape)
+    for other in series[1:]:
+        if tuple(int(n) for n in other.shape) != shape:
+            msg = (
+                f'the series have different shapes: {shape} and '
+                f'{tuple(other.shape)}'
+            )
+            raise ValueError(msg)
+    nframes, height, width = shape
     block = check_int(block, 'block', minimum=1)
-    points = circle(radius, npoints)
-    nbins = check_int(nbins, 'nbins', minimum=2)
-    _check_mode(mode)
-    engine_name = engines.get(engine).NAME
     cluster_workers = _parse_cluster(cluster)
-    if not isinstance(scheduler, str):
-        msg = f'{scheduler=!r} is not a string'
-        raise TypeError(msg)
+    check_string(scheduler, 'scheduler')
     if num_workers is not None:
         num_workers = check_int(num_workers, 'num_workers', minimum=1)
+    threads = number_threads(num_threads)
     if dt is None:
-        dt = _frame_time(source)
-    dt = _check_positive(dt, 'dt')
-    method, param = _bleach.parse_method(bleach or 'none')
+        dt = _frame_time(sources[0])
+    dt = check_positive(dt, 'dt')
+    method, param = _bleach.parse_method(bleach)
     dropped = _bleach.frames_dropped(method, param)
     remaining = nframes - dropped
-    if remaining < MIN_FRAMES:
+    try:
+        plan = analysis.plan(remaining)
+    except ValueError as exc:
         msg = f'the series has {nframes} frames'
         if dropped:
             msg += (
                 f' and the {method}:{param} bleach correction drops '
                 f'{dropped} of them'
             )
-        msg += f'; at least {MIN_FRAMES} must remain'
-        raise ValueError(msg)
-    used = 2 ** int(math.log2(remaining))
-    edges = logbins(used // 2, nbins)
-
-    box = _resolve_roi(roi, data, block)
+        msg += f'; {exc}'
+        raise ValueError(msg) from None
+    box = _roi.region(roi, series[0], block=block)
     y0, y1, x0, x1 = box
-    if min(y1 - y0, x1 - x0) <= 2 * radius:
-        msg = (
-            f'roi {y0}:{y1},{x0}:{x1} is too small for {radius=}: it '
-            f'needs more than {2 * radius} pixels per side'
-        )
-        raise ValueError(msg)
+    hy, hx = analysis.halo
+    try:
+        analysis.check_shape(y1 - y0, x1 - x0)
+    except ValueError as exc:
+        msg = f'roi {y0}:{y1},{x0}:{x1}: {exc}'
+        raise ValueError(msg) from None
     full_mask = _resolve_mask(mask, height, width)
-    grid = (y1 - y0 - 2 * radius, x1 - x0 - 2 * radius)
+    grid = (y1 - y0 - 2 * hy, x1 - x0 - 2 * hx)
     blocks = plan_blocks(grid, block)
 
-    params = {
-        'radius': radius,
-        'npoints': len(points),
-        'nbins': nbins,
-        'dt': dt,
-        'frames': used,
+    described = [relative_source(s, output) for s in sources]
+    attrs = {
         'frames_total': nframes,
-        'truncate': True,
-        'mode': mode,
-        'engine': engine_name,
         'bleach': f'{method}:{param}' if method != 'none' else 'none',
         'roi': list(box),
         'block': block,
-        'source': _describe(source),
-        'source_fingerprint': fingerprint(data.shape, data.dtype),
+        'source': described[0],
+        'source_fingerprint': fingerprint(series[0]),
+    }
+    if len(sources) > 1:
+        attrs['neighbour'] = described[1]
+        attrs['neighbour_fingerprint'] = fingerprint(series[1])
+    params = {
+        **analysis.parameters(),
+        'dt': dt,
+        'frames': plan.nframes,
+        **attrs,
         'mask_fingerprint': _mask_fingerprint(full_mask),
     }
-    work = output.with_name(f'.{output.name}.work')
-    _prepare(output, work, params, resume=resume, overwrite=overwrite)
+    schema = analysis.schema(plan, grid, (y0 + hy, x0 + hx), dt=dt, **attrs)
+    record = BlockRecord(output, params, resume=resume, overwrite=overwrite)
     _step(report, 'prepare', start)
 
     start = time.perf_counter()
-    todo = [b for b in blocks if not _done(work, b)]
-    task_source = source if _is_path_like(source) else data
-    kwargs = {
-        'radius': radius,
-        'npoints': npoints,
-        'nbins': nbins,
-        'dt': dt,
-        'mode': mode,
-        'engine': engine_name,
+    todo = [b for b in blocks if not record.done(b)]
+    task_sources = [
+        s if _is_path_like(s) else d
+        for s, d in zip(sources, series, strict=True)
+    ]
+    options = {
+        'analysis': analysis,
+        'plan': plan,
         'bleach': (method, param),
         'box': box,
-        'work': str(work),
+        'record': record,
     }
     _run_blocks(
         todo,
-        task_source,
+        task_sources,
         full_mask,
-        kwargs,
+        options,
         scheduler=scheduler,
         cluster=cluster_workers,
         num_workers=num_workers,
-        num_threads=num_threads,
+        threads=threads,
         total=len(blocks),
         done=len(blocks) - len(todo),
         progress=progress,
     )
-    _step(report, 'pcf blocks', start)
+    _step(report, f'{analysis.name} blocks', start)
 
     start = time.perf_counter()
-    attrs = {k: v for k, v in params.items() if k != 'mask_fingerprint'}
+    chunks = (min(block, 64), min(block, 64))
     with ResultWriter(
         output,
-        shape=(*grid, len(points), len(edges)),
-        points=points,
-        edges=edges,
-        y0=y0 + radius,
-        x0=x0 + radius,
-        attrs=attrs,
-        group=group,
-        chunks=(min(block, 64), min(block, 64)),
+        schema,
+        group=group or analysis.name,
+        chunks=chunks,
         overwrite=overwrite,
+        provenance=provenance(
+            source=described[0],
+            parameters=params,
+            call=_call(analysis, described, output, params),
+        ),
     ) as writer:
-        for by, bx, ny, nx in blocks:
-            values = _load_block(work, (by, bx, ny, nx))
+        for spec in blocks:
+            values = record.load(spec)
             if values is not None:
-                writer.write(values, y=by, x=bx)
-    shutil.rmtree(work)
+                writer.write(values, y=spec[0], x=spec[1])
+    record.remove()
     _step(report, 'store', start)
     return output
 
@@ -288,94 +402,80 @@ def plan_blocks(
 
 def _compute_block(
     spec: tuple[int, int, int, int],
-    source: Any,
+    sources: list[Any],
     mask: numpy.ndarray | None,
     num_threads: int,
     options: dict[str, Any],
 ) -> tuple[int, int, float]:
-    """Analyse one block and save it in the work directory."""
+    """Analyse one block and record it."""
     from . import bleach as _bleach
     from . import io as _io
-    from .pcf import pcf_image
 
     start = time.perf_counter()
+    analysis = options['analysis']
+    plan = options['plan']
+    record = options['record']
     by, bx, ny, nx = spec
-    radius = options['radius']
+    hy, hx = analysis.halo
     y0, _, x0, _ = options['box']
-    rows = slice(y0 + by, y0 + by + ny + 2 * radius)
-    cols = slice(x0 + bx, x0 + bx + nx + 2 * radius)
-    work = Path(options['work'])
+    rows = slice(y0 + by, y0 + by + ny + 2 * hy)
+    cols = slice(x0 + bx, x0 + bx + nx + 2 * hx)
     block_mask = None
     if mask is not None:
         block_mask = mask[rows, cols]
-        if not block_mask[radius:-radius, radius:-radius].any():
-            _save_block(work, spec, None)
+        if not block_mask[hy : hy + ny, hx : hx + nx].any():
+            record.save(spec, None)
             return by, bx, time.perf_counter() - start
-    data = _io.open_series(source)
-    pixels = numpy.asarray(data[:, rows, cols])
     method, param = options['bleach']
-    if method != 'none':
-        pixels = _bleach.correct(
-            pixels, method=method, param=param, num_threads=num_threads
-        )
-    result = pcf_image(
-        pixels,
-        radius=radius,
-        npoints=options['npoints'],
-        nbins=options['nbins'],
-        dt=options['dt'],
-        mask=block_mask,
-        mode=options['mode'],
-        engine=options['engine'],
-        num_threads=num_threads,
+    channels = []
+    for source in sources:
+        pixels = numpy.asarray(_io.open_series(source)[:, rows, cols])
+        if method != 'none':
+            pixels = _bleach.correct(
+                pixels, method=method, param=param, num_threads=num_threads
+            )
+        channels.append(pixels)
+    values = analysis.compute(
+        channels, plan, block_mask, num_threads=num_threads
     )
-    _save_block(work, spec, result.values)
+    record.save(spec, values)
     return by, bx, time.perf_counter() - start
 
 
 def _run_blocks(
     todo,
-    source,
+    sources,
     mask,
     options,
     *,
     scheduler,
     cluster,
     num_workers,
-    num_threads,
+    threads,
     total,
     done,
     progress,
 ) -> None:
     """Run the block tasks on the chosen dask scheduler."""
-    import dask
-
-    bar = progress_bar(total, enable=progress, desc='pCF blocks', unit='block')
+    bar = progress_bar(total, enable=progress, desc='blocks', unit='block')
     bar.update(done)
-    threads = number_threads(num_threads)
-    if cluster is not None or scheduler not in {
-        'threads',
-        'processes',
-        'synchronous',
-    }:
-        _run_distributed(
-            todo, source, mask, options, scheduler, cluster, threads, bar
-        )
-        bar.close()
+    if cluster is not None or scheduler not in _LOCAL_SCHEDULERS:
+        with bar:
+            _run_distributed(
+                todo, sources, mask, options, scheduler, cluster, threads, bar
+            )
         return
-    workers = (
-        1
-        if num_workers is None
-        else check_int(num_workers, 'num_workers', minimum=1)
-    )
+    import dask
+    from dask.callbacks import Callback
+
+    workers = 1 if num_workers is None else num_workers
     per_worker = max(1, threads // workers)
     tasks = [
         dask.delayed(_compute_block, pure=False)(
-            spec, source, mask, per_worker, options
+            spec, sources, mask, per_worker, options
         )
         for spec in todo
     ]
-    from dask.callbacks import Callback
 
     class _Progress(Callback):
         def _posttask(self, key, result, dsk, state, worker_id):
@@ -387,25 +487,27 @@ def _run_blocks(
 
 
 def _run_distributed(
-    todo, source, mask, options, scheduler, cluster, threads, bar
+    todo, sources, mask, options, scheduler, cluster, threads, bar
 ) -> None:
     """Run the block tasks on a dask.distributed cluster."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:
-        msg = 'a dask cluster needs dask.distributed; install ipcf[all]'
+        msg = (
+            'a dask cluster needs dask.distributed; install it with '
+            'pip install "ipcf[all]"'
+        )
         raise ImportError(msg) from exc
     local = None
     if cluster is not None:
-        workers = cluster
         local = LocalCluster(
-            n_workers=workers,
+            n_workers=cluster,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
         )
         client = Client(local)
-        per_worker = max(1, threads // workers)
+        per_worker = max(1, threads // cluster)
     else:
         client = Client(scheduler)
         per_worker = 1
@@ -414,7 +516,7 @@ def _run_distributed(
             client.submit(
                 _compute_block,
                 spec,
-                source,
+                sources,
                 mask,
                 per_worker,
                 options,
@@ -431,122 +533,30 @@ def _run_distributed(
             local.close()
 
 
-def _parse_cluster(cluster) -> int | None:
+def _parse_cluster(cluster: Any) -> int | None:
     """Return the worker count of 'local:N', None for no cluster."""
     if cluster is None:
         return None
-    kind, _, count = str(cluster).partition(':')
+    check_string(cluster, 'cluster')
+    kind, _, count = cluster.partition(':')
     if kind != 'local' or not count.isdigit() or int(count) < 1:
         msg = f"{cluster=!r} is not 'local:N' with N >= 1"
         raise ValueError(msg)
     return int(count)
 
 
-def _block_path(work: Path, spec) -> Path:
-    by, bx, ny, nx = spec
-    return work / 'blocks' / f'{by}_{bx}_{ny}_{nx}.npy'
-
-
-def _save_block(work: Path, spec, values) -> None:
-    """Save a block's values atomically; None marks a skipped block."""
-    path = _block_path(work, spec)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    with open(tmp, 'wb') as fh:
-        if values is None:
-            numpy.save(fh, numpy.zeros(0, numpy.float32))
-        else:
-            numpy.save(fh, numpy.asarray(values, numpy.float32))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _load_block(work: Path, spec) -> numpy.ndarray | None:
-    values = numpy.load(_block_path(work, spec))
-    return None if values.size == 0 else values
-
-
-def _done(work: Path, spec) -> bool:
-    return _block_path(work, spec).exists()
-
-
-def _prepare(output, work, params, *, resume, overwrite) -> None:
-    """Create or check the work directory of a run."""
-    if output.exists() and not overwrite:
-        msg = (
-            f'{str(output)!r} exists; pass overwrite=True (--overwrite) '
-            'to replace it'
-        )
-        raise FileExistsError(msg)
-    manifest = work / _MANIFEST
-    if work.exists():
-        if overwrite and not resume:
-            shutil.rmtree(work)
-        elif not resume:
-            msg = (
-                f'an interrupted run of {str(output)!r} exists; pass '
-                'resume=True (--resume) to continue it or overwrite=True '
-                '(--overwrite) to start again'
-            )
-            raise FileExistsError(msg)
-        else:
-            try:
-                previous = json.loads(manifest.read_text())
-            except (OSError, ValueError):
-                previous = None
-            if previous != json.loads(json.dumps(params)):
-                msg = (
-                    f'cannot resume {str(output)!r}: the interrupted run '
-                    'used other parameters or another input'
-                )
-                raise ValueError(msg)
-            return
-    (work / 'blocks').mkdir(parents=True)
-    manifest.write_text(json.dumps(params, indent=1))
-
-
-def _resolve_roi(roi, data, block) -> tuple[int, int, int, int]:
-    """Return the analysed region (y0, y1, x0, x1) of the input."""
-    height, width = (int(n) for n in data.shape[1:])
-    if roi is None:
-        return (0, height, 0, width)
-    if isinstance(roi, str):
-        from . import roi as _roi
-
-        if roi == 'auto':
-            return tuple(
-                int(v) for v in _roi.detect(_roi.mean_image(data), block=block)
-            )
-        roi = _roi.parse_roi(roi)
-    try:
-        y0, y1, x0, x1 = (int(v) for v in roi)
-    except (TypeError, ValueError):
-        msg = f'{roi=!r} is not (y0, y1, x0, x1), a string or None'
-        raise ValueError(msg) from None
-    if not (0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
-        msg = f'{roi=} is outside the {height}x{width} image'
-        raise ValueError(msg)
-    return (y0, y1, x0, x1)
-
-
-def _resolve_mask(mask, height, width) -> numpy.ndarray | None:
+def _resolve_mask(mask: Any, height: int, width: int) -> Any:
+    """Return the mask of the whole input as bool, or None."""
     if mask is None:
         return None
     if isinstance(mask, str | os.PathLike):
         from .roi import load_mask
 
         return load_mask(mask, (height, width))
-    mask = numpy.asarray(mask)
-    if mask.shape != (height, width):
-        msg = (
-            f'mask.shape={mask.shape} does not match the image shape '
-            f'{(height, width)}'
-        )
-        raise ValueError(msg)
-    return mask.astype(bool)
+    return check_mask(mask, (height, width))
 
 
-def _mask_fingerprint(mask) -> str | None:
+def _mask_fingerprint(mask: Any) -> str | None:
     if mask is None:
         return None
     import hashlib
@@ -554,19 +564,17 @@ def _mask_fingerprint(mask) -> str | None:
     return hashlib.sha256(numpy.packbits(mask).tobytes()).hexdigest()[:16]
 
 
-def _frame_time(source) -> float:
+def _frame_time(source: Any) -> float:
     """Return the frame interval recorded with the source, else 1."""
     if not _is_path_like(source):
         return 1.0
-    from . import io as _io
+    from ._sources import physical_units
 
-    try:
-        return float(_io.read_metadata(source).get('frame_time', 1.0))
-    except (OSError, ValueError, TypeError):
-        return 1.0
+    interval = physical_units(source)['frame_interval']
+    return 1.0 if interval is None else interval
 
 
-def _is_path_like(source) -> bool:
+def _is_path_like(source: Any) -> bool:
     if isinstance(source, str | os.PathLike):
         return True
     return isinstance(source, list | tuple) and all(
@@ -574,14 +582,22 @@ def _is_path_like(source) -> bool:
     )
 
 
-def _describe(source) -> str:
-    if isinstance(source, str | os.PathLike):
-        return str(source)
-    if _is_path_like(source):
-        return f'{len(source)} files from {source[0]}'
-    return f'{type(source).__name__} {tuple(source.shape)}'
+def _call(analysis: Any, sources: list[str], output: Path, params) -> str:
+    """Return the Python call that repeats a run."""
+    keys = [k for k in analysis.parameters() if k not in {'cross', 'truncate'}]
+    options = {k: params[k] for k in keys if k in params}
+    options.update(
+        dt=params['dt'],
+        bleach=params['bleach'],
+        roi=tuple(params['roi']),
+        block=params['block'],
+    )
+    if len(sources) > 1:
+        options['neighbour'] = sources[1]
+    text = ', '.join(f'{k}={v!r}' for k, v in options.items())
+    return f'ipcf.analyze({sources[0]!r}, {str(output)!r}, {text})'
 
 
-def _step(report, name, start) -> None:
+def _step(report: Any, name: str, start: float) -> None:
     if report is not None:
         report(name, time.perf_counter() - start)

@@ -25,6 +25,7 @@ __all__ = [
     'load_mask',
     'mean_image',
     'parse_roi',
+    'region',
     'save_roi_figure',
 ]
 
@@ -312,6 +313,68 @@ def parse_roi(
         msg = (
             f'roi {text!r} exceeds the {size[0]}x{size[1]} image '
             f'(rows 0:{size[0]}, columns 0:{size[1]})'
+        )
+        raise ValueError(msg)
+    return (y0, y1, x0, x1)
+
+
+def region(
+    roi: str | Sequence[int] | None,
+    data: Any,
+    /,
+    *,
+    block: int = 64,
+    frames: int | slice | None = 256,
+) -> tuple[int, int, int, int]:
+    """Return the box ``(y0, y1, x0, x1)`` that an ``roi=`` option names.
+
+    The one reading of an ROI for every function that takes one
+    (:func:`ipcf.convert.convert`, :func:`ipcf.analyze`, the CLI).
+
+    Parameters
+    ----------
+    roi : None, 'auto', str or sequence of 4 int
+        None: the whole image. ``'auto'``: :func:`detect` on the
+        :func:`mean_image` of `frames`. A string ``'y0:y1,x0:x1'`` where
+        an empty bound means the image's edge (:func:`parse_roi`). A
+        sequence ``(y0, y1, x0, x1)``.
+    data : array_like, shape (T, H, W)
+        The series the box lies in.
+    block : int, optional, default: 64
+        Block size that ``'auto'`` boxes are expanded to.
+    frames : int, slice or None, optional, default: 256
+        Frames averaged for ``'auto'``.
+
+    Raises
+    ------
+    TypeError
+        If `roi` is none of the above kinds (a number, say).
+    ValueError
+        If the box is empty or outside the image.
+
+    Examples
+    --------
+    >>> data = numpy.zeros((2, 8, 10))
+    >>> region(':,2:8', data), region(None, data), region((1, 3, 0, 4), data)
+    ((0, 8, 2, 8), (0, 8, 0, 10), (1, 3, 0, 4))
+
+    """
+    height, width = (int(n) for n in data.shape[-2:])
+    if roi is None:
+        return (0, height, 0, width)
+    if isinstance(roi, str):
+        roi = parse_roi(roi, shape=(height, width))
+        if roi == 'auto':
+            image = mean_image(data, frames=frames)
+            return tuple(int(v) for v in detect(image, block=block))
+    if not isinstance(roi, Sequence | numpy.ndarray) or len(roi) != 4:
+        msg = f'{roi=!r} is not (y0, y1, x0, x1), "y0:y1,x0:x1" or "auto"'
+        raise TypeError(msg)
+    y0, y1, x0, x1 = (check_int(v, 'roi') for v in roi)
+    if not (0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
+        msg = (
+            f'roi {y0}:{y1},{x0}:{x1} is empty or outside the '
+            f'{height}x{width} image'
         )
         raise ValueError(msg)
     return (y0, y1, x0, x1)
