@@ -269,3 +269,67 @@ def test_cli_analyze_with_maps(tmp_path, capsys):
     assert 'pooled D' in text
     maps = ipcf.analysis.load_maps(tmp_path / 'r_maps.h5')
     assert maps['D'].shape == (14, 14)
+
+
+@pytest.mark.parametrize('directions', ['forward', 'both'])
+def test_cross_channel_blocked_equals_whole(series, tmp_path, directions):
+    rng = numpy.random.default_rng(9)
+    second = rng.poisson(40, series.shape).astype(numpy.uint16)
+    path = analyze(
+        series, tmp_path / 'r.h5', neighbour=second, directions=directions,
+        bleach='exp', block=5, **OPTIONS,
+    )  # fmt: skip
+    result = ipcf.load_result(path)
+    # each channel is bleach-corrected on its own
+    from ipcf import bleach
+
+    expected = ipcf.pcf_image(
+        bleach.correct(series, method='exp'),
+        neighbour=bleach.correct(second, method='exp'),
+        directions=directions,
+        **OPTIONS,
+    )
+    assert result.dims == expected.dims
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+    assert result.attrs['cross'] is True
+    assert result.attrs['neighbour'] == 'ndarray (64, 23, 19)'
+
+
+def test_cross_channel_needs_same_shapes(series, tmp_path):
+    with pytest.raises(ValueError, match='different shapes'):
+        analyze(series, tmp_path / 'r.h5', neighbour=series[:, :-1])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_provenance_of_a_run(series, tmp_path):
+    from ipcf.io import imwrite
+    from ipcf.store import fingerprint
+
+    folder = tmp_path / 'data'
+    folder.mkdir()
+    source = imwrite(folder / 's.h5', series)
+    out = tmp_path / 'out' / 'r.h5'
+    out.parent.mkdir()
+    analyze(str(source), out, bleach=None, block=8, **OPTIONS)
+    result = ipcf.load_result(out)
+    record = result.encoding['provenance']
+    # the source is recorded relative to the result, so both can move
+    assert result.attrs['source'] == '../data/s.h5'
+    assert record['source'] == '../data/s.h5'
+    assert record['source_fingerprint'] is None or isinstance(
+        record['source_fingerprint'], str
+    )
+    assert result.attrs['source_fingerprint'] == fingerprint(series)
+    assert record['parameters']['radius'] == 2
+    assert record['call'].startswith("ipcf.analyze('../data/s.h5'")
+    assert record['version'] == ipcf.__version__
+
+
+def test_bad_input_leaves_nothing(series, tmp_path):
+    bad = series.astype(numpy.float32)
+    bad[3, 4, 5] = numpy.nan
+    with pytest.raises(ValueError, match='NaN'):
+        analyze(bad, tmp_path / 'r.h5', bleach=None, block=8, **OPTIONS)
+    with pytest.raises(ValueError, match='num_threads'):
+        analyze(series, tmp_path / 'r.h5', num_threads=-3, **OPTIONS)
+    assert list(tmp_path.iterdir()) == []

@@ -344,19 +344,26 @@ num_workers, num_threads, resume, overwrite, progress, report :
         'box': box,
         'record': record,
     }
-    _run_blocks(
-        todo,
-        task_sources,
-        full_mask,
-        options,
-        scheduler=scheduler,
-        cluster=cluster_workers,
-        num_workers=num_workers,
-        threads=threads,
-        total=len(blocks),
-        done=len(blocks) - len(todo),
-        progress=progress,
-    )
+    try:
+        _run_blocks(
+            todo,
+            task_sources,
+            full_mask,
+            options,
+            scheduler=scheduler,
+            cluster=cluster_workers,
+            num_workers=num_workers,
+            threads=threads,
+            total=len(blocks),
+            done=len(blocks) - len(todo),
+            progress=progress,
+        )
+    except (ValueError, TypeError):
+        # bad data (NaN in a block, say): a rerun would fail the same
+        # way, so a run that started the record leaves nothing behind
+        if record.created:
+            record.remove()
+        raise
     _step(report, f'{analysis.name} blocks', start)
 
     start = time.perf_counter()

@@ -667,11 +667,13 @@ class BlockRecord:
             elif not resume:
                 raise InterruptedRunError(self.output)
             else:
+                self.created = False
                 try:
                     previous = json.loads(manifest.read_text())
                 except (OSError, ValueError):
                     previous = None
                 if previous != params:
+                    self.created = False
                     msg = (
                         f'cannot resume {str(self.output)!r}: the '
                         'interrupted run used other parameters or another '
@@ -681,6 +683,8 @@ class BlockRecord:
                 return
         (self.path / 'blocks').mkdir(parents=True)
         manifest.write_text(json.dumps(params, indent=1))
+        self.created = True
+        """Whether this run started the record (rather than resumed it)."""
 
     def _file(self, key: tuple[int, ...]) -> Path:
         name = '_'.join(str(int(k)) for k in key)
@@ -776,8 +780,11 @@ def _read_group(grp: Any, path: Path, group: str) -> tuple[Any, dict]:
             attrs=get_json(array, 'attrs', {}),
         )
 
-    coords = {key: variable(key) for key in record['coords']}
-    for key, values in record.get('texts', {}).items():
+    texts = record.get('texts', {})
+    coords = {
+        key: variable(key) for key in record['coords'] if key not in texts
+    }
+    for key, values in texts.items():
         coords[key] = xarray.Variable(
             tuple(record['text_dims'][key]), numpy.asarray(values)
         )
