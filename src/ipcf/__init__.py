@@ -49,7 +49,6 @@ _LAZY = {
 
 _SUBMODULES = {
     'analysis',
-    'bench',
     'bleach',
     'cli',
     'convert',

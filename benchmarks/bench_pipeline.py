@@ -1,0 +1,194 @@
+"""Time the out-of-core pipeline: simulate, convert, analyze.
+
+    python benchmarks/bench_pipeline.py [--shape [T,]H,W] [--frames N]
+                                        [--bleach METHOD[:PARAM]]
+                                        [--block 64] [--engine NAME]
+                                        [--threads N] [--dir DIR] [--json]
+
+Each stage runs in a fresh Python process and reports its time, its
+throughput and its peak resident memory. The series, the store and the
+result go to --dir (kept) or to a temporary folder in the working
+directory (removed). ``ipcf bench pipeline`` runs this script with the
+same options.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _common import format_table
+
+from ipcf._options import ArgumentParser, add, parse_frame_count, series_shape
+
+DEFAULT_SHAPE = (4096 + 2 * 256, 256, 256)
+DEFAULT_BLEACH = 'filter:256'
+
+PIPELINE_COLUMNS = (
+    ('stage', 'stage'),
+    ('seconds', 'seconds'),
+    ('input_mb', 'input / MB'),
+    ('mb_per_s', 'MB/s'),
+    ('peak_rss_mb', 'peak RSS / MB'),
+)
+"""Keys and titles of the :func:`bench_pipeline` rows in the table."""
+
+STAGES = {
+    'simulate': (
+        'from ipcf.simulate import spim\n'
+        'spim({series!r}, shape={shape!r}, seed=1, overwrite=True)\n'
+    ),
+    'convert': (
+        'from ipcf.convert import convert\n'
+        'convert({series!r}, {store!r}, overwrite=True{threads})\n'
+    ),
+    'analyze': (
+        'from ipcf.pipeline import analyze\n'
+        'analyze({store!r}, {result!r}, bleach={bleach!r}, block={block},'
+        ' engine={engine!r}, overwrite=True{threads})\n'
+    ),
+}
+
+
+def bench_pipeline(
+    directory: str,
+    /,
+    *,
+    shape: tuple[int, int, int] = DEFAULT_SHAPE,
+    bleach: str = DEFAULT_BLEACH,
+    block: int = 64,
+    engine: str = 'auto',
+    num_threads: int | None = None,
+    stages: tuple[str, ...] = ('simulate', 'convert', 'analyze'),
+) -> list[dict[str, Any]]:
+    """Time the out-of-core stages from a TIFF series to a stored result.
+
+    Each stage runs in a fresh Python process, so its peak resident memory
+    is its own: ``simulate`` writes a light-sheet series of one TIFF per
+    frame (:func:`ipcf.simulate.spim`), ``convert`` copies it into a
+    chunked HDF5 store, ``analyze`` corrects bleaching and computes the
+    pCF (radius 6, 32 points, 32 bins) block by block into a result store.
+
+    Parameters
+    ----------
+    directory : str
+        Working directory for the series, the store and the result (it
+        needs about twice the series' size on disk).
+    shape : (T, H, W), optional, default: (4608, 256, 256)
+        Frames and frame size of the series; ``T - 2 * 256`` frames
+        remain after the default correction.
+    bleach : str, optional, default: 'filter:256'
+        Photobleaching correction of the analysis, ``METHOD[:param]`` as
+        for :func:`ipcf.pipeline.analyze`.
+    block : int, optional, default: 64
+        Result pixels per block side.
+    engine : str, optional, default: 'auto'
+        pCF engine.
+    num_threads : int, optional
+        Threads for conversion and analysis; None uses all cores.
+    stages : tuple of str, optional
+        Stages to run, in order; later stages reuse earlier outputs.
+
+    Returns
+    -------
+    list of dict
+        One row per stage: seconds, input size in MB, MB/s and the
+        stage's peak resident memory in MB.
+
+    """
+    paths = {
+        'series': os.path.join(directory, 'series'),
+        'store': os.path.join(directory, 'series.h5'),
+        'result': os.path.join(directory, 'result.h5'),
+    }
+    thread_arg = '' if num_threads is None else f', {num_threads=}'
+    nbytes = math.prod(shape) * 2
+    rows = []
+    for stage in stages:
+        code = STAGES[stage].format(
+            shape=tuple(shape),
+            bleach=bleach,
+            block=block,
+            engine=engine,
+            threads=thread_arg,
+            **paths,
+        )
+        script = (
+            'import resource, sys, time\n'
+            't = time.perf_counter()\n'
+            f'{code}'
+            't = time.perf_counter() - t\n'
+            'rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
+            'print(t, rss / 1024)\n'
+        )
+        proc = subprocess.run(
+            [sys.executable, '-c', script],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            msg = f'pipeline stage {stage!r} failed: {proc.stderr.strip()}'
+            raise RuntimeError(msg)
+        seconds, rss = (float(v) for v in proc.stdout.split()[-2:])
+        rows.append(
+            {
+                'stage': stage,
+                'shape': list(shape),
+                'seconds': seconds,
+                'input_mb': nbytes / 1e6,
+                'mb_per_s': nbytes / 1e6 / seconds,
+                'peak_rss_mb': rss,
+            }
+        )
+    return rows
+
+
+def main(argv=None, prog=None):
+    """Print the table (or JSON) of the options in argv; return 0."""
+    parser = ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    add(parser, 'shape', default=','.join(map(str, DEFAULT_SHAPE)))
+    add(
+        parser,
+        'frames',
+        type=parse_frame_count,
+        metavar='N',
+        help='frames of the series (default: T of --shape)',
+    )
+    add(parser, 'bleach', default=DEFAULT_BLEACH)
+    add(parser, 'block', help='result pixels per block side')
+    add(parser, 'engine', 'threads')
+    parser.add_argument(
+        '--dir',
+        default=None,
+        metavar='DIR',
+        help='work directory, kept (default: a temporary one, removed)',
+    )
+    add(parser, 'json')
+    args = parser.parse_args(argv)
+    options = {
+        'shape': series_shape(args.shape, args.frames, DEFAULT_SHAPE),
+        'bleach': args.bleach,
+        'block': args.block,
+        'engine': args.engine,
+        'num_threads': args.threads,
+    }
+    if args.dir is not None:
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
+        rows = bench_pipeline(args.dir, **options)
+    else:
+        with tempfile.TemporaryDirectory(dir='.') as tmp:
+            rows = bench_pipeline(tmp, **options)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print(format_table(rows, PIPELINE_COLUMNS))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,689 @@
+"""Options of the ``ipcf`` command line, each declared once.
+
+:data:`OPTIONS` names every option with its flags, its syntax (the
+argparse ``type`` that parses it and the ``metavar`` that shows it), its
+default and its help. Commands and the scripts in ``benchmarks/`` add
+options by name with :func:`add`, overriding the help or the default
+where a command needs its own, so that an option has the same syntax
+wherever it appears. :class:`ArgumentParser` shows each default in
+``--help`` and reports a usage mistake in one line.
+
+Syntax shared by several commands:
+
+- ``--frames N|START:STOP``: the first N frames or a range (either end
+  may be empty; ``0`` or ``:`` is all). Where only a number of frames
+  makes sense (``simulate``, ``demo``, ``bench``), a count.
+- ``--shape [T,]H,W``: the frame size, optionally preceded by the number
+  of frames.
+- ``--bleach METHOD[:PARAM]``: as :func:`ipcf.bleach.parse_method`, a
+  bare integer N meaning ``filter:N``.
+- ``--psf-radius UM`` (also ``--psf``, ``--w``), ``--pixel-size UM``,
+  ``--threads N`` and ``-o/--output PATH``.
+
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = [
+    'OPTIONS',
+    'ArgumentParser',
+    'HelpFormatter',
+    'Option',
+    'add',
+    'add_output',
+    'add_sources',
+    'output_of',
+    'parse_bleach',
+    'parse_frame_count',
+    'parse_frames',
+    'parse_shape',
+    'series_shape',
+    'sources_and_output',
+]
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Help formatter that appends each option's default to its help.
+
+    Defaults of None and False are left out: their help says what they
+    mean (``default: all usable cores``).
+
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ''
+        default = action.default
+        if (
+            '%(default)' in text
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+        ):
+            return text
+        return f'{text} (default: %(default)s)'
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """ArgumentParser that shows defaults and reports errors in one line.
+
+    Examples
+    --------
+    >>> parser = ArgumentParser(prog='ipcf demo')
+    >>> add(parser, 'threads')
+    >>> parser.parse_args(['--threads', '2']).threads
+    2
+
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault('formatter_class', HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        text = ' '.join(message.split())
+        self.exit(2, f'{self.prog}: error: {text} (see --help)\n')
+
+
+# parsers of option values ----------------------------------------------
+# Each raises ArgumentTypeError, which argparse reports with the option.
+
+_Error = argparse.ArgumentTypeError
+
+
+def positive_int(text: str) -> int:
+    """Return an integer of at least 1."""
+    value = _number(text, int, 'a positive integer')
+    if value < 1:
+        msg = f'expected a positive integer; got {text!r}'
+        raise _Error(msg)
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """Return an integer of at least 0."""
+    value = _number(text, int, 'a non-negative integer')
+    if value < 0:
+        msg = f'expected a non-negative integer; got {text!r}'
+        raise _Error(msg)
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Return a finite number above 0."""
+    value = _number(text, float, 'a positive number')
+    if not 0 < value < math.inf:
+        msg = f'expected a positive number; got {text!r}'
+        raise _Error(msg)
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """Return a finite number of at least 0."""
+    value = _number(text, float, 'a number >= 0')
+    if not 0 <= value < math.inf:
+        msg = f'expected a number >= 0; got {text!r}'
+        raise _Error(msg)
+    return value
+
+
+def _number(text: str, kind: type, expected: str) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        msg = f'expected {expected}; got {text!r}'
+        raise _Error(msg) from None
+
+
+def numbers(text: str) -> tuple[float, ...]:
+    """Return comma-separated numbers, ``'4'`` or ``'0.5,4'``."""
+    try:
+        return tuple(float(v) for v in text.split(','))
+    except ValueError:
+        msg = f'expected numbers like 4 or 0.5,4; got {text!r}'
+        raise _Error(msg) from None
+
+
+def _integers(text: str, sizes: tuple[int, ...], usage: str) -> tuple:
+    try:
+        values = tuple(int(v) for v in text.replace('x', ',').split(','))
+    except ValueError:
+        values = ()
+    if len(values) not in sizes or min(values) < 1:
+        msg = f'expected {usage}; got {text!r}'
+        raise _Error(msg)
+    return values
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """Return ``(H, W)`` or ``(T, H, W)`` of ``'[T,]H,W'``.
+
+    Examples
+    --------
+    >>> parse_shape('256,256'), parse_shape('4096,64x64')
+    ((256, 256), (4096, 64, 64))
+
+    """
+    usage = 'positive integers H,W or T,H,W like 64,64'
+    return _integers(text, (2, 3), usage)
+
+
+def chunks(text: str) -> tuple[int, ...]:
+    """Return ``(T, Y, X)`` of ``'T,Y,X'``."""
+    return _integers(text, (3,), 'positive integers T,Y,X like 512,16,16')
+
+
+def pixel(text: str) -> tuple[int, int]:
+    """Return ``(y, x)`` of ``'Y,X'``."""
+    try:
+        y, x = (int(v) for v in text.split(','))
+    except ValueError:
+        msg = f'expected a pixel Y,X like 20,31; got {text!r}'
+        raise _Error(msg) from None
+    return y, x
+
+
+def seconds_list(text: str) -> float | list[float]:
+    """Return one delay or several, ``'0.01'`` or ``'0.001,0.01'``."""
+    try:
+        values = [float(v) for v in text.split(',')]
+    except ValueError:
+        msg = f'expected seconds like 0.01 or 0.001,0.01; got {text!r}'
+        raise _Error(msg) from None
+    return values[0] if len(values) == 1 else values
+
+
+def parse_frames(text: str) -> slice | None:
+    """Return the slice of ``'N'`` or ``'START:STOP'``, or None for all.
+
+    A count N is the first N frames, ``slice(None, N)``; ``0`` and ``:``
+    are all frames. Ranges are parsed by :func:`ipcf.convert.parse_frames`.
+
+    Examples
+    --------
+    >>> parse_frames('256'), parse_frames('100:356'), parse_frames(':')
+    (slice(None, 256, None), slice(100, 356, None), None)
+
+    """
+    text = text.strip()
+    if text.isdigit():
+        return slice(None, int(text)) if int(text) else None
+    from .convert import parse_frames as parse_range
+
+    try:
+        frames = parse_range(text)
+    except ValueError:
+        msg = (
+            f'expected a number of frames N or a range START:STOP '
+            f'(0 or : for all); got {text!r}'
+        )
+        raise _Error(msg) from None
+    if frames.start in {None, 0} and frames.stop is None:
+        return None
+    return frames
+
+
+def parse_frame_count(text: str) -> int:
+    """Return the count N of ``'N'`` (or of ``'0:N'`` and ``':N'``).
+
+    Examples
+    --------
+    >>> parse_frame_count('4096'), parse_frame_count(':512')
+    (4096, 512)
+
+    """
+    frames = parse_frames(text)
+    if frames is not None and frames.start in {None, 0}:
+        frames = frames.stop
+    if not isinstance(frames, int):
+        msg = f'expected a number of frames N here, not a range; got {text!r}'
+        raise _Error(msg)
+    return frames
+
+
+def parse_bleach(text: str) -> str:
+    """Return the normalized ``'METHOD[:PARAM]'`` of a bleach option.
+
+    Methods are parsed by :func:`ipcf.bleach.parse_method`; a bare
+    integer N is ``filter:N``, and ``filter:0`` is ``none``.
+
+    Examples
+    --------
+    >>> parse_bleach('128'), parse_bleach('exp'), parse_bleach('poly')
+    ('filter:128', 'exp', 'poly:2')
+
+    """
+    from .bleach import parse_method
+
+    value = text.strip()
+    if value.isdigit():
+        value = f'filter:{value}'
+    try:
+        method, param = parse_method(value)
+    except ValueError as exc:
+        msg = f'{exc}, or a filter size N'
+        raise _Error(msg) from None
+    return method if param is None else f'{method}:{param}'
+
+
+# the table of options ---------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """Flags and argparse keywords of one command-line option."""
+
+    flags: tuple[str, ...]
+    help: str
+    type: Callable[[str], Any] | None = None
+    default: Any = None
+    metavar: str | None = None
+    action: str | None = None
+    choices: tuple[str, ...] | None = None
+
+    def keywords(self) -> dict[str, Any]:
+        """Return the keywords of ``parser.add_argument``."""
+        fields = dataclasses.asdict(self)
+        del fields['flags']
+        return {k: v for k, v in fields.items() if v is not None}
+
+
+def _flag(flags: str | tuple[str, ...], help: str) -> Option:
+    flags = (flags,) if isinstance(flags, str) else flags
+    return Option(flags, help, action='store_true')
+
+
+OPTIONS: dict[str, Option] = {
+    # every command
+    'quiet': _flag('--quiet', 'no progress bars'),
+    'debug': _flag('--debug', 'show tracebacks instead of one-line errors'),
+    # output and runs
+    'output': Option(('-o', '--output'), 'output path', metavar='PATH'),
+    'overwrite': _flag('--overwrite', 'replace an existing output'),
+    'resume': _flag('--resume', 'continue an interrupted run'),
+    'threads': Option(
+        ('--threads',),
+        'threads in all (default: all usable cores)',
+        type=positive_int,
+        metavar='N',
+    ),
+    'json': _flag('--json', 'print JSON instead of a table'),
+    'repeat': Option(
+        ('--repeat',),
+        'timings per case; the best counts',
+        type=positive_int,
+        default=3,
+        metavar='N',
+    ),
+    # series
+    'frames': Option(
+        ('--frames',),
+        'the first N frames, or START:STOP (0 or : for all)',
+        type=parse_frames,
+        metavar='N|START:STOP',
+    ),
+    'shape': Option(
+        ('--shape',),
+        'frame size H,W, optionally preceded by the number of frames T',
+        type=parse_shape,
+        metavar='[T,]H,W',
+    ),
+    'roi': Option(
+        ('--roi',),
+        'region y0:y1,x0:x1 (an empty bound is the edge, as in :,2:18), '
+        'or auto to detect the cell (default: the whole frame)',
+        metavar='Y0:Y1,X0:X1|auto',
+    ),
+    'block': Option(
+        ('--block',),
+        'side of a block in pixels',
+        type=positive_int,
+        default=64,
+        metavar='PIXELS',
+    ),
+    'chunks': Option(
+        ('--chunks',),
+        'chunk shape of the store (default: 512,16,16, clipped to the data)',
+        type=chunks,
+        metavar='T,Y,X',
+    ),
+    'compression': Option(
+        ('--compression',),
+        'zlib, gzip, lzf (HDF5), zstd, blosc (zarr) (default: none)',
+        metavar='NAME',
+    ),
+    'sigma': Option(
+        ('--sigma',),
+        'smoothing of the mean image in pixels',
+        type=positive_float,
+        default=2.0,
+        metavar='PIXELS',
+    ),
+    'key': Option(
+        ('--key',), 'dataset in an HDF5 or zarr source', metavar='NAME'
+    ),
+    'dtype': Option(
+        ('--dtype',),
+        'raw .bin source without sidecar: the dtype (default: uint16)',
+        metavar='DTYPE',
+    ),
+    'seed': Option(
+        ('--seed',),
+        'random seed (default: unseeded)',
+        type=nonnegative_int,
+        metavar='N',
+    ),
+    # pCF
+    'radius': Option(
+        ('--radius',),
+        'circle radius in pixels',
+        type=positive_int,
+        default=6,
+        metavar='PIXELS',
+    ),
+    'points': Option(
+        ('--points',),
+        'points on the circle',
+        type=positive_int,
+        default=32,
+        metavar='N',
+    ),
+    'bins': Option(
+        ('--bins',),
+        'logarithmic delay bins',
+        type=positive_int,
+        default=32,
+        metavar='N',
+    ),
+    'dt': Option(
+        ('--dt',),
+        'frame interval in seconds (default: the frame_time recorded '
+        'with the series, else 1)',
+        type=positive_float,
+        metavar='SECONDS',
+    ),
+    'bleach': Option(
+        ('--bleach',),
+        'photobleaching correction: filter[:SIZE] (a bare N is filter:N), '
+        'exp, exp2, poly[:DEGREE] or none',
+        type=parse_bleach,
+        default='filter:1024',
+        metavar='METHOD[:PARAM]',
+    ),
+    'mode': Option(
+        ('--mode',),
+        'correlation of the series',
+        default='circular',
+        choices=('circular', 'linear'),
+    ),
+    'engine': Option(
+        ('--engine',),
+        'pCF engine: auto, reference, cpu or gpu',
+        default='auto',
+        metavar='NAME',
+    ),
+    'mask': Option(
+        ('--mask',),
+        'image (H, W) of the centre pixels to analyse (default: all)',
+        metavar='FILE',
+    ),
+    'neighbour': Option(
+        ('--neighbour',),
+        'second channel: a series like SOURCE whose pixels on the circle '
+        'are correlated with the centres of SOURCE (default: SOURCE)',
+        metavar='SOURCE2',
+    ),
+    'scheduler': Option(
+        ('--scheduler',),
+        'threads, processes, synchronous or a scheduler address',
+        default='threads',
+        metavar='NAME',
+    ),
+    'cluster': Option(
+        ('--cluster',),
+        'local:N starts a local cluster of N worker processes',
+        metavar='local:N',
+    ),
+    'workers': Option(
+        ('--workers',),
+        'blocks computed at once (default: 1, all threads each)',
+        type=positive_int,
+        metavar='N',
+    ),
+    # physical units and maps
+    'pixel_size': Option(
+        ('--pixel-size',),
+        'pixel size in µm (default: recorded with the result or series)',
+        type=positive_float,
+        metavar='UM',
+    ),
+    'psf_radius': Option(
+        ('--psf-radius', '--psf', '--w'),
+        '1/e² radius of the PSF in µm (default: recorded with the '
+        'result or series)',
+        type=positive_float,
+        metavar='UM',
+    ),
+    'window': Option(
+        ('--window',),
+        'pixels averaged per side',
+        type=positive_int,
+        default=1,
+        metavar='PIXELS',
+    ),
+    'threshold': Option(
+        ('--threshold',),
+        'significance, in multiples of the noise',
+        type=positive_float,
+        default=2.0,
+        metavar='X',
+    ),
+    # figures
+    'data': Option(
+        ('--data',),
+        "the result's series (default: its recorded source)",
+        metavar='SERIES',
+    ),
+    'pixel': Option(
+        ('--pixel',), 'result pixel Y,X', type=pixel, metavar='Y,X'
+    ),
+    'point': Option(
+        ('--point',),
+        'circle point (default: all)',
+        type=nonnegative_int,
+        metavar='N',
+    ),
+    'delay': Option(
+        ('--delay',),
+        'delays in seconds (default: a few spread over the bins)',
+        type=seconds_list,
+        metavar='S[,S...]',
+    ),
+    'dpi': Option(
+        ('--dpi',),
+        'resolution of raster figures',
+        type=positive_int,
+        default=100,
+        metavar='N',
+    ),
+    # simulations
+    'diffusion': Option(
+        ('--diffusion',),
+        'diffusion coefficient in µm²/s, or D1,D2,... one per population '
+        '(default: 4)',
+        type=numbers,
+        metavar='D[,D...]',
+    ),
+    'fraction': Option(
+        ('--fraction',),
+        'fraction of particles in each population but the last',
+        type=numbers,
+        metavar='F[,F...]',
+    ),
+    'velocity': Option(
+        ('--velocity',),
+        'flow velocity VX,VY in µm/s (default: 50,0)',
+        type=numbers,
+        metavar='VX,VY',
+    ),
+    'wall': Option(
+        ('--wall',), 'wall shape (default: line)', choices=('line', 'ring')
+    ),
+    'wall_angle': Option(
+        ('--wall-angle',),
+        'angle of a line wall in degrees (default: 90)',
+        type=float,
+        metavar='DEGREES',
+    ),
+    'wall_radius': Option(
+        ('--wall-radius',),
+        'radius of a ring wall in µm',
+        type=positive_float,
+        metavar='UM',
+    ),
+    'bleach_time': Option(
+        ('--bleach-time',),
+        'bleaching time constant in s, 0 for none (default: 15)',
+        type=nonnegative_float,
+        metavar='SECONDS',
+    ),
+    'tile': Option(
+        ('--tile',),
+        'side of the tiles rendered at once in pixels (default: 128)',
+        type=positive_int,
+        metavar='PIXELS',
+    ),
+}
+"""Every option of the command line by name (its ``dest``)."""
+
+
+def add(
+    parser: argparse.ArgumentParser, /, *names: str, **overrides: Any
+) -> None:
+    """Add the options `names` of :data:`OPTIONS` to parser.
+
+    `overrides` (``help``, ``default``, ``type``, ``action``...) apply to
+    every option named; add options one by one to override them apart.
+
+    """
+    for name in names:
+        option = OPTIONS[name]
+        keywords = {**option.keywords(), **overrides}
+        parser.add_argument(*option.flags, dest=name, **keywords)
+
+
+def add_output(
+    parser: argparse.ArgumentParser,
+    /,
+    *,
+    help: str,
+    default: str | None = None,
+) -> None:
+    """Add an optional OUTPUT and its equivalent ``-o/--output PATH``.
+
+    Read the output with :func:`output_of`.
+
+    """
+    if default is not None:
+        help = f'{help} (default: {default})'
+    parser.add_argument('output_path', nargs='?', metavar='OUTPUT', help=help)
+    add(parser, 'output', help='the same as OUTPUT')
+    parser.set_defaults(default_output=default)
+
+
+def output_of(args: argparse.Namespace, /) -> str:
+    """Return the output given as OUTPUT or ``-o``, else the default.
+
+    Examples
+    --------
+    >>> output_of(argparse.Namespace(output_path=None, output='a.png'))
+    'a.png'
+
+    """
+    positional = getattr(args, 'output_path', None)
+    option = args.output
+    if positional is not None and option is not None and positional != option:
+        msg = f'two outputs, {positional!r} and -o {option!r}; give one'
+        raise ValueError(msg)
+    output = positional or option or getattr(args, 'default_output', None)
+    if output is None:
+        msg = 'no output: give OUTPUT or -o OUTPUT'
+        raise ValueError(msg)
+    return output
+
+
+def add_sources(parser: argparse.ArgumentParser, /, *, help: str) -> None:
+    """Add PATH...: one or more sources, then the output unless ``-o``.
+
+    Read them with :func:`sources_and_output`.
+
+    """
+    parser.add_argument(
+        'paths',
+        nargs='+',
+        metavar='PATH',
+        help=f'{help}, then the output unless -o gives it',
+    )
+    add(parser, 'output', help='the output, instead of the last PATH')
+
+
+def sources_and_output(
+    args: argparse.Namespace, /
+) -> tuple[str | list[str], str]:
+    """Return the source (one path or several) and the output.
+
+    Examples
+    --------
+    >>> sources_and_output(argparse.Namespace(paths=['a', 'b'], output=None))
+    ('a', 'b')
+    >>> sources_and_output(argparse.Namespace(paths=['a', 'b'], output='c'))
+    (['a', 'b'], 'c')
+
+    """
+    paths = list(args.paths)
+    output = args.output
+    if output is None:
+        if len(paths) < 2:
+            msg = f'no output after {paths[0]!r}: give OUTPUT or -o OUTPUT'
+            raise ValueError(msg)
+        output = paths.pop()
+    return (paths[0] if len(paths) == 1 else paths), output
+
+
+def series_shape(
+    shape: Sequence[int] | None,
+    frames: int | None,
+    default: Sequence[int],
+    /,
+) -> tuple[int, int, int]:
+    """Return ``(T, H, W)`` of ``--shape [T,]H,W`` and ``--frames N``.
+
+    Examples
+    --------
+    >>> series_shape((64, 64), 100, (4096, 32, 32))
+    (100, 64, 64)
+    >>> series_shape(None, None, (4096, 32, 32))
+    (4096, 32, 32)
+
+    """
+    nframes, height, width = (int(n) for n in default)
+    if shape is not None:
+        if len(shape) == 3:
+            if frames is not None and frames != shape[0]:
+                msg = (
+                    f'--frames {frames} and --shape '
+                    f'{",".join(map(str, shape))} disagree; give the '
+                    f'frames once'
+                )
+                raise ValueError(msg)
+            nframes = int(shape[0])
+        height, width = (int(n) for n in shape[-2:])
+    if frames is not None:
+        nframes = int(frames)
+    return nframes, height, width
