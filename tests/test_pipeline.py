@@ -333,3 +333,49 @@ def test_bad_input_leaves_nothing(series, tmp_path):
     with pytest.raises(ValueError, match='num_threads'):
         analyze(series, tmp_path / 'r.h5', num_threads=-3, **OPTIONS)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_output_may_not_be_an_input(series, tmp_path):
+    from ipcf.io import imwrite
+
+    source = imwrite(tmp_path / 's.h5', series)
+    for output in (source, tmp_path / 's.h5', tmp_path):
+        with pytest.raises(ValueError, match='would overwrite the input'):
+            analyze(str(source), output, overwrite=True, **OPTIONS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['s.h5']
+    assert_array_equal(ipcf.open_series(source)[...], series)
+
+
+def test_a_second_writer_is_refused(series, tmp_path):
+    import json
+    import os
+    import socket
+
+    from ipcf._files import OutputBusyError
+
+    out = tmp_path / 'r.h5'
+    lock = tmp_path / '.r.h5.lock'
+    # a live writer: this test's own process
+    lock.write_text(
+        json.dumps({'pid': os.getppid(), 'host': socket.gethostname()})
+    )
+    with pytest.raises(OutputBusyError, match='being written by process'):
+        analyze(series, out, bleach=None, **OPTIONS)
+    assert not (tmp_path / '.r.h5.work').exists()
+    # a stale lock (no such process) is taken over
+    lock.write_text(
+        json.dumps({'pid': 2**22 + 12345, 'host': socket.gethostname()})
+    )
+    analyze(series, out, bleach=None, **OPTIONS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['r.h5']
+
+
+def test_result_too_large_for_the_disk(series, tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple('usage', 'total used free')
+    monkeypatch.setattr(shutil, 'disk_usage', lambda path: usage(1, 1, 1000))
+    with pytest.raises(OSError, match='only 1 kB is free'):
+        analyze(series, tmp_path / 'r.h5', bleach=None, **OPTIONS)
+    assert list(tmp_path.iterdir()) == []

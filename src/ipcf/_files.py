@@ -10,8 +10,10 @@ temporary name beside the target and renames it when complete
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,10 @@ from typing import Any
 
 __all__ = [
     'SUFFIXES',
+    'OutputBusyError',
     'OutputExistsError',
+    'OutputLock',
+    'check_not_input',
     'check_target',
     'file_kind',
     'hidden_path',
@@ -206,3 +211,129 @@ def fsync_write(path: Path, write: Any, /) -> None:
         write(fh)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def check_not_input(output: str | os.PathLike[str], inputs: Any, /) -> None:
+    """Raise ValueError if output is, contains or lies inside an input.
+
+    `inputs` holds paths (a list of files counts as its files); other
+    objects (arrays) are skipped. Links are resolved, so another name
+    for an input is refused too.
+
+    >>> check_not_input('out/r.h5', ['data/s.h5', None])
+    >>> check_not_input('data', 'data/s.h5')
+    Traceback (most recent call last):
+    ...
+    ValueError: the output 'data' would overwrite the input 'data/s.h5'; ...
+
+    """
+    target = Path(os.path.abspath(output)).resolve()
+    for item in _paths(inputs):
+        source = Path(os.path.abspath(item)).resolve()
+        if (
+            target == source
+            or source.is_relative_to(target)
+            or target.is_relative_to(source)
+        ):
+            msg = (
+                f'the output {os.fspath(output)!r} would overwrite the '
+                f'input {os.fspath(item)!r}; choose another output'
+            )
+            raise ValueError(msg)
+
+
+def _paths(inputs: Any) -> list[Any]:
+    if inputs is None:
+        return []
+    if isinstance(inputs, str | os.PathLike):
+        return [inputs]
+    if isinstance(inputs, list | tuple):
+        return [p for item in inputs for p in _paths(item)]
+    return []
+
+
+class OutputBusyError(FileExistsError):
+    """Another process is writing the same output."""
+
+    def __init__(self, path: str | os.PathLike[str], holder: dict) -> None:
+        self.path = os.fspath(path)
+        self.holder = holder
+        super().__init__(
+            f'{self.path!r} is being written by process '
+            f'{holder.get("pid")} on {holder.get("host")}'
+        )
+
+
+class OutputLock:
+    """A lock file ``.<name>.lock`` beside an output while it is written.
+
+    It holds the writer's process id and host. A second writer of the
+    same output gets :class:`OutputBusyError`; a lock whose process no
+    longer runs on this host is stale and is taken over.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with OutputLock(Path(folder) / 'r.h5') as lock:
+    ...         lock.path.name
+    '.r.h5.lock'
+
+    """
+
+    def __init__(self, output: str | os.PathLike[str], /) -> None:
+        self.output = Path(output)
+        self.path = hidden_path(self.output, 'lock')
+        self._held = False
+
+    def acquire(self) -> None:
+        """Take the lock or raise OutputBusyError."""
+        record = {'pid': os.getpid(), 'host': socket.gethostname()}
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is not None and _alive(holder):
+                    raise OutputBusyError(self.output, holder) from None
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()  # stale: its process is gone
+                continue
+            with os.fdopen(fd, 'w') as fh:
+                json.dump(record, fh)
+            self._held = True
+            return
+        raise OutputBusyError(self.output, self._holder() or {})
+
+    def release(self) -> None:
+        """Remove the lock file if this lock holds it."""
+        if self._held:
+            self._held = False
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+    def _holder(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.release()
+
+
+def _alive(holder: dict) -> bool:
+    """Return whether the process of a lock still runs (or may run)."""
+    if holder.get('host') != socket.gethostname():
+        return True  # cannot tell: assume another host's writer is alive
+    try:
+        os.kill(int(holder['pid']), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, KeyError, TypeError, ValueError):
+        return True
+    return True

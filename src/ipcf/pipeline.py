@@ -40,6 +40,7 @@ schedulers and clusters without pipeline code of their own.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -249,13 +250,14 @@ num_workers, num_threads, resume, overwrite, progress, report :
     from . import bleach as _bleach
     from . import io as _io
     from . import roi as _roi
-    from ._files import store_kind
+    from ._files import OutputLock, check_not_input, store_kind
     from ._sources import relative_source
-    from .store import BlockRecord, ResultWriter, fingerprint, provenance
+    from .store import BlockRecord, fingerprint
 
     start = time.perf_counter()
     # every check comes before anything is created on disk
     output = Path(output)
+    check_not_input(output, list(sources))
     store_kind(output)
     if len(sources) != analysis.nchannels:
         msg = (
@@ -328,8 +330,68 @@ num_workers, num_threads, resume, overwrite, progress, report :
         'mask_fingerprint': _mask_fingerprint(full_mask),
     }
     schema = analysis.schema(plan, grid, (y0 + hy, x0 + hx), dt=dt, **attrs)
-    record = BlockRecord(output, params, resume=resume, overwrite=overwrite)
-    _step(report, 'prepare', start)
+    _check_space(schema, output, resume=resume)
+    with OutputLock(output):
+        record = BlockRecord(
+            output, params, resume=resume, overwrite=overwrite
+        )
+        _step(report, 'prepare', start)
+        _run_and_store(
+            analysis,
+            sources,
+            series,
+            output,
+            record,
+            blocks,
+            full_mask,
+            schema,
+            plan,
+            params,
+            described,
+            box=box,
+            block=block,
+            method=method,
+            param=param,
+            scheduler=scheduler,
+            cluster=cluster_workers,
+            num_workers=num_workers,
+            threads=threads,
+            overwrite=overwrite,
+            progress=progress,
+            group=group,
+            report=report,
+        )
+    return output
+
+
+def _run_and_store(
+    analysis,
+    sources,
+    series,
+    output,
+    record,
+    blocks,
+    full_mask,
+    schema,
+    plan,
+    params,
+    described,
+    *,
+    box,
+    block,
+    method,
+    param,
+    scheduler,
+    cluster,
+    num_workers,
+    threads,
+    overwrite,
+    progress,
+    group,
+    report,
+) -> None:
+    """Compute the blocks still to do, then write the store."""
+    from .store import ResultWriter, provenance
 
     start = time.perf_counter()
     todo = [b for b in blocks if not record.done(b)]
@@ -351,7 +413,7 @@ num_workers, num_threads, resume, overwrite, progress, report :
             full_mask,
             options,
             scheduler=scheduler,
-            cluster=cluster_workers,
+            cluster=cluster,
             num_workers=num_workers,
             threads=threads,
             total=len(blocks),
@@ -386,7 +448,40 @@ num_workers, num_threads, resume, overwrite, progress, report :
                 writer.write(values, y=spec[0], x=spec[1])
     record.remove()
     _step(report, 'store', start)
-    return output
+
+
+def _check_space(schema: Any, output: Path, *, resume: bool) -> None:
+    """Refuse a result that cannot fit in the output's file system.
+
+    The store needs the result once and the block records once more.
+
+    """
+    import shutil
+
+    need = 2 * sum(
+        math.prod(v.shape) * numpy.dtype(v.dtype).itemsize
+        for v in schema.variables.values()
+    )
+    folder = output.parent if str(output.parent) else Path('.')
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # the folder is missing: writing will say so
+    if not resume and need > free:
+        msg = (
+            f'the result of {str(output)!r} needs about {_size(need)} '
+            f'(result and block records), but only {_size(free)} is free '
+            'there'
+        )
+        raise OSError(msg)
+
+
+def _size(nbytes: float) -> str:
+    for unit in ('bytes', 'kB', 'MB', 'GB', 'TB'):
+        if nbytes < 1000 or unit == 'TB':
+            return f'{nbytes:.3g} {unit}'
+        nbytes /= 1000
+    return f'{nbytes:.3g} PB'  # pragma: no cover
 
 
 def plan_blocks(
