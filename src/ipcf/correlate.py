@@ -4,7 +4,8 @@
 sequences of equal length, linear (zero-padded) or circular, as SPEC
 defines it; :func:`correlate_backends` lists the implementations available
 on this machine. All backends agree within 1e-9 of the largest magnitude
-of the result; they differ in speed, which :mod:`ipcf.bench` compares.
+of the result; they differ in speed, which ``benchmarks/bench_correlate.py``
+(``ipcf bench correlate``) compares.
 
 """
 
