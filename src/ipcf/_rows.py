@@ -12,14 +12,19 @@ engine moves past them, so each chunk on disk is read about once.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy
 
-__all__ = ['RowReader', 'engine_dtype']
+__all__ = ['NegativeIntensityWarning', 'RowReader', 'engine_dtype']
 
 _SLAB_BYTES = 256 * 2**20
 """Bytes of raw samples a lazy reader keeps per channel."""
+
+
+class NegativeIntensityWarning(UserWarning):
+    """Intensities below zero were found in the data."""
 
 
 def engine_dtype(dtype: Any, /) -> numpy.dtype:
@@ -81,6 +86,7 @@ class RowReader:
         self._slabs: list[tuple[int, int, int, int, numpy.ndarray] | None]
         self._slabs = [None] * len(self.channels)
         self._slab_bytes = int(slab_bytes)
+        self._warned = False
 
     @property
     def nchannels(self) -> int:
@@ -145,6 +151,16 @@ class RowReader:
         return slab
 
     def _check(self, block: numpy.ndarray, y0: int, y1: int) -> None:
+        if block.dtype.kind in 'if' and not self._warned and block.size:
+            if block.min() < 0:
+                self._warned = True
+                warnings.warn(
+                    f'data has negative intensities (rows {y0}..{y1 - 1}): '
+                    'the pCF normalizes by mean intensities, which are '
+                    'only meaningful for counts; subtract less background',
+                    NegativeIntensityWarning,
+                    stacklevel=5,
+                )
         if block.dtype.kind == 'f' and not numpy.isfinite(block).all():
             msg = (
                 f'data contains NaN or infinite values in rows '

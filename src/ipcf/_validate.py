@@ -20,6 +20,7 @@ from typing import Any
 import numpy
 
 __all__ = [
+    'check_any',
     'check_bool',
     'check_choice',
     'check_int',
@@ -186,9 +187,7 @@ def check_series(
         msg = f'{name}.shape={shape} is not {ndim}-D {axes}'
         raise ValueError(msg)
     if shape[0] < min_frames:
-        msg = (
-            f'{name} has {shape[0]} frames; at least {min_frames} are needed'
-        )
+        msg = f'{name} has {shape[0]} frames; at least {min_frames} are needed'
         raise ValueError(msg)
     return data, shape
 
@@ -198,8 +197,9 @@ def check_mask(
 ) -> numpy.ndarray:
     """Return mask as a bool array of the given shape.
 
-    A mask is boolean, or integer 0/1 (as image files store it); any
-    other dtype is a TypeError, another shape a ValueError.
+    A mask is boolean, integer (non-zero is True), or floats that are
+    all 0 or 1 (as image files store it); any other dtype is a
+    TypeError, another shape a ValueError.
 
     >>> check_mask([[1, 0]], (1, 2)).tolist()
     [[True, False]]
@@ -209,11 +209,22 @@ def check_mask(
     shape = tuple(int(n) for n in shape)
     if mask.shape != shape:
         msg = (
-            f'{name}.shape={mask.shape} does not match the image shape '
-            f'{shape}'
+            f'{name}.shape={mask.shape} does not match the image shape {shape}'
         )
         raise ValueError(msg)
+    if mask.dtype.kind == 'f' and numpy.isin(mask, (0, 1)).all():
+        mask = mask != 0  # a 0/1 image stored as floats
     if mask.dtype.kind not in 'bui':
-        msg = f'{name}.dtype={mask.dtype} is not boolean or integer'
+        msg = (
+            f'{name}.dtype={mask.dtype} is not boolean or integer (or '
+            'floats that are all 0 or 1)'
+        )
         raise TypeError(msg)
     return mask.astype(bool)
+
+
+def check_any(mask: numpy.ndarray, /, *, name: str = 'mask') -> None:
+    """Raise ValueError if a mask selects no pixel."""
+    if not mask.any():
+        msg = f'{name} selects no pixel to analyse'
+        raise ValueError(msg)

@@ -20,12 +20,15 @@ The pieces of a plan (:func:`circle`, :func:`logbins`,
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy
 
 from ._utils import number_threads, progress_bar
 from ._validate import (
+    check_any,
     check_bool,
     check_choice,
     check_int,
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     'MIN_FRAMES',
+    'DuplicatePointsWarning',
     'PcfAnalysis',
     'average_bins',
     'bin_delays',
@@ -189,6 +193,8 @@ def pcf_image(
     num_threads = number_threads(num_threads)
     if mask is not None:
         mask = check_mask(mask, (height, width))
+        r = analysis.radius
+        check_any(mask[r : height - r, r : width - r], name='mask')
     plan = analysis.plan(nframes)
     values = analysis.run(
         channels, plan, mask, num_threads=num_threads, progress=progress
@@ -220,6 +226,7 @@ class PcfAnalysis:
     """
 
     name = 'pcf'
+    min_frames = MIN_FRAMES
 
     def __init__(
         self,
@@ -237,6 +244,16 @@ class PcfAnalysis:
 
         self.radius = check_int(radius, 'radius', minimum=1)
         self.points = circle(self.radius, npoints)
+        distinct = len(numpy.unique(self.points, axis=0))
+        if distinct < len(self.points):
+            warnings.warn(
+                f'npoints={len(self.points)} puts only {distinct} distinct '
+                f'points on a circle of radius {self.radius}; the others '
+                'repeat them (npoints=None chooses a count without '
+                'repeats)',
+                DuplicatePointsWarning,
+                stacklevel=3,
+            )
         self.nbins = check_int(nbins, 'nbins', minimum=2)
         self.mode = check_choice(mode, 'mode', MODES)
         self.truncate = check_bool(truncate, 'truncate')
@@ -327,6 +344,7 @@ class PcfAnalysis:
         from ._rows import RowReader
 
         _, height, width = (int(n) for n in channels[0].shape)
+        _check_memory(plan.out_shape((height, width)))
         out = numpy.full(
             plan.out_shape((height, width)), numpy.nan, numpy.float32
         )
@@ -466,6 +484,26 @@ class PcfAnalysis:
         """Return the stored variables of one block (input with halo)."""
         values = self.run(channels, plan, mask, num_threads=num_threads)
         return {self.name: _block_layout(values, plan)}
+
+
+class DuplicatePointsWarning(UserWarning):
+    """More circle points were asked for than the circle has pixels."""
+
+
+def _check_memory(shape: tuple[int, ...]) -> None:
+    """Refuse a float32 result larger than this machine's memory."""
+    nbytes = math.prod(shape) * 4
+    try:
+        total = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    except (AttributeError, ValueError, OSError):  # pragma: no cover
+        return
+    if nbytes > total:
+        msg = (
+            f'the result {shape} would take {nbytes / 1e9:.3g} GB, more '
+            f'than the {total / 1e9:.3g} GB of memory here; ask for fewer '
+            'points or bins, or write it to disk with ipcf.analyze'
+        )
+        raise ValueError(msg)
 
 
 def _block_layout(values: NDArray, plan: Plan) -> NDArray:

@@ -20,6 +20,8 @@ An analysis is an object with
     Input pixels ``(hy, hx)`` needed around a block of result pixels.
 ``nchannels``
     Number of input series (1, or 2 with a neighbour channel).
+``min_frames``
+    Fewest frames it analyses (after the bleach correction).
 ``check_shape(height, width)``
     Raise ValueError if images of that size cannot be analysed.
 ``plan(nframes)``
@@ -50,7 +52,13 @@ from typing import TYPE_CHECKING, Any
 import numpy
 
 from ._utils import number_threads, progress_bar
-from ._validate import check_int, check_mask, check_positive, check_string
+from ._validate import (
+    check_any,
+    check_int,
+    check_mask,
+    check_positive,
+    check_string,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -287,17 +295,16 @@ num_workers, num_threads, resume, overwrite, progress, report :
     method, param = _bleach.parse_method(bleach)
     dropped = _bleach.frames_dropped(method, param)
     remaining = nframes - dropped
-    try:
-        plan = analysis.plan(remaining)
-    except ValueError as exc:
+    if remaining < analysis.min_frames:
         msg = f'the series has {nframes} frames'
         if dropped:
             msg += (
                 f' and the {method}:{param} bleach correction drops '
                 f'{dropped} of them'
             )
-        msg += f'; {exc}'
-        raise ValueError(msg) from None
+        msg += f'; at least {analysis.min_frames} must remain'
+        raise ValueError(msg)
+    plan = analysis.plan(remaining)
     box = _roi.region(roi, series[0], block=block)
     y0, y1, x0, x1 = box
     hy, hx = analysis.halo
@@ -307,6 +314,8 @@ num_workers, num_threads, resume, overwrite, progress, report :
         msg = f'roi {y0}:{y1},{x0}:{x1}: {exc}'
         raise ValueError(msg) from None
     full_mask = _resolve_mask(mask, height, width)
+    if full_mask is not None:
+        check_any(full_mask[y0 + hy : y1 - hy, x0 + hx : x1 - hx])
     grid = (y1 - y0 - 2 * hy, x1 - x0 - 2 * hx)
     blocks = plan_blocks(grid, block)
 

@@ -210,6 +210,10 @@ def logbins(size: int, nbins: int = 32) -> NDArray[numpy.intp]:
     """
     size = check_int(size, 'size', minimum=1)
     nbins = check_int(nbins, 'nbins', minimum=2)
+    if size > 1 and nbins - 1 > 2 * size * math.log2(size):
+        # steps finer than the gap between any two integers up to size:
+        # every integer is an edge (and nbins may be huge)
+        return numpy.arange(1, size + 1, dtype=numpy.intp)
     edges = 2.0 ** numpy.linspace(0.0, math.log2(size), nbins)
     # 2**log2(size) may round below size (e.g. 2.9999 for 3)
     edges[-1] = size

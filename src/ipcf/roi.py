@@ -39,7 +39,7 @@ import numpy
 from numpy.typing import ArrayLike
 
 from ._utils import progress_bar
-from ._validate import check_int
+from ._validate import check_int, check_mask
 
 # frames read at once by mean_image: about this many bytes
 _CHUNK_BYTES = 64 * 2**20
@@ -404,8 +404,10 @@ def load_mask(
     ----------
     mask : str, os.PathLike or array_like
         A mask image file (``.npy``; TIFF; PNG or another format that
-        scikit-image reads) or an array. Non-zero pixels are True; for
-        RGB(A) images, pixels with any non-zero colour channel.
+        scikit-image reads) or an array: boolean, integer (non-zero
+        pixels are True) or floats that are all 0 or 1, as
+        :func:`ipcf.pcf_image` takes them; for RGB(A) images, pixels
+        with any non-zero colour channel.
     shape : sequence of int
         The ``(H, W)`` the mask must have.
 
@@ -448,10 +450,7 @@ def load_mask(
             f'the image'
         )
         raise ValueError(msg)
-    if array.dtype.kind not in 'buif':
-        msg = f'{name} has dtype {array.dtype}; expected numbers or bool'
-        raise ValueError(msg)
-    return array != 0
+    return check_mask(array, expected, name=name)
 
 
 def _read_mask(path: pathlib.Path, name: str) -> numpy.ndarray:
