@@ -379,3 +379,35 @@ def test_result_too_large_for_the_disk(series, tmp_path, monkeypatch):
     with pytest.raises(OSError, match='only 1 kB is free'):
         analyze(series, tmp_path / 'r.h5', bleach=None, **OPTIONS)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_workers_exit_with_a_killed_run(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip('psutil')
+    script = f"""
+import numpy, ipcf
+data = numpy.random.default_rng(0).poisson(100, (4096, 60, 60))
+ipcf.analyze(data, {str(tmp_path / 'r.h5')!r}, radius=2, npoints=8,
+             bleach=None, block=4, scheduler='processes', num_workers=2)
+"""
+    run = subprocess.Popen([sys.executable, '-c', script])
+    try:
+        parent = psutil.Process(run.pid)
+        deadline = time.monotonic() + 60
+        workers = []
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.2)
+            workers = parent.children(recursive=True)
+        assert len(workers) >= 2, 'the run started no workers'
+        time.sleep(1.0)  # let them take blocks
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+        gone, alive = psutil.wait_procs(workers, timeout=5)
+        assert not alive, f'workers still running: {alive}'
+    finally:
+        if run.poll() is None:
+            run.kill()

@@ -593,8 +593,41 @@ def _run_blocks(
             if isinstance(result, tuple) and len(result) == 3:
                 bar.update(1)
 
+    extra = {}
+    if scheduler == 'processes':
+        extra['initializer'] = _exit_with_parent
     with bar, _Progress():
-        dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
+        dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **extra)
+
+
+def _exit_with_parent() -> None:
+    """Make a worker process end when the process that started it does.
+
+    A killed run must not leave workers computing for nobody: Linux
+    sends them SIGKILL when their parent dies; elsewhere a thread
+    watches the parent.
+    """
+    import signal
+    import threading
+
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # pragma: no cover - died meanwhile
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _run_distributed(
