@@ -1,7 +1,10 @@
 """Tests of ipcf.analysis: maps of diffusion, flow, channels and barriers.
 
-The validation tests at the end analyse small seeded simulations with known
-ground truth; docs/validation.md lists what they measure.
+The synthetic tests fill a result with model curves and check each step
+(peaks, the fit of D, the moments, the model) and the maps as a whole;
+storing maps is tested in test_analysis_store.py. The validation tests at
+the end analyse small seeded simulations with known ground truth;
+docs/validation.md lists what they measure.
 
 """
 
@@ -16,7 +19,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import ipcf
 from ipcf import simulate
-from ipcf.analysis import _peaks, load_maps, maps, pcf_model, save_maps
+from ipcf.analysis import load_maps, maps, pcf_model
+from ipcf.analysis._peaks import find_peaks
 
 PIXEL = 0.1  # um
 PSF = 0.25  # um, 1/e^2 radius
@@ -123,15 +127,15 @@ def test_peaks_parabola():
     delays = numpy.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
     x = numpy.log(delays[1:])
     curve = numpy.concatenate(([0.0], 5.0 - (x - math.log(5.0)) ** 2))
-    delay, amplitude, index = _peaks(curve, delays)
+    delay, amplitude, index = find_peaks(curve, delays)
     assert_allclose(delay, 5.0)
     assert_allclose(amplitude, 5.0)
     assert index == 3
     # a maximum at the first or last delay is no peak
-    delay, amplitude, _ = _peaks(numpy.arange(7.0)[::-1], delays)
+    delay, amplitude, _ = find_peaks(numpy.arange(7.0)[::-1], delays)
     assert numpy.isnan(delay)
     assert amplitude == 5.0
-    delay, amplitude, _ = _peaks(numpy.arange(7.0), delays)
+    delay, amplitude, _ = find_peaks(numpy.arange(7.0), delays)
     assert numpy.isnan(delay)
     assert amplitude == 6.0
 
@@ -140,7 +144,7 @@ def test_peak_delay_matches_model(skeleton):
     result = synthetic(skeleton, diffusion=2.0)
     out = maps(result, pixel_size=PIXEL, w=PSF)
     model = pcf_model(skeleton, diffusion=2.0, pixel_size=PIXEL, w=PSF)
-    expected, _, _ = _peaks(model.values, model['delay'].values)
+    expected, _, _ = find_peaks(model.values, model['delay'].values)
     assert_allclose(out['peak_delay'][3, 4], expected, rtol=1e-6)
     # the unprocessed peak is (d² - w²) / 4 D, near the processed one
     d2 = (model['distance'].values * PIXEL) ** 2
@@ -264,46 +268,26 @@ def test_pcf_model_estimator(skeleton):
     assert_allclose(model[:, 1], plain[:, 1], rtol=0.1)
 
 
-@pytest.mark.parametrize('suffix', ['.nc', '.h5', '.zarr'])
-def test_save_load(tmp_path, skeleton, suffix):
-    if suffix == '.zarr':
-        pytest.importorskip('zarr')
-    out = maps(synthetic(skeleton, noise=1e-5), pixel_size=PIXEL, w=PSF)
-    path = save_maps(out, tmp_path / f'maps{suffix}')
-    assert path == tmp_path / f'maps{suffix}'
-    loaded = load_maps(path)
-    xarray.testing.assert_identical(loaded, out)
-    with pytest.raises(FileExistsError, match='overwrite=True'):
-        save_maps(out, path)
-    save_maps(out, path, overwrite=True)
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
-
-
-def test_save_load_errors(tmp_path, skeleton):
-    out = maps(synthetic(skeleton), pixel_size=PIXEL, w=PSF)
-    with pytest.raises(ValueError, match='suffix'):
-        save_maps(out, tmp_path / 'maps.txt')
-    with pytest.raises(TypeError, match='Dataset'):
-        save_maps(out['D'], tmp_path / 'maps.nc')
-    with pytest.raises(FileNotFoundError, match='no such file'):
-        load_maps(tmp_path / 'missing.h5')
-
-
 @pytest.mark.parametrize(
     ('kwargs', 'error', 'match'),
     [
         ({'pixel_size': 0.0}, ValueError, 'pixel_size=0.0 must be > 0'),
         ({'pixel_size': '0.1'}, TypeError, 'pixel_size'),
+        ({'pixel_size': True}, TypeError, 'pixel_size=True'),
+        ({'w': '0.25'}, TypeError, "w='0.25' is not a real number"),
         ({'w': -1.0}, ValueError, 'w=-1.0'),
         ({'w': math.nan}, ValueError, 'w=nan'),
         ({'window': 2}, ValueError, 'window=2 must be odd'),
         ({'window': 0}, ValueError, 'window'),
         ({'window': 1.0}, TypeError, 'window'),
         ({'threshold': 0.0}, ValueError, 'threshold'),
+        ({'threshold': '2'}, TypeError, 'threshold'),
+        ({'window': True}, TypeError, 'window=True is not an integer'),
         ({'mask': numpy.ones((3, 3), bool)}, ValueError, r'mask.shape'),
         ({'mask': numpy.ones((6, 6), 'f4')}, TypeError, 'mask.dtype'),
         ({'diffusion_range': (2.0, 1.0)}, ValueError, 'diffusion_range'),
         ({'diffusion_range': 3.0}, TypeError, 'diffusion_range'),
+        ({'diffusion_range': ('1', 2)}, TypeError, r'diffusion_range\[0\]'),
     ],
 )
 def test_maps_bad_arguments(skeleton, kwargs, error, match):
@@ -323,6 +307,12 @@ def test_maps_bad_result(skeleton):
         pcf_model(skeleton, diffusion=1.0, pixel_size=PIXEL, w=PSF, velocity=1)
     with pytest.raises(ValueError, match='diffusion'):
         pcf_model(skeleton, diffusion=-1.0, pixel_size=PIXEL, w=PSF)
+    with pytest.raises(TypeError, match="diffusion='1'"):
+        pcf_model(skeleton, diffusion='1', pixel_size=PIXEL, w=PSF)
+    with pytest.raises(TypeError, match='amplitude=True'):
+        pcf_model(
+            skeleton, diffusion=1, pixel_size=PIXEL, w=PSF, amplitude=True
+        )
 
 
 def test_top_level_name():
@@ -347,6 +337,9 @@ def test_cli_maps(tmp_path, capsys):
     loaded = load_maps(out)
     assert loaded.attrs['pixel_size'] == 0.1
     assert loaded.attrs['w'] == 0.25
+    record = loaded.encoding['provenance']
+    assert record['source'] == str(tmp_path / 'free.bin')
+    assert record['parameters']['w'] == 0.25
     args = ['maps', str(bare), str(tmp_path / 'm.h5')]
     assert main(args) == 2
     assert '--pixel-size is needed' in capsys.readouterr().err
@@ -415,7 +408,7 @@ def test_validate_free_diffusion(case, request):
     assert 0 < out.attrs['D_pooled_error'] < 0.1 * truth
     assert_allclose(numpy.nanmedian(out['D']), truth, rtol=0.10)
     model = pcf_model(result, diffusion=truth, pixel_size=PIXEL, w=PSF)
-    expected, _, _ = _peaks(model.values, model['delay'].values)
+    expected, _, _ = find_peaks(model.values, model['delay'].values)
     distance = result['distance'].values
     for value in numpy.unique(distance):
         sel = distance == value
@@ -477,7 +470,7 @@ def test_validate_barrier(wall):
         across = (x + 0.5 - xb) * (x + u + 0.5 - xb) < 0
         along = u == 0
         curves = result.sel(x=x).values.mean(axis=0)
-        delay, peak, _ = _peaks(curves, result['delay'].values)
+        delay, peak, _ = find_peaks(curves, result['delay'].values)
         rise = numpy.where(numpy.isfinite(delay), peak - curves[:, 1], 0)
         ratios.append(rise[across].mean() / rise[along].mean())
         connected = out['connected'].sel(x=x).values

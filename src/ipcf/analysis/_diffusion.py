@@ -1,0 +1,242 @@
+"""Fit of the diffusion coefficient, per pixel and pooled over a region.
+
+:func:`diffusion_grid` chooses the values of D searched,
+:func:`templates` pushes the free-diffusion pCF of each through the
+estimator, binning and smoothing of the result (:func:`._model.process`),
+:func:`fit` finds the best D of each pixel on that grid, and :func:`pool`
+fits the mean curves of a region with an error from blocks of pixels.
+
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy
+
+from ._model import lags, process
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ['diffusion_grid', 'fit', 'pool', 'templates']
+
+_GRID_STEP = 0.02
+"""Step of the grid of log D searched by the fit (2 %)."""
+
+_MODEL_VALUES = 2**22
+"""Most model values (grid points x distances x delays) made at once."""
+
+
+def diffusion_grid(
+    diffusion_range: tuple[float, float] | None,
+    *,
+    distance: NDArray,
+    w2: float,
+    delays: NDArray,
+) -> NDArray:
+    """Return the grid of D (µm²/s), log-spaced by about 2 %.
+
+    Parameters
+    ----------
+    diffusion_range : (float, float) or None
+        Smallest and largest D, already checked ``0 < low < high``; None
+        covers peaks from half the first delay to twice the last.
+    distance : numpy.ndarray
+        Distances of the circle points in µm.
+    w2 : float
+        Squared effective PSF radius in µm².
+    delays : numpy.ndarray
+        Delays of the result's bins in s.
+
+    Examples
+    --------
+    >>> grid = diffusion_grid(
+    ...     (1.0, 2.0), distance=numpy.ones(4), w2=0.07, delays=numpy.ones(3)
+    ... )
+    >>> len(grid), float(grid[0]), float(grid[-1])
+    (36, 1.0, 2.0)
+
+    """
+    if diffusion_range is None:
+        reach2 = max(float(distance.max()) ** 2, w2)
+        near2 = min(float(distance.min()) ** 2, w2)
+        # peaks from half the first delay to twice the last
+        low = near2 / (4.0 * 2.0 * delays[-1])
+        high = reach2 / (4.0 * 0.5 * delays[1])
+    else:
+        low, high = diffusion_range
+    count = max(3, math.ceil(math.log(high / low) / _GRID_STEP) + 1)
+    return numpy.geomspace(low, high, count)
+
+
+def templates(
+    grid: NDArray, distance: NDArray, w2: float, info: dict[str, Any]
+) -> NDArray:
+    """Return the processed free-diffusion models (grid, point, bin).
+
+    The pCF ``(w2 / s) exp(-d² / s)`` with ``s = w2 + 4 D tau`` of every
+    D of `grid` toward every point at `distance` (µm), with unit
+    amplitude, is evaluated at every frame delay and processed like the
+    result (:func:`._model.process`). Points at the same distance share
+    one model; the grid is done in parts of at most 2**22 values.
+
+    """
+    tau = lags(info)
+    classes, inverse = numpy.unique(
+        numpy.round(distance, 9), return_inverse=True
+    )
+    d2 = (classes * classes)[:, None]
+    out = numpy.empty((len(grid), len(classes), len(info['edges'])))
+    step = max(1, _MODEL_VALUES // (len(classes) * len(tau)))
+    for start in range(0, len(grid), step):
+        diffusion = grid[start : start + step, None, None]
+        spread = w2 + 4.0 * diffusion * tau
+        curves = (w2 / spread) * numpy.exp(-d2 / spread)
+        out[start : start + step] = process(curves, curves, info)
+    return out[:, inverse.ravel()]
+
+
+def fit(
+    curves: NDArray, templates: NDArray, grid: NDArray
+) -> dict[str, NDArray]:
+    """Return D, its error, the residual and the amplitude per curve set.
+
+    Parameters
+    ----------
+    curves : numpy.ndarray, shape (P, npoints * nbins)
+        One row per pixel; rows with NaN are skipped (NaN results).
+    templates : numpy.ndarray, shape (len(grid), npoints, nbins)
+        From :func:`templates`.
+    grid : numpy.ndarray
+        The D of the templates, log-spaced.
+
+    Returns
+    -------
+    dict of numpy.ndarray, shape (P,)
+        ``D``, ``D_error``, ``D_residual`` and ``amplitude``; NaN where
+        the minimum lies at an end of the grid or the fit failed.
+
+    Notes
+    -----
+    Least squares with the best amplitude >= 0 in closed form for every
+    grid point, then a parabola through the minimum and its neighbours
+    in log D. The error is the formal one from the parabola's curvature.
+
+    Examples
+    --------
+    >>> grid = numpy.geomspace(1.0, 4.0, 71)
+    >>> models = numpy.exp(-numpy.outer(1.0 / grid, numpy.arange(8.0)))
+    >>> models = models[:, None, :]
+    >>> out = fit(3.0 * models[35].reshape(1, -1), models, grid)
+    >>> round(float(out['D'][0]), 6), round(float(out['amplitude'][0]), 6)
+    (2.0, 3.0)
+
+    """
+    count = len(curves)
+    models = templates.reshape(len(grid), -1)
+    result = {
+        key: numpy.full(count, numpy.nan)
+        for key in ('D', 'D_error', 'D_residual', 'amplitude')
+    }
+    good = numpy.isfinite(curves).all(axis=1)
+    if not good.any():
+        return result
+    data = curves[good]
+    size = models.shape[1]
+    cross = data @ models.T  # (P, grid)
+    norm = (models * models).sum(axis=1)
+    total = (data * data).sum(axis=1)
+    # best amplitude >= 0 in closed form, and the residual sum of squares
+    cross = numpy.maximum(cross, 0.0)
+    residual = total[:, None] - cross * cross / norm
+    best = residual.argmin(axis=1)
+    inner = (best > 0) & (best < len(grid) - 1)
+    mid = numpy.clip(best, 1, len(grid) - 2)
+    rows = numpy.arange(len(data))
+    r0 = residual[rows, mid - 1]
+    r1 = residual[rows, mid]
+    r2 = residual[rows, mid + 1]
+    h = math.log(grid[1] / grid[0])
+    bend = r0 - 2.0 * r1 + r2
+    with numpy.errstate(invalid='ignore', divide='ignore'):
+        shift = numpy.where(bend > 0, 0.5 * (r0 - r2) / bend, 0.0)
+        shift = numpy.clip(shift, -1.0, 1.0)
+        minimum = numpy.maximum(r1 - 0.25 * (r0 - r2) * shift, 0.0)
+        dof = max(1, size - 2)
+        # residual(x) ~ minimum + bend / (2 h²) (x - x0)²
+        sigma = numpy.sqrt(2.0 * h * h * (minimum / dof) / bend)
+        rel = numpy.sqrt(minimum / total)
+    log_d = numpy.log(grid[mid]) + shift * h
+    # amplitude at the refined D, interpolated between grid points
+    amp = numpy.maximum(cross[rows, mid], 0.0) / norm[mid]
+    side = numpy.where(shift >= 0, mid + 1, mid - 1)
+    amp_side = numpy.maximum(cross[rows, side], 0.0) / norm[side]
+    amp = amp + numpy.abs(shift) * (amp_side - amp)
+    ok = inner & (bend > 0) & (cross[rows, mid] > 0)
+    value = numpy.where(ok, numpy.exp(log_d), numpy.nan)
+    result['D'][good] = value
+    result['D_error'][good] = numpy.where(ok, value * sigma, numpy.nan)
+    result['D_residual'][good] = numpy.where(ok, rel, numpy.nan)
+    result['amplitude'][good] = numpy.where(ok, amp, numpy.nan)
+    return result
+
+
+def pool(
+    curves: NDArray,
+    finite: NDArray,
+    templates: NDArray,
+    grid: NDArray,
+    radius: int,
+) -> dict[str, Any]:
+    """Return D fitted to the mean curves and its error over blocks.
+
+    Parameters
+    ----------
+    curves : numpy.ndarray, shape (ny, nx, npoints, nbins)
+        The curves of the map.
+    finite : numpy.ndarray of bool, shape (ny, nx)
+        Pixels pooled.
+    templates, grid : numpy.ndarray
+        As for :func:`fit`.
+    radius : int
+        Circle radius; blocks of ``2 * radius + 1`` pixels on a side
+        give the error.
+
+    Returns
+    -------
+    dict
+        ``D`` and ``D_error`` (float, NaN if undefined), ``pixels`` and
+        ``blocks`` (int): the pixels pooled and the blocks of the error.
+        Blocks cut by the map's edge count if at least half full.
+
+    """
+    ny, nx = finite.shape
+    pixels = int(finite.sum())
+    out: dict[str, Any] = {
+        'D': math.nan,
+        'D_error': math.nan,
+        'pixels': pixels,
+        'blocks': 0,
+    }
+    if not pixels:
+        return out
+    flat = curves.reshape(ny * nx, -1)
+    mean = flat[finite.ravel()].mean(axis=0)[None]
+    out['D'] = float(fit(mean, templates, grid)['D'][0])
+    size = 2 * radius + 1
+    means = []
+    for y0 in range(0, ny, size):
+        for x0 in range(0, nx, size):
+            block = finite[y0 : y0 + size, x0 : x0 + size]
+            if block.sum() * 2 >= size * size:
+                part = curves[y0 : y0 + size, x0 : x0 + size][block]
+                means.append(part.reshape(len(part), -1).mean(axis=0))
+    if len(means) >= 2:
+        values = fit(numpy.array(means), templates, grid)['D']
+        values = values[numpy.isfinite(values)]
+        if len(values) >= 2:
+            out['D_error'] = float(values.std(ddof=1) / math.sqrt(len(values)))
+            out['blocks'] = len(values)
+    return out

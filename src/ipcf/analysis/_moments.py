@@ -1,0 +1,167 @@
+"""Direction of transport from the angular moments of the peak rises.
+
+:func:`moments` gives the flow direction and strength from the first
+moment of the rises over the circle's angles, and the axis and strength
+of anisotropic transport (a channel) from the second. :func:`flow_speed`
+turns the peak delays of the points along the flow into a speed.
+
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy
+
+from ._model import lags, process
+from ._peaks import find_peaks
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ['flow_speed', 'moments']
+
+_SPEED_COS = math.cos(math.radians(45.0))
+"""Points within 45 degrees of the flow direction give its speed."""
+
+
+def moments(
+    rise: NDArray, angle: NDArray
+) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """Return flow angle and strength, anisotropy and axis angle.
+
+    Parameters
+    ----------
+    rise : numpy.ndarray, shape (..., npoints)
+        Peak rises; negative ones weigh 0, NaN ones are skipped.
+    angle : numpy.ndarray, shape (npoints,)
+        Angles of the points in radians.
+
+    Returns
+    -------
+    flow_angle, flow_strength, anisotropy, axis_angle : numpy.ndarray
+        Shape (...). ``sum A exp(1j theta) / sum A`` gives the flow
+        angle (its argument) and strength (its modulus);
+        ``sum A exp(2j theta) / sum A`` the anisotropy (modulus) and
+        the axis (half its argument, in ``(-pi/2, pi/2]``). NaN where
+        no rise is positive.
+
+    Examples
+    --------
+    >>> angle = numpy.linspace(0, 2 * numpy.pi, 8, endpoint=False)
+    >>> rise = numpy.where(numpy.cos(angle) > 0.9, 1.0, 0.0)
+    >>> [round(float(v), 6) for v in moments(rise, angle)]
+    [0.0, 1.0, 1.0, 0.0]
+
+    """
+    weight = numpy.nan_to_num(numpy.maximum(rise, 0.0), nan=0.0)
+    total = weight.sum(axis=-1)
+    first = weight @ numpy.exp(1j * angle)
+    second = weight @ numpy.exp(2j * angle)
+    with numpy.errstate(invalid='ignore', divide='ignore'):
+        valid = total > 0
+        first = numpy.where(valid, first / total, numpy.nan)
+        second = numpy.where(valid, second / total, numpy.nan)
+    nan = numpy.isnan(rise).all(axis=-1) | ~valid
+    flow_angle = numpy.where(nan, numpy.nan, numpy.angle(first))
+    strength = numpy.where(nan, numpy.nan, numpy.abs(first))
+    anisotropy = numpy.where(nan, numpy.nan, numpy.abs(second))
+    axis = 0.5 * numpy.angle(second)
+    axis = numpy.where(axis <= -math.pi / 2, axis + math.pi, axis)
+    axis = numpy.where(nan, numpy.nan, axis)
+    return flow_angle, strength, anisotropy, axis
+
+
+def flow_speed(
+    peak_delay: NDArray,
+    rise: NDArray,
+    flow_angle: NDArray,
+    angle: NDArray,
+    distance: NDArray,
+    w2: float,
+    info: dict[str, Any],
+) -> NDArray:
+    """Return the flow speed from the peak delays of points near the flow.
+
+    Parameters
+    ----------
+    peak_delay, rise : numpy.ndarray, shape (ny, nx, npoints)
+        From :func:`._peaks.find_peaks` and :func:`._peaks.peak_rise`.
+    flow_angle : numpy.ndarray, shape (ny, nx)
+        From :func:`moments`.
+    angle, distance : numpy.ndarray, shape (npoints,)
+        The points' angles (rad) and distances (µm).
+    w2 : float
+        Squared effective PSF radius in µm².
+    info : dict
+        What :func:`._result.check_result` returns about the result.
+
+    Returns
+    -------
+    numpy.ndarray, shape (ny, nx)
+        Speed in µm/s; NaN where no point within 45 degrees of the flow
+        has a peak.
+
+    Notes
+    -----
+    Each point's peak delay is turned into the speed of a pure flow
+    along the point's direction whose binned and smoothed pCF peaks
+    there; its projection on the flow direction is averaged with the
+    rises as weights.
+
+    """
+    along = numpy.empty_like(peak_delay)
+    for value in numpy.unique(distance):
+        sel = distance == value
+        speeds, delays = _flow_table(value, w2, info)
+        if len(speeds) < 2:
+            along[..., sel] = numpy.nan
+            continue
+        with numpy.errstate(invalid='ignore', divide='ignore'):
+            logs = numpy.log(peak_delay[..., sel])
+        inside = (logs >= delays[0]) & (logs <= delays[-1])
+        found = numpy.interp(logs, delays, speeds)
+        along[..., sel] = numpy.where(inside, numpy.exp(found), numpy.nan)
+    cosine = numpy.cos(angle - numpy.nan_to_num(flow_angle)[..., None])
+    use = (
+        (cosine >= _SPEED_COS)
+        & numpy.isfinite(along)
+        & (numpy.nan_to_num(rise) > 0)
+    )
+    weight = numpy.where(use, rise, 0.0)
+    speed = numpy.where(use, along * cosine, 0.0)
+    total = weight.sum(axis=-1)
+    with numpy.errstate(invalid='ignore', divide='ignore'):
+        mean = (weight * speed).sum(axis=-1) / total
+    valid = (total > 0) & numpy.isfinite(flow_angle)
+    return numpy.where(valid, mean, numpy.nan)
+
+
+def _flow_table(
+    distance: float, w2: float, info: dict[str, Any]
+) -> tuple[NDArray, NDArray]:
+    """Return log speeds and the log peak delays of their processed pCF.
+
+    Pure flow toward a point at `distance` µm; only speeds whose peak
+    lies between bins, in increasing order of peak delay.
+
+    """
+    delays = info['delays']
+    tau = lags(info)
+    # speeds whose unprocessed peak d / v spans the delays, 4 % apart
+    low = math.log(distance / (2.0 * delays[-1]))
+    high = math.log(distance / (0.5 * delays[1]))
+    speeds = numpy.exp(numpy.arange(low, high, 0.04))
+    forward = numpy.exp(-((distance - speeds[:, None] * tau) ** 2) / w2)
+    backward = numpy.exp(-((distance + speeds[:, None] * tau) ** 2) / w2)
+    curves = process(forward, backward, info)
+    peak, _, _ = find_peaks(curves, delays)
+    # keep the run where the peak delay falls as the speed grows
+    logs = numpy.log(speeds)[::-1]
+    peaks = numpy.log(peak)[::-1]
+    keep = numpy.isfinite(peaks)
+    logs, peaks = logs[keep], peaks[keep]
+    before = numpy.maximum.accumulate(peaks)[:-1]
+    increasing = numpy.concatenate(([True], peaks[1:] > before))
+    return logs[increasing], peaks[increasing]
