@@ -240,6 +240,14 @@ def test_resume_without_partial_starts(tmp_path, frames, series):
         ({'roi': '0:99,0:4'}, ValueError, 'exceeds'),
         ({'roi': (0, 99, 0, 4)}, ValueError, 'outside'),
         ({'roi': 5}, TypeError, 'roi=5'),
+        ({'roi': 5.0}, TypeError, 'roi=5.0'),
+        ({'roi': (0, 8.5, 0, 4)}, TypeError, 'roi=8.5'),
+        ({'roi': (0, 8, 0)}, TypeError, 'y0, y1, x0, x1'),
+        ({'roi': (0, True, 0, 4)}, TypeError, 'roi=True'),
+        ({'block': 2.0}, TypeError, 'block=2.0'),
+        ({'overwrite': 1}, TypeError, 'overwrite=1'),
+        ({'resume': 'yes'}, TypeError, 'resume='),
+        ({'chunks': (8, 8)}, TypeError, 'three integers'),
         ({'chunks': (0, 8, 8)}, ValueError, 'positive'),
         ({'compression': 'lzma'}, ValueError, 'compression'),
         ({'block': 0}, ValueError, 'block=0'),
@@ -285,3 +293,31 @@ def test_cli_convert_bad_file(tmp_path, frames, capsys):
     assert err.startswith('ipcf: error:') and err.count('\n') == 1
     assert bad.name in err
     assert not out.exists()
+
+
+def test_existing_output_error(tmp_path, series):
+    """An existing output raises the shared OutputExistsError."""
+    from ipcf._files import OutputExistsError
+
+    out = convert(series, tmp_path / 'out.zarr')
+    with pytest.raises(OutputExistsError, match='overwrite=True'):
+        convert(series, out)
+
+
+def test_output_appears_meanwhile(tmp_path, series, monkeypatch):
+    """An output made during the conversion is kept; resume finishes."""
+    out = tmp_path / 'out.h5'
+    original = ipcf.convert._read_slab
+
+    def read_slab(data, key):
+        out.write_bytes(b'someone else')
+        return original(data, key)
+
+    monkeypatch.setattr(ipcf.convert, '_read_slab', read_slab)
+    with pytest.raises(FileExistsError, match='out.h5'):
+        convert(series, out)
+    assert out.read_bytes() == b'someone else'
+    monkeypatch.undo()
+    convert(series, out, resume=True, overwrite=True)
+    assert_array_equal(read(out)[0], series)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['out.h5']

@@ -11,16 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
-from ipcf import io
 from ipcf.io import (
     TiffSeries,
+    _output,
     imread,
     imwrite,
     imwrite_series,
     info,
     open_series,
     read_metadata,
+    tiff,
 )
+from ipcf.io._lazy import ArrayView
 
 METADATA = {'frame_time': 0.001, 'truth': {'diffusion': 4.0, 'seed': [1, 2]}}
 SUFFIXES = ['.bin', '.tif', '.ome.tif', '.h5', '.zarr']
@@ -118,7 +120,7 @@ def test_bigtiff(tmp_path, series, monkeypatch):
     path = imwrite(tmp_path / 'classic.tif', series)
     with tifffile.TiffFile(path) as tif:
         assert not tif.is_bigtiff
-    monkeypatch.setattr(io, '_BIGTIFF_BYTES', series.nbytes - 1)
+    monkeypatch.setattr(tiff, '_BIGTIFF_BYTES', series.nbytes - 1)
     path = imwrite(tmp_path / 'big.tif', series, metadata=METADATA)
     with tifffile.TiffFile(path) as tif:
         assert tif.is_bigtiff
@@ -629,7 +631,7 @@ def test_imwrite_numpy_metadata(tmp_path, series):
 
 
 def test_imwrite_no_leftovers_on_error(tmp_path, series, monkeypatch):
-    monkeypatch.setattr(io, '_BLOCK_BYTES', series[0].nbytes * 2)
+    monkeypatch.setattr(_output, '_BLOCK_BYTES', series[0].nbytes * 2)
 
     class Failing:
         shape = series.shape
@@ -653,7 +655,7 @@ def test_imwrite_no_leftovers_on_error(tmp_path, series, monkeypatch):
 
 def test_imwrite_lazy_inputs(tmp_path, series, monkeypatch):
     # small write blocks: frames go out in several blocks
-    monkeypatch.setattr(io, '_BLOCK_BYTES', series[0].nbytes * 5)
+    monkeypatch.setattr(_output, '_BLOCK_BYTES', series[0].nbytes * 5)
     source = imwrite_series(tmp_path / 'frames', series)
     lazy = open_series(source)
     for suffix in ('.bin', '.tif'):
@@ -714,7 +716,7 @@ def index_strategy(size):
 def test_lazy_view_equals_numpy(key):
     """The lazy view's basic slicing matches numpy's."""
     data = numpy.arange(6 * 5 * 4, dtype='>i4').reshape(6, 5, 4)
-    view = io._ArrayView(lambda k: data[k], data.shape, data.dtype)
+    view = ArrayView(lambda k: data[k], data.shape, data.dtype)
     result = view[key]
     assert_array_equal(result, data[key])
     assert type(result) is type(data[key])
@@ -740,3 +742,82 @@ def test_tifffile_notes(tmp_path, series, caplog):
     assert 'movie.tif' in str(exc.value)
     assert 'first page' in str(exc.value)
     assert caplog.records == []
+
+
+def test_option_kinds(tmp_path, series):
+    """Options of the wrong kind are TypeErrors; nothing is written."""
+    with pytest.raises(TypeError, match='overwrite=1'):
+        imwrite(tmp_path / 'a.tif', series, overwrite=1)
+    with pytest.raises(TypeError, match='progress=None'):
+        imwrite(tmp_path / 'a.h5', series, progress=None)
+    with pytest.raises(TypeError, match='digits=5.0'):
+        imwrite_series(tmp_path / 'x', series, digits=5.0)
+    with pytest.raises(TypeError, match='prefix=3'):
+        imwrite_series(tmp_path / 'x', series, prefix=3)
+    with pytest.raises(TypeError, match='byteorder=None'):
+        imwrite_series(tmp_path / 'x', series, byteorder=None)
+    assert listing(tmp_path) == []
+    path = imwrite(tmp_path / 'a.h5', series)
+    with pytest.raises(TypeError, match='key=1'):
+        open_series(path, key=1)
+    with pytest.raises(TypeError, match='key=1'):
+        read_metadata(path, key=1)
+
+
+def test_output_exists_error(tmp_path, series):
+    """An existing output raises the shared OutputExistsError."""
+    from ipcf._files import OutputExistsError
+
+    path = imwrite(tmp_path / 'a.zarr', series)
+    with pytest.raises(OutputExistsError):
+        imwrite(path, series)
+    out = imwrite_series(tmp_path / 'frames', series)
+    with pytest.raises(OutputExistsError):
+        imwrite_series(out, series)
+    (tmp_path / 'dir.h5').mkdir()
+    with pytest.raises(FileExistsError, match='is a directory'):
+        imwrite(tmp_path / 'dir.h5', series, overwrite=True)
+    (tmp_path / 'other.zarr').mkdir()
+    (tmp_path / 'other.zarr' / 'notes.txt').write_text('keep me')
+    with pytest.raises(FileExistsError, match='not a zarr store'):
+        imwrite(tmp_path / 'other.zarr', series, overwrite=True)
+
+
+def test_store_options():
+    """The store helpers that convert shares, by kind."""
+    from ipcf.io.stores import check_chunks, compression_options
+
+    assert check_chunks(None, (600, 40, 20)) == (512, 16, 16)
+    assert check_chunks((5, 4, 100), (12, 9, 7)) == (5, 4, 7)
+    assert compression_options('hdf5', None) == {}
+    assert compression_options('hdf5', 'lzf') == {
+        'compression': 'lzf',
+        'shuffle': True,
+    }
+    with pytest.raises(ValueError, match="compression='zstd'"):
+        compression_options('hdf5', 'zstd')
+    with pytest.raises(ValueError, match="kind='tiff'"):
+        compression_options('tiff', None)
+    pytest.importorskip('zarr')
+    assert compression_options('zarr', None) == {'compressors': None}
+    codec = compression_options('zarr', 'zstd')['compressors']
+    assert type(codec).__name__ == 'ZstdCodec'
+
+
+def test_zarr_uncompressed(tmp_path, series):
+    """zarr output without compression has no compressor at all."""
+    zarr = pytest.importorskip('zarr')
+    path = imwrite(tmp_path / 'a.zarr', series)
+    assert zarr.open_group(path)['data'].compressors == ()
+
+
+def test_zarr_store_by_contents(tmp_path, series):
+    """A zarr store opens by its metadata whatever its suffix."""
+    from ipcf._files import is_zarr_store
+
+    path = imwrite(tmp_path / 'a.zarr', series)
+    renamed = path.rename(tmp_path / 'store')
+    assert is_zarr_store(renamed)
+    assert not is_zarr_store(tmp_path)
+    assert info(renamed)['format'] == 'zarr'
+    assert_array_equal(open_series(renamed)[:], series)

@@ -21,6 +21,7 @@ from ._utils import jsonable
 
 __all__ = [
     'create_array',
+    'flush',
     'get_json',
     'open_root',
     'require_group',
@@ -110,9 +111,7 @@ def create_array(
             options['chunks'] = tuple(int(c) for c in chunks)
         if fill_value is not None:
             options['fillvalue'] = fill_value
-        array = group.create_dataset(
-            name, shape=shape, dtype=dtype, **options
-        )
+        array = group.create_dataset(name, shape=shape, dtype=dtype, **options)
     else:
         if chunks is not None:
             options['chunks'] = tuple(int(c) for c in chunks)
@@ -122,6 +121,17 @@ def create_array(
     if data is not None and data.size:
         array[...] = data
     return array
+
+
+def flush(root: Any, /) -> None:
+    """Write what an HDF5 file buffers to disk; zarr writes at once.
+
+    Call it before recording progress, so that the record never claims
+    data that are not yet on disk.
+
+    """
+    if _is_hdf5(root):
+        root.flush()
 
 
 def set_json(node: Any, key: str, value: Any, /) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     'check_target',
     'file_kind',
     'hidden_path',
+    'is_zarr_store',
     'publishing',
     'remove_path',
     'store_kind',
@@ -46,6 +47,7 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
 """Format name -> file suffixes (lower case) that select it."""
 
 _STORES = ('hdf5', 'zarr')
+_ZARR_MARKERS = ('zarr.json', '.zgroup', '.zarray')
 
 
 def file_kind(path: str | os.PathLike[str], /) -> str | None:
@@ -89,6 +91,22 @@ def store_kind(
         )
         raise ValueError(msg)
     return kind
+
+
+def is_zarr_store(path: str | os.PathLike[str], /) -> bool:
+    """Return whether path is a directory holding zarr metadata.
+
+    A zarr v3 store has ``zarr.json``, a v2 store ``.zgroup`` or
+    ``.zarray``, whatever the directory's suffix.
+
+    >>> is_zarr_store('no/such/store.zarr')
+    False
+
+    """
+    path = Path(path)
+    return path.is_dir() and any(
+        (path / marker).exists() for marker in _ZARR_MARKERS
+    )
 
 
 def hidden_path(path: str | os.PathLike[str], tag: str, /) -> Path:

@@ -31,20 +31,28 @@ from __future__ import annotations
 
 __all__ = ['convert', 'parse_frames']
 
-import contextlib
-import json
 import logging
 import os
 import pathlib
-import shutil
 from collections.abc import Sequence
 from typing import Any
 
 import numpy
 
-from ._files import remove_path
+from ._containers import create_array, flush, get_json, open_root, set_json
+from ._files import (
+    SUFFIXES,
+    check_target,
+    file_kind,
+    hidden_path,
+    publish,
+    remove_path,
+)
 from ._utils import progress_bar
-from ._validate import check_int
+from ._validate import check_bool, check_int
+from .io import open_series, read_metadata
+from .io.metadata import dump_metadata
+from .io.stores import KINDS, check_chunks, compression_options
 
 logger = logging.getLogger('ipcf')
 
@@ -140,8 +148,10 @@ def convert(
         a group), as :func:`ipcf.io.imwrite` writes, so that
         :func:`ipcf.io.open_series` reads it back.
     roi : (y0, y1, x0, x1), 'y0:y1,x0:x1', 'auto' or None, optional
-        Keep rows ``y0:y1`` and columns ``x0:x1`` only. ``'auto'`` detects
-        the cell in the mean of the first 256 converted frames
+        Keep rows ``y0:y1`` and columns ``x0:x1`` only (integers; in the
+        string an empty bound is the frame's edge), as
+        :func:`ipcf.roi.region` reads it. ``'auto'`` detects the cell in
+        the mean of the first 256 converted frames
         (:func:`ipcf.roi.detect`, sides multiples of `block`). Default:
         the whole frame.
     frames : 'START:STOP', slice, (start, stop) or None, optional
@@ -191,7 +201,9 @@ def convert(
         option is not valid; or if a partial output to resume from does
         not match. The partial output is kept for `resume`.
     TypeError
-        If an option has the wrong type.
+        If an option has the wrong type, a number of the wrong kind
+        included (``roi=5``, ``roi=(0, 8.5, 0, 8)``, ``block=2.0``,
+        ``overwrite=1``).
 
     Notes
     -----
@@ -221,32 +233,26 @@ def convert(
     'movie.zarr'
 
     """
-    from . import io
     from .store import fingerprint
 
     output = pathlib.Path(output)
-    fmt = _output_format(output)
-    data = io.open_series(
+    kind = _output_kind(output)
+    overwrite = check_bool(overwrite, 'overwrite')
+    resume = check_bool(resume, 'resume')
+    progress = check_bool(progress, 'progress')
+    block = check_int(block, 'block', minimum=1)
+    data = open_series(
         source, key=key, shape=shape, dtype=dtype, num_threads=num_threads
     )
     nframes, height, width = (int(n) for n in data.shape)
     first, last = _frame_range(frames, nframes)
-    if isinstance(block, bool):
-        msg = f'{block=} is not an integer'
-        raise TypeError(msg)
-    block = check_int(block, 'block', minimum=1)
     box = _region(roi, data, first, last, block)
     y0, y1, x0, x1 = box
     out_shape = (last - first, y1 - y0, x1 - x0)
     out_dtype = numpy.dtype(data.dtype).newbyteorder('=')
-    chunks = io._check_chunks(chunks, out_shape, fmt)
-    compression = io._check_compression(compression, fmt)
-    if output.exists() and not overwrite:
-        msg = (
-            f'{os.fspath(output)!r} exists; pass overwrite=True (--overwrite)'
-            f' to replace it'
-        )
-        raise FileExistsError(msg)
+    chunks = check_chunks(chunks, out_shape)
+    options = compression_options(kind, compression)
+    check_target(output, overwrite=overwrite)
 
     record = {
         'source_fingerprint': fingerprint(data.shape, data.dtype),
@@ -258,13 +264,13 @@ def convert(
         'compression': compression,
     }
     try:
-        metadata = io.read_metadata(source, key=key)
+        metadata = read_metadata(source, key=key)
     except (OSError, ValueError) as exc:
         logger.warning('metadata of the source are not copied: %s', exc)
         metadata = {}
     attrs = {
         'axes': 'TYX',
-        'metadata': json.dumps(metadata, default=_jsonable),
+        'metadata': dump_metadata(metadata),
         'source': _describe(source),
         'source_shape': [nframes, height, width],
         'source_dtype': out_dtype.name,
@@ -272,13 +278,13 @@ def convert(
         'frames': [first, last],
     }
 
-    partial = output.with_name(f'.{output.name}.partial')
+    partial = hidden_path(output, 'partial')
     frame_bytes = out_shape[1] * out_shape[2] * out_dtype.itemsize
     per_chunk = chunks[0] * frame_bytes
     slab = chunks[0] * max(1, _SLAB_BYTES // max(per_chunk, 1))
     done = 0
     if resume and (partial.exists() or partial.is_symlink()):
-        done = _resume_point(partial, fmt, record)
+        done = _resume_point(partial, kind, record)
     else:
         if partial.exists() or partial.is_symlink():
             logger.info('discarding the partial output %s', partial)
@@ -292,22 +298,30 @@ def convert(
         unit='B',
         unit_scale=True,
     )
-    with (
-        bar,
-        _open_output(
-            partial,
-            fmt,
-            out_shape,
-            out_dtype,
-            chunks,
-            compression,
-            attrs,
-            done,
-        ) as (array, save),
-    ):
+    with bar, open_root(partial, kind, 'r+' if done else 'w') as root:
+        if done:
+            array = root['data']
+        else:
+            array = create_array(
+                root,
+                'data',
+                shape=out_shape,
+                dtype=out_dtype,
+                chunks=chunks,
+                compression=options,
+            )
+            array.attrs.update(attrs)
+
+        def save(record: dict) -> None:
+            flush(root)  # the data first, then the record
+            set_json(array, _RECORD, record)
+            flush(root)
+
         bar.update(done * frame_bytes)
         _copy(data, array, save, box, first, done, slab, record, bar)
-    _finish(partial, output, overwrite=overwrite)
+    # an output that appeared meanwhile is kept unless overwrite; the
+    # complete partial output then stays for resume
+    publish(partial, output, overwrite=overwrite)
     return output
 
 
@@ -347,17 +361,17 @@ def _read_slab(data: Any, key: tuple[slice, slice, slice]) -> numpy.ndarray:
     return block
 
 
-def _output_format(path: pathlib.Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in {'.h5', '.hdf5', '.hdf'}:
-        return 'hdf5'
-    if suffix == '.zarr':
-        return 'zarr'
-    msg = (
-        f'cannot convert to {os.fspath(path)!r}: unsupported suffix '
-        f'{suffix!r}; use .h5 (HDF5) or .zarr'
-    )
-    raise ValueError(msg)
+def _output_kind(path: pathlib.Path) -> str:
+    """Return 'hdf5' or 'zarr' for the output's suffix."""
+    kind = file_kind(path)
+    if kind not in KINDS:
+        known = ', '.join(s for k in KINDS for s in SUFFIXES[k])
+        msg = (
+            f'cannot convert to {os.fspath(path)!r}: unsupported suffix '
+            f'{path.suffix.lower()!r}; use {known}'
+        )
+        raise ValueError(msg)
+    return kind
 
 
 def _frame_range(frames: Any, nframes: int) -> tuple[int, int]:
@@ -389,33 +403,14 @@ def _frame_range(frames: Any, nframes: int) -> tuple[int, int]:
 def _region(
     roi: Any, data: Any, first: int, last: int, block: int
 ) -> tuple[int, int, int, int]:
-    """Return the box (y0, y1, x0, x1) to keep."""
+    """Return the box (y0, y1, x0, x1) to keep, as ipcf.roi reads it."""
     from . import roi as _roi
 
-    height, width = (int(n) for n in data.shape[1:])
-    if roi is None:
-        return (0, height, 0, width)
-    if isinstance(roi, str):
-        roi = _roi.parse_roi(roi, shape=(height, width))
-        if roi == 'auto':
-            image = _roi.mean_image(
-                data, frames=slice(first, min(last, first + _ROI_FRAMES))
-            )
-            box = _roi.detect(image, block=block)
-            logger.info('roi auto: %s', _roi.format_roi(box))
-            return box
-    try:
-        y0, y1, x0, x1 = (int(v) for v in roi)
-    except (TypeError, ValueError):
-        msg = f'{roi=!r} is not (y0, y1, x0, x1), "y0:y1,x0:x1" or "auto"'
-        raise TypeError(msg) from None
-    if not (0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
-        msg = (
-            f'roi {y0}:{y1},{x0}:{x1} is empty or outside the '
-            f'{height}x{width} frames'
-        )
-        raise ValueError(msg)
-    return (y0, y1, x0, x1)
+    window = slice(first, min(last, first + _ROI_FRAMES))
+    box = _roi.region(roi, data, block=block, frames=window)
+    if isinstance(roi, str) and roi.strip().lower() == 'auto':
+        logger.info('roi auto: %s', _roi.format_roi(box))
+    return box
 
 
 def _describe(source: Any) -> str:
@@ -428,37 +423,18 @@ def _describe(source: Any) -> str:
     return f'{type(source).__name__} of shape {tuple(shape or ())}'
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (numpy.ndarray, numpy.generic)):
-        return value.tolist()
-    return str(value)
-
-
-def _resume_point(partial: pathlib.Path, fmt: str, record: dict) -> int:
+def _resume_point(partial: pathlib.Path, kind: str, record: dict) -> int:
     """Return the frames already written to a matching partial output."""
     name = repr(os.fspath(partial))
     try:
-        if fmt == 'hdf5':
-            import h5py
-
-            with h5py.File(partial, 'r') as h5:
-                text = h5['data'].attrs.get(_RECORD)
-        else:
-            import zarr
-
-            text = zarr.open_group(os.fspath(partial), mode='r')[
-                'data'
-            ].attrs.get(_RECORD)
+        with open_root(partial, kind, 'r') as root:
+            stored = get_json(root['data'], _RECORD)
     except Exception as exc:
         msg = (
             f'cannot resume from {name}: {exc}; remove it or convert '
             f'without resume'
         )
         raise ValueError(msg) from exc
-    try:
-        stored = json.loads(text)
-    except (TypeError, ValueError):
-        stored = None
     if not isinstance(stored, dict):
         msg = f'cannot resume from {name}: it has no progress record'
         raise ValueError(msg)
@@ -474,87 +450,3 @@ def _resume_point(partial: pathlib.Path, fmt: str, record: dict) -> int:
         raise ValueError(msg)
     logger.info('resuming %s after %d frames', partial, written)
     return written
-
-
-@contextlib.contextmanager
-def _open_output(partial, fmt, shape, dtype, chunks, compression, attrs, done):
-    """Yield (array, save) of the partial output, created if done is 0.
-
-    ``save(record)`` stores the progress record once the data written so
-    far are on disk.
-    """
-    from .io import _hdf5_options, _zarr_compressors
-
-    if fmt == 'hdf5':
-        import h5py
-
-        options = _hdf5_options(compression)
-        with h5py.File(partial, 'r+' if done else 'w') as h5:
-            if done:
-                array = h5['data']
-            else:
-                array = h5.create_dataset(
-                    'data', shape=shape, dtype=dtype, chunks=chunks, **options
-                )
-                for name, value in attrs.items():
-                    array.attrs[name] = _attr(value)
-
-            def save(record: dict) -> None:
-                h5.flush()  # the data first, then the record
-                array.attrs[_RECORD] = json.dumps(record)
-                h5.flush()
-
-            yield array, save
-        return
-
-    import zarr
-
-    if done:
-        group = zarr.open_group(os.fspath(partial), mode='r+')
-        array = group['data']
-    else:
-        compressors = _zarr_compressors(compression)
-        group = zarr.open_group(os.fspath(partial), mode='w')
-        array = group.create_array(
-            'data',
-            shape=shape,
-            dtype=dtype,
-            chunks=chunks,
-            compressors=compressors,
-        )
-        array.attrs.update(attrs)
-
-    def save(record: dict) -> None:
-        # zarr writes each chunk synchronously: the data are already on
-        # disk when the record is written
-        array.attrs[_RECORD] = json.dumps(record)
-
-    yield array, save
-
-
-def _attr(value: Any) -> Any:
-    """Return value as an HDF5 attribute (lists of numbers as arrays)."""
-    if isinstance(value, list):
-        return numpy.asarray(value)
-    return value
-
-
-def _finish(
-    partial: pathlib.Path, output: pathlib.Path, *, overwrite: bool
-) -> None:
-    """Move the complete partial output onto output."""
-    if output.exists() or output.is_symlink():
-        if not overwrite:
-            msg = (
-                f'{os.fspath(output)!r} appeared during the conversion; '
-                f'not replaced (the result is in {os.fspath(partial)!r})'
-            )
-            raise FileExistsError(msg)
-        if output.is_dir() and not output.is_symlink():
-            old = output.with_name(f'.{output.name}.old')
-            remove_path(old)
-            os.replace(output, old)
-            os.replace(partial, output)
-            shutil.rmtree(old, ignore_errors=True)
-            return
-    os.replace(partial, output)

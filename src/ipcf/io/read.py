@@ -1,0 +1,381 @@
+"""Open any supported source as a lazy series; read metadata; summarize.
+
+The source's kind (raw, TIFF, TIFF series, HDF5, zarr, array) is found
+from its type, its suffix and, for directories, their contents; the
+format modules (:mod:`~ipcf.io.raw`, :mod:`~ipcf.io.tiff`,
+:mod:`~ipcf.io.stores`) then open it.
+
+>>> open_series(numpy.zeros((2, 3, 4), numpy.float32)).shape
+(2, 3, 4)
+
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy
+
+from .._files import SUFFIXES, file_kind, is_zarr_store
+from .._utils import number_threads
+from .._validate import check_string
+from ._lazy import check_array, chunks_of, native
+from .metadata import attrs_metadata
+from .raw import open_raw, raw_metadata
+from .stores import open_dataset, store_metadata
+from .tiff import TiffSeries, natural_sorted, open_tiff, tiff_metadata
+
+__all__ = ['SUPPORTED', 'imread', 'info', 'open_series', 'read_metadata']
+
+SUPPORTED = (
+    f'raw ({", ".join(SUFFIXES["raw"])}), '
+    f'TIFF ({", ".join(SUFFIXES["tiff"])}), '
+    f'TIFF series (directory, glob pattern or list of files), '
+    f'HDF5 ({", ".join(SUFFIXES["hdf5"])}), '
+    f'zarr ({", ".join(SUFFIXES["zarr"])})'
+)
+"""The source formats, for messages."""
+
+
+def open_series(
+    source: Any,
+    /,
+    *,
+    shape: Sequence[int] | None = None,
+    dtype: Any = None,
+    key: str | None = None,
+    num_threads: int | None = None,
+) -> Any:
+    """Return a lazy ``(T, H, W)`` array-like of an image time series.
+
+    Nothing is read up front: the result has ``shape``, ``dtype`` and
+    ``ndim``, and basic slicing ``a[t0:t1, y0:y1, x0:x1]`` (integers,
+    slices and ``...``) reads only the frames and rows needed and returns
+    a native-endian numpy array; ``numpy.asarray(a)`` reads everything.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, sequence of paths, or array_like
+        What to read, by kind:
+
+        - a ``.bin``/``.raw`` file of contiguous little-endian frames; its
+          shape and dtype come from `shape` and `dtype`, else from the
+          JSON sidecar ``<file>.json`` (or ``<stem>.json``) that
+          :func:`imwrite` writes. Returned as a read-only ``numpy.memmap``.
+        - a ``.tif``/``.tiff`` file (multi-page, OME-TIFF, BigTIFF, ImageJ)
+          whose first series is 3-D, or has more dimensions of which all
+          but ``(T, H, W)`` have length 1. Uncompressed files are
+          memory-mapped; compressed ones are read strip by strip.
+        - a directory of ``*.tif``/``*.tiff`` files, a glob pattern such as
+          ``'data/*.tif'``, or a list of paths: a :class:`TiffSeries`,
+          one 2-D frame per file in natural order (``frame2`` before
+          ``frame10``).
+        - a ``.h5``/``.hdf5``/``.hdf`` file: the ``h5py.Dataset`` itself.
+          Its file stays open as long as the dataset is referenced; call
+          ``dataset.file.close()`` to close it earlier.
+        - a ``.zarr`` directory: the ``zarr.Array``.
+        - a numpy array or any object with ``shape``, ``dtype``, ``ndim``
+          and ``__getitem__`` (dask arrays, memmaps, h5py and zarr
+          arrays): returned unchanged once checked.
+    shape : sequence of int, optional
+        Raw files only: ``(T, H, W)``, or ``(H, W)`` to take the number of
+        frames from the file size. Overrides the sidecar.
+    dtype : dtype_like, optional
+        Raw files only. Default: the sidecar's, else ``uint16``.
+        Little-endian unless given with an explicit ``'>'``.
+    key : str, optional
+        HDF5 and zarr only: path of the dataset in the file. Default:
+        ``'data'`` if that is a 3-D dataset, else the only 3-D dataset.
+    num_threads : int, optional
+        Threads reading the files of a TIFF series. Default: all cores.
+
+    Returns
+    -------
+    array-like, shape (T, H, W)
+        Integer or floating-point, lazily read.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `source` does not exist or a pattern matches no files.
+    ValueError
+        If the format is not supported, the data are not 3-D, a raw file
+        has no known shape or a wrong size, or an option does not apply.
+    TypeError
+        If the dtype is not integer or floating-point, or `source` is of
+        an unsupported type.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ipcf.io import imwrite
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> data = numpy.arange(24, dtype=numpy.uint16).reshape(2, 3, 4)
+    >>> path = imwrite(pathlib.Path(tmp.name) / 'movie.tif', data)
+    >>> series = open_series(path)
+    >>> series.shape, series.dtype
+    ((2, 3, 4), dtype('uint16'))
+    >>> series[1, :2, :2].tolist()
+    [[12, 13], [16, 17]]
+    >>> del series
+    >>> tmp.cleanup()
+
+    """
+    return _open(
+        source, shape=shape, dtype=dtype, key=key, num_threads=num_threads
+    )[0]
+
+
+def imread(
+    source: Any,
+    /,
+    *,
+    shape: Sequence[int] | None = None,
+    dtype: Any = None,
+    key: str | None = None,
+    num_threads: int | None = None,
+) -> numpy.ndarray:
+    """Return a whole ``(T, H, W)`` image series as a numpy array.
+
+    Parameters
+    ----------
+    source, shape, dtype, key, num_threads
+        As for :func:`open_series`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T, H, W)
+        All frames, read into memory, native-endian. Prefer
+        :func:`open_series` for data larger than memory.
+
+    Raises
+    ------
+    OSError, ValueError, TypeError
+        As :func:`open_series`.
+
+    Examples
+    --------
+    >>> imread(numpy.zeros((2, 3, 4), numpy.float32)).shape
+    (2, 3, 4)
+
+    """
+    array = open_series(
+        source, shape=shape, dtype=dtype, key=key, num_threads=num_threads
+    )
+    return native(numpy.asarray(array[:]))
+
+
+def read_metadata(source: Any, /, *, key: str | None = None) -> dict:
+    """Return the metadata dict that :func:`imwrite` stored with a series.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, sequence of paths, or array_like
+        As for :func:`open_series`. Arrays with an ``attrs`` mapping
+        (h5py, zarr) give their ``'metadata'`` attribute.
+    key : str, optional
+        HDF5 and zarr only: the dataset, as for :func:`open_series`.
+
+    Returns
+    -------
+    dict
+        The stored metadata, or an empty dict if there is none.
+
+    Raises
+    ------
+    ValueError
+        If stored metadata are not valid JSON.
+    OSError, TypeError
+        As :func:`open_series`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ipcf.io import imwrite
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> data = numpy.zeros((2, 3, 4), numpy.uint16)
+    >>> path = pathlib.Path(tmp.name) / 'movie.bin'
+    >>> path = imwrite(path, data, metadata={'frame_time': 0.001})
+    >>> read_metadata(path)
+    {'frame_time': 0.001}
+    >>> tmp.cleanup()
+
+    """
+    if key is not None:
+        check_string(key, 'key')
+    fmt, target, name = _classify(source)
+    if fmt == 'raw':
+        return raw_metadata(target)
+    if fmt in {'tiff', 'tiff-series'}:
+        return tiff_metadata(target if fmt == 'tiff' else target[0])
+    if fmt in {'hdf5', 'zarr'}:
+        return store_metadata(target, fmt, key=key, name=name)
+    attrs = getattr(source, 'attrs', None)
+    if hasattr(attrs, 'get'):
+        return attrs_metadata(attrs, None, name=name)
+    return {}
+
+
+def info(source: Any, /, **kwargs: Any) -> dict[str, Any]:
+    """Return a summary of an image series without reading its frames.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, sequence of paths, or array_like
+        As for :func:`open_series`.
+    **kwargs
+        Options of :func:`open_series` (`shape`, `dtype`, `key`,
+        `num_threads`).
+
+    Returns
+    -------
+    dict
+        ``'path'`` (str, or None for arrays), ``'format'`` (``'raw'``,
+        ``'tiff'``, ``'tiff-series'``, ``'hdf5'``, ``'zarr'`` or
+        ``'array'``), ``'shape'``, ``'dtype'`` (str), ``'frames'``,
+        ``'chunks'`` (tuple or None), ``'nbytes'``, ``'metadata'`` (dict)
+        and ``'files'`` (number of files, None for arrays).
+
+    Raises
+    ------
+    OSError, ValueError, TypeError
+        As :func:`open_series`; messages are one line naming the file.
+
+    Examples
+    --------
+    >>> summary = info(numpy.zeros((8, 16, 32), numpy.uint16))
+    >>> summary['format'], summary['frames'], summary['nbytes']
+    ('array', 8, 8192)
+
+    """
+    array, fmt, _, files = _open(source, **kwargs)
+    shape = tuple(int(n) for n in array.shape)
+    dtype = numpy.dtype(array.dtype)
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fsdecode(source)
+    elif fmt == 'tiff-series':
+        path = os.path.commonpath(array.files)
+    else:
+        path = None
+    return {
+        'path': path,
+        'format': fmt,
+        'shape': shape,
+        'dtype': str(dtype.newbyteorder('=')),
+        'frames': shape[0],
+        'chunks': chunks_of(array),
+        'nbytes': math.prod(shape) * dtype.itemsize,
+        'metadata': read_metadata(
+            array if fmt == 'array' else source, key=kwargs.get('key')
+        ),
+        'files': files,
+    }
+
+
+def _open(
+    source: Any,
+    *,
+    shape: Sequence[int] | None = None,
+    dtype: Any = None,
+    key: str | None = None,
+    num_threads: int | None = None,
+) -> tuple[Any, str, str, int | None]:
+    """Return (array, format, name, number of files) of a source."""
+    if key is not None:
+        check_string(key, 'key')
+    fmt, target, name = _classify(source)
+    nthreads = number_threads(num_threads)
+    if fmt != 'raw' and (shape is not None or dtype is not None):
+        msg = (
+            f'shape and dtype apply to raw .bin files only, not to the '
+            f'{fmt} source {name}'
+        )
+        raise ValueError(msg)
+    if fmt not in {'hdf5', 'zarr'} and key is not None:
+        msg = f'{key=} applies to HDF5 and zarr only, not to {fmt} {name}'
+        raise ValueError(msg)
+    files: int | None = 1
+    if fmt == 'raw':
+        array = open_raw(target, shape=shape, dtype=dtype)
+    elif fmt == 'tiff':
+        array = open_tiff(target)
+    elif fmt == 'tiff-series':
+        array = TiffSeries(target, num_threads=nthreads)
+        files = len(target)
+    elif fmt in {'hdf5', 'zarr'}:
+        array = open_dataset(target, fmt, key=key, name=name)
+    else:
+        array, files = source, None
+    member = name
+    if fmt in {'hdf5', 'zarr'} and array.name.strip('/'):
+        member = f'{name} dataset {array.name.strip("/")!r}'
+    check_array(array, member)
+    return array, fmt, name, files
+
+
+def _classify(source: Any) -> tuple[str, Any, str]:
+    """Return (format, path or files or array, display name) of a source."""
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if isinstance(text, bytes):
+            text = os.fsdecode(text)
+        path = pathlib.Path(text)
+        name = repr(text)
+        if not path.exists():
+            if any(c in text for c in '*?['):
+                files = [
+                    f
+                    for f in glob.glob(text, recursive=True)
+                    if os.path.isfile(f)
+                ]
+                if not files:
+                    msg = f'no files match the pattern {text!r}'
+                    raise FileNotFoundError(msg)
+                return 'tiff-series', natural_sorted(files), name
+            msg = f'no such file or directory: {text!r}'
+            raise FileNotFoundError(msg)
+        kind = file_kind(path)
+        if path.is_dir():
+            if kind == 'zarr' or is_zarr_store(path):
+                return 'zarr', path, name
+            files = [
+                os.fspath(p)
+                for p in path.iterdir()
+                if file_kind(p) == 'tiff'
+                and not p.name.startswith('.')
+                and p.is_file()
+            ]
+            if not files:
+                msg = f'no TIFF files (*.tif, *.tiff) in directory {text!r}'
+                raise FileNotFoundError(msg)
+            return 'tiff-series', natural_sorted(files), name
+        if kind in {'raw', 'tiff', 'hdf5'}:
+            return kind, path, name
+        msg = f'unsupported file type {text!r}; supported: {SUPPORTED}'
+        raise ValueError(msg)
+    if isinstance(source, (list, tuple)):
+        if not source:
+            msg = 'the list of TIFF files is empty'
+            raise ValueError(msg)
+        bad = [s for s in source if not isinstance(s, (str, os.PathLike))]
+        if bad:
+            msg = (
+                f'a list source must hold file paths, found '
+                f'{type(bad[0]).__name__}; convert nested lists of numbers '
+                f'with numpy.asarray'
+            )
+            raise TypeError(msg)
+        files = [os.fspath(s) for s in source]
+        return 'tiff-series', files, repr(os.path.commonpath(files))
+    if all(hasattr(source, a) for a in ('shape', 'dtype', '__getitem__')):
+        return 'array', source, f'{type(source).__name__} data'
+    msg = (
+        f'source of type {type(source).__name__} is not a path, glob '
+        f'pattern, list of files or array-like with shape and dtype'
+    )
+    raise TypeError(msg)

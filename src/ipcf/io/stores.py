@@ -1,0 +1,379 @@
+"""HDF5 files and zarr stores holding a series as one 3-D dataset.
+
+Reading picks the dataset ``key``, else ``'data'``, else the only 3-D
+dataset, and returns the library's own lazy array (``h5py.Dataset``,
+``zarr.Array``). Writing creates dataset ``data`` with chunks that hold
+many frames of a small pixel block, as the per-pixel pCF reads them;
+:func:`compression_options` translates a compression name into each
+library's options, for :mod:`ipcf.convert` too. h5py and zarr are
+imported when a store is first used.
+
+>>> check_chunks(None, (600, 40, 20))
+(512, 16, 16)
+>>> compression_options('hdf5', 'zlib')
+{'compression': 'gzip', 'shuffle': True}
+
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy
+
+from .._containers import create_array, open_root
+from .._files import publishing
+from .._validate import check_choice
+from ._output import blocks, check_compression
+from .metadata import attrs_metadata
+
+__all__ = [
+    'KINDS',
+    'check_chunks',
+    'compression_options',
+    'open_dataset',
+    'store_metadata',
+    'write_store',
+]
+
+KINDS = ('hdf5', 'zarr')
+"""The store formats, as :func:`ipcf._files.file_kind` names them."""
+
+
+def check_chunks(
+    chunks: Sequence[int] | None, shape: Sequence[int], /
+) -> tuple[int, int, int]:
+    """Return the chunk shape of a stored series, each clipped to shape.
+
+    Parameters
+    ----------
+    chunks : sequence of 3 int or None
+        ``(frames, rows, columns)``. None gives ``(512, 16, 16)``: all
+        frames of a small pixel block sit in a few chunks, and a chunk of
+        uint16 is 256 KiB.
+    shape : sequence of 3 int
+        The stored series' ``(T, H, W)``.
+
+    Returns
+    -------
+    tuple of 3 int
+
+    Raises
+    ------
+    TypeError
+        If `chunks` is not three integers.
+    ValueError
+        If a chunk length is below 1.
+
+    Examples
+    --------
+    >>> check_chunks((5, 4, 100), (12, 9, 7))
+    (5, 4, 7)
+
+    """
+    if chunks is None:
+        return (min(shape[0], 512), min(shape[1], 16), min(shape[2], 16))
+    if (
+        isinstance(chunks, (str, bytes))
+        or not isinstance(chunks, Sequence)
+        or len(chunks) != 3
+        or not all(
+            isinstance(c, (int, numpy.integer)) and not isinstance(c, bool)
+            for c in chunks
+        )
+    ):
+        msg = f'{chunks=} must be three integers (frames, rows, columns)'
+        raise TypeError(msg)
+    if min(chunks) < 1:
+        msg = f'{chunks=} must be positive'
+        raise ValueError(msg)
+    return tuple(  # type: ignore[return-value]
+        min(int(c), int(n)) for c, n in zip(chunks, shape, strict=True)
+    )
+
+
+def compression_options(kind: str, compression: str | None, /) -> dict:
+    """Return the library options that store a compression in kind.
+
+    Parameters
+    ----------
+    kind : {'hdf5', 'zarr'}
+        The store format.
+    compression : str or None
+        None (uncompressed); ``'zlib'`` or ``'gzip'``; ``'lzf'`` (HDF5);
+        ``'zstd'`` or ``'blosc'`` (zarr).
+
+    Returns
+    -------
+    dict
+        Keyword arguments of ``h5py.Group.create_dataset``
+        (``compression``, ``shuffle``) or ``zarr.Group.create_array``
+        (``compressors``), as :func:`ipcf._containers.create_array` takes
+        them.
+
+    Raises
+    ------
+    ValueError
+        If `kind` is not a store format or `compression` is not one of
+        its compressions.
+    ImportError
+        If zarr>=3 is not installed (zarr only).
+
+    Examples
+    --------
+    >>> compression_options('hdf5', None)
+    {}
+
+    """
+    check_choice(kind, 'kind', KINDS)
+    compression = check_compression(compression, kind)
+    if kind == 'hdf5':
+        if compression in {'zlib', 'gzip'}:
+            return {'compression': 'gzip', 'shuffle': True}
+        if compression == 'lzf':
+            return {'compression': 'lzf', 'shuffle': True}
+        return {}
+    codecs = _zarr().codecs
+    codec = {
+        'zlib': codecs.GzipCodec,
+        'gzip': codecs.GzipCodec,
+        'zstd': codecs.ZstdCodec,
+        'blosc': codecs.BloscCodec,
+    }.get(compression)
+    # None, not zarr's default compressor, when uncompressed
+    return {'compressors': None if codec is None else codec()}
+
+
+def open_dataset(
+    path: pathlib.Path,
+    kind: str,
+    /,
+    *,
+    key: str | None = None,
+    name: str | None = None,
+) -> Any:
+    """Return the 3-D dataset of an HDF5 file or zarr store, open.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An existing ``.h5`` file or zarr store.
+    kind : {'hdf5', 'zarr'}
+        Its format.
+    key : str, optional
+        Path of the dataset in the store. Default: ``'data'`` if that is
+        3-D, else the only 3-D dataset.
+    name : str, optional
+        The source, for messages. Default: ``repr(path)``.
+
+    Returns
+    -------
+    h5py.Dataset or zarr.Array
+        An HDF5 file stays open as long as its dataset is referenced;
+        ``dataset.file.close()`` closes it earlier.
+
+    Raises
+    ------
+    OSError
+        If an HDF5 file is not readable.
+    ValueError
+        If a zarr store is not readable, `key` names no dataset, or no
+        single 3-D dataset is found.
+    ImportError
+        If h5py or zarr is not installed.
+
+    """
+    name = repr(os.fspath(path)) if name is None else name
+    if kind == 'zarr':
+        return _open_zarr(path, key, name)[0]
+    h5 = _open_hdf5(path)
+    try:
+        return _select_member(h5, key, name, _hdf5_members(h5))
+    except BaseException:
+        h5.close()
+        raise
+
+
+def store_metadata(
+    path: pathlib.Path,
+    kind: str,
+    /,
+    *,
+    key: str | None = None,
+    name: str | None = None,
+) -> dict:
+    """Return the ``'metadata'`` attribute of a store's dataset, or {}.
+
+    The dataset is chosen as by :func:`open_dataset`; without metadata of
+    its own, the root group's are returned.
+
+    Raises
+    ------
+    OSError, ValueError
+        As :func:`open_dataset`, or if the metadata are not valid JSON.
+
+    """
+    name = repr(os.fspath(path)) if name is None else name
+    if kind == 'zarr':
+        array, root = _open_zarr(path, key, name)
+        return attrs_metadata(
+            array.attrs, None if root is None else root.attrs, name=name
+        )
+    with _open_hdf5(path) as h5:
+        dataset = _select_member(h5, key, name, _hdf5_members(h5))
+        return attrs_metadata(dataset.attrs, h5.attrs, name=name)
+
+
+def write_store(
+    path: pathlib.Path,
+    data: Any,
+    text: str | None,
+    /,
+    *,
+    kind: str,
+    chunks: tuple[int, int, int],
+    compression: str | None,
+    overwrite: bool,
+    bar: Any,
+) -> None:
+    """Write frames to dataset ``data`` of a new HDF5 file or zarr store.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The output.
+    data : array_like, shape (T, H, W)
+        Checked frames, written ``chunks[0]`` frames at a time.
+    text : str or None
+        Metadata as JSON text, the dataset's attribute ``'metadata'``.
+    kind : {'hdf5', 'zarr'}
+        The format; zarr stores are zarr v3 groups.
+    chunks : tuple of 3 int
+        Checked chunk shape (:func:`check_chunks`).
+    compression : str or None
+        Checked compression (:func:`compression_options`).
+    overwrite : bool
+        Replace an existing output.
+    bar : progress bar
+        Updated with the frames written.
+
+    Raises
+    ------
+    ImportError
+        If h5py, or zarr>=3, is not installed.
+
+    """
+    options = compression_options(kind, compression)  # imports zarr
+    dtype = numpy.dtype(data.dtype).newbyteorder('=')
+    attrs = {'axes': 'TYX'}
+    if text is not None:
+        attrs['metadata'] = text
+    with (
+        publishing(path, overwrite=overwrite, directory=kind == 'zarr') as tmp,
+        open_root(tmp, kind, 'w') as root,
+    ):
+        array = create_array(
+            root,
+            'data',
+            shape=data.shape,
+            dtype=dtype,
+            chunks=chunks,
+            compression=options,
+        )
+        array.attrs.update(attrs)
+        for t0, block in blocks(data, chunks[0]):
+            array[t0 : t0 + len(block)] = block
+            bar.update(len(block))
+
+
+def _zarr() -> Any:
+    """Return the zarr module, version 3 or later, or raise ImportError."""
+    try:
+        import zarr
+    except ImportError as exc:
+        msg = 'zarr stores need zarr>=3; install ipcf[all]'
+        raise ImportError(msg) from exc
+    if int(zarr.__version__.split('.')[0]) < 3:
+        msg = f'zarr stores need zarr>=3, found {zarr.__version__}'
+        raise ImportError(msg)
+    return zarr
+
+
+def _open_hdf5(path: pathlib.Path) -> Any:
+    """Return an h5py.File opened read-only, or a one-line OSError."""
+    import h5py
+
+    try:
+        return h5py.File(path, 'r')
+    except OSError as exc:
+        text = str(exc).splitlines()[0]
+        msg = f'{os.fspath(path)!r} is not a readable HDF5 file: {text}'
+        raise OSError(msg) from exc
+
+
+def _hdf5_members(h5: Any) -> dict[str, tuple[int, ...]]:
+    """Return {name: shape} of every dataset in an HDF5 file."""
+    import h5py
+
+    members: dict[str, tuple[int, ...]] = {}
+
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Dataset):
+            members[name] = tuple(obj.shape)
+
+    h5.visititems(visit)
+    return members
+
+
+def _select_member(
+    group: Any, key: str | None, name: str, members: dict[str, tuple]
+) -> Any:
+    """Return the dataset named key, 'data', or the only 3-D one."""
+    listing = ', '.join(f'{k!r} {s}' for k, s in members.items()) or 'none'
+    if key is not None:
+        if key.strip('/') not in members:
+            msg = f'{name} has no dataset {key=}; datasets: {listing}'
+            raise ValueError(msg)
+        return group[key.strip('/')]
+    if len(members.get('data', ())) == 3:
+        return group['data']
+    candidates = [k for k, s in members.items() if len(s) == 3]
+    if len(candidates) == 1:
+        return group[candidates[0]]
+    if candidates:
+        listing = ', '.join(f'{k!r} {members[k]}' for k in candidates)
+        msg = f'{name} has several 3-D datasets, choose one by key: {listing}'
+    else:
+        msg = f'{name} has no 3-D dataset; datasets: {listing}'
+    raise ValueError(msg)
+
+
+def _open_zarr(
+    path: pathlib.Path, key: str | None, name: str
+) -> tuple[Any, Any]:
+    """Return (zarr array, its root group or None)."""
+    try:
+        import zarr
+    except ImportError as exc:
+        msg = f'reading the zarr store {name} needs zarr; install ipcf[all]'
+        raise ImportError(msg) from exc
+    try:
+        root = zarr.open(os.fspath(path), mode='r')
+    except Exception as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = f'{name} is not a readable zarr store: {text}'
+        raise ValueError(msg) from exc
+    if isinstance(root, zarr.Array):
+        if key is not None:
+            msg = f'{name} is a zarr array, not a group; {key=} is not used'
+            raise ValueError(msg)
+        return root, None
+    members = {
+        k: tuple(v.shape)
+        for k, v in sorted(root.members(max_depth=None))
+        if isinstance(v, zarr.Array)
+    }
+    return _select_member(root, key, name, members), root

@@ -1,0 +1,775 @@
+"""TIFF files and TIFF series: one multi-page file, or one file a frame.
+
+A multi-page, OME-, ImageJ- or BigTIFF file opens as a lazy ``(T, H, W)``
+array (memory-mapped when uncompressed, decoded strip by strip when
+not); a directory, glob pattern or list of single-frame files opens as a
+:class:`TiffSeries`, as light-sheet microscopes stream them to disk.
+:func:`imwrite_series` writes such a directory. tifffile is imported
+when a TIFF file is first read or written.
+
+>>> import tempfile, pathlib
+>>> tmp = tempfile.TemporaryDirectory()
+>>> data = numpy.arange(24, dtype=numpy.uint16).reshape(2, 3, 4)
+>>> out = imwrite_series(pathlib.Path(tmp.name) / 'frames', data)
+>>> TiffSeries(sorted(out.iterdir()))[1, 2].tolist()
+[20, 21, 22, 23]
+>>> tmp.cleanup()
+
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import math
+import os
+import pathlib
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy
+
+from .._files import publishing
+from .._utils import number_threads, progress_bar
+from .._validate import check_bool, check_int, check_string
+from ._lazy import (
+    ArrayView,
+    LazySeries,
+    as_range,
+    bounds,
+    check_array,
+    normalize_key,
+)
+from ._output import blocks, check_compression, check_output, frames_per_block
+from .metadata import dump_metadata, parse_metadata
+
+__all__ = [
+    'TiffSeries',
+    'imwrite_series',
+    'natural_sorted',
+    'open_tiff',
+    'tiff_metadata',
+    'write_tiff',
+]
+
+logger = logging.getLogger('ipcf')
+
+# TIFF output above this size is BigTIFF (classic TIFF offsets are 32-bit;
+# some readers treat them as signed, so stay below 2 GiB with a margin)
+_BIGTIFF_BYTES = 2**31 - 2**25
+# private TIFF tag holding the metadata JSON in OME-TIFF files, whose
+# description is the OME-XML
+_METADATA_TAG = 65000
+
+
+def imwrite_series(
+    directory: str | os.PathLike[str],
+    data: Any,
+    /,
+    *,
+    prefix: str = 'frame',
+    byteorder: str = '>',
+    digits: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    compression: str | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+    num_threads: int | None = None,
+) -> pathlib.Path:
+    """Write a ``(T, H, W)`` image series as one TIFF file per frame.
+
+    Files are named ``<prefix><index>.tif`` with zero-padded indices
+    (``frame00000.tif``, ``frame00001.tif``, ...), as microscopes that
+    stream frames to disk do; :func:`ipcf.io.open_series` reads the
+    directory back.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Output directory; must not exist unless `overwrite` is True.
+    data : array_like, shape (T, H, W)
+        Integer or floating-point frames, read block by block, never
+        modified.
+    prefix : str, optional, default: 'frame'
+        File name prefix, without path separators.
+    byteorder : {'>', '<'}, optional, default: '>'
+        Byte order of the files: big-endian by default, like the SPIM
+        cameras' files this mimics.
+    digits : int, optional
+        Width of the zero-padded index. Default: at least 5, enough for T.
+    metadata : dict, optional
+        JSON-serializable metadata, stored in the description of the first
+        file only (so that large metadata are not repeated).
+    compression : {None, 'zlib', 'lzma'}, optional
+        TIFF compression. Default: none.
+    overwrite : bool, optional, default: False
+        Replace an existing directory that holds only TIFF files.
+    progress : bool, optional, default: False
+        Show a progress bar of frames written.
+    num_threads : int, optional
+        Threads writing files. Default: all cores.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory written.
+
+    Raises
+    ------
+    FileExistsError
+        If `directory` exists and `overwrite` is False, or it holds
+        other files than TIFF files.
+    ValueError
+        If `data` is not 3-D or empty, `prefix` holds a separator,
+        `byteorder` is another string, `digits` are too few for T, or
+        `compression` is not supported.
+    TypeError
+        If `data` is not integer or floating-point, or an option is of
+        the wrong kind (``digits=2.0``, ``overwrite=1``).
+
+    Notes
+    -----
+    The files are written into a hidden temporary directory beside
+    `directory`, which is renamed when complete.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> data = numpy.arange(24, dtype=numpy.uint16).reshape(2, 3, 4)
+    >>> out = imwrite_series(pathlib.Path(tmp.name) / 'frames', data)
+    >>> sorted(p.name for p in out.iterdir())
+    ['frame00000.tif', 'frame00001.tif']
+    >>> tmp.cleanup()
+
+    """
+    data = check_array(data, 'data', convert=True, allow_empty=False)
+    text = dump_metadata(metadata)
+    directory = pathlib.Path(directory)
+    check_string(prefix, 'prefix')
+    if any(sep in prefix for sep in ('/', '\\', os.sep)):
+        msg = f'{prefix=} must be a file name prefix without separators'
+        raise ValueError(msg)
+    check_string(byteorder, 'byteorder')
+    if byteorder not in {'<', '>'}:
+        msg = f"{byteorder=} must be '>' (big-endian) or '<' (little-endian)"
+        raise ValueError(msg)
+    nframes = data.shape[0]
+    if digits is None:
+        digits = max(5, len(str(nframes - 1)))
+    else:
+        digits = check_int(digits, 'digits', minimum=1)
+        if 10**digits < nframes:
+            msg = f'{digits=} is too few for {nframes} frames'
+            raise ValueError(msg)
+    compression = check_compression(compression, 'tiff')
+    overwrite = check_bool(overwrite, 'overwrite')
+    progress = check_bool(progress, 'progress')
+    nthreads = number_threads(num_threads)
+    check_output(directory, overwrite=overwrite, directory=True, tiffs=True)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    description = None if text is None else {'metadata': json.loads(text)}
+
+    import tifffile
+
+    def write(index: int, frame: numpy.ndarray, tmp: pathlib.Path) -> None:
+        tifffile.imwrite(
+            tmp / f'{prefix}{index:0{digits}d}.tif',
+            frame,
+            byteorder=byteorder,
+            photometric='minisblack',
+            compression=compression,
+            metadata=description if index == 0 else None,
+        )
+
+    bar = progress_bar(
+        nframes,
+        enable=progress,
+        desc=f'writing {directory.name}',
+        unit='frame',
+    )
+    with (
+        bar,
+        publishing(directory, overwrite=overwrite, directory=True) as tmp,
+    ):
+        for t0, block in blocks(data, frames_per_block(data)):
+            indices = range(t0, t0 + len(block))
+            if nthreads > 1 and len(block) > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(min(nthreads, len(block))) as pool:
+                    list(pool.map(write, indices, block, [tmp] * len(block)))
+            else:
+                for index, frame in zip(indices, block, strict=True):
+                    write(index, frame, tmp)
+            bar.update(len(block))
+    return directory
+
+
+class TiffSeries(LazySeries):
+    """Lazy ``(T, H, W)`` series of TIFF files, one 2-D frame per file.
+
+    Slicing reads only the files and rows needed, in a thread pool when
+    several frames are read. The first file fixes shape and dtype; every
+    file read is checked against it.
+
+    Parameters
+    ----------
+    files : sequence of str or os.PathLike
+        The frame files, in time order.
+    num_threads : int, optional
+        Threads reading files. Default: all cores.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file does not exist.
+    ValueError
+        If the first file is not a single 2-D TIFF image of integer or
+        floating-point type.
+
+    Notes
+    -----
+    Arrays come back native-endian with the files' dtype, whatever the
+    files' byte order. A missing, truncated or corrupt file, or one of
+    another shape or dtype, raises OSError or ValueError naming the file
+    when its frame is read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> data = numpy.arange(24, dtype=numpy.uint16).reshape(2, 3, 4)
+    >>> out = imwrite_series(pathlib.Path(tmp.name) / 'frames', data)
+    >>> series = TiffSeries(sorted(out.iterdir()))
+    >>> series
+    TiffSeries(2 files, shape=(2, 3, 4), dtype=uint16)
+    >>> series[:, 1, 1:3]
+    array([[ 5,  6],
+           [17, 18]], dtype=uint16)
+    >>> tmp.cleanup()
+
+    """
+
+    def __init__(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        /,
+        *,
+        num_threads: int | None = None,
+    ) -> None:
+        files = tuple(os.fspath(f) for f in files)
+        if not files:
+            msg = 'a TIFF series needs at least one file, got none'
+            raise ValueError(msg)
+        for file in files:
+            if not os.path.isfile(file):
+                msg = f'TIFF series file not found: {file!r}'
+                raise FileNotFoundError(msg)
+        height, width, dtype = _tiff_frame_layout(files[0])
+        self._files = files
+        self._shape = (len(files), height, width)
+        self._dtype = dtype
+        self._num_threads = number_threads(num_threads)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Paths of the frame files, in time order."""
+        return self._files
+
+    @property
+    def chunks(self) -> tuple[int, int, int]:
+        """One frame per file: ``(1, H, W)``."""
+        return (1, *self._shape[1:])
+
+    def __repr__(self) -> str:
+        return (
+            f'{type(self).__name__}({len(self._files)} files, '
+            f'shape={self._shape}, dtype={self._dtype})'
+        )
+
+    def __getitem__(self, key: Any) -> numpy.ndarray:
+        t, y, x = normalize_key(key, self._shape)
+        frames = [t] if isinstance(t, int) else list(as_range(t))
+        ylo, yhi, ylocal = bounds(y)
+        xlo, xhi, xlocal = bounds(x)
+        shape = [len(as_range(k)) for k in (y, x) if isinstance(k, slice)]
+        out = numpy.empty((len(frames), *shape), dtype=self._dtype)
+
+        def read(item: tuple[int, int]) -> None:
+            index, frame = item
+            rows = self._read_rows(frame, ylo, yhi)
+            out[index] = rows[:, xlo:xhi][ylocal, xlocal]
+
+        if out.size:
+            nthreads = min(self._num_threads, len(frames))
+            if nthreads > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(nthreads) as pool:
+                    list(pool.map(read, enumerate(frames)))
+            else:
+                for item in enumerate(frames):
+                    read(item)
+        return out[0] if isinstance(t, int) else out
+
+    def _read_rows(self, frame: int, start: int, stop: int) -> numpy.ndarray:
+        """Return rows start:stop of a frame, checking the file."""
+        path = self._files[frame]
+        return _read_tiff_rows(
+            path, start, stop, shape=self._shape[1:], dtype=self._dtype
+        )
+
+
+def natural_sorted(files: list[str], /) -> list[str]:
+    """Return files sorted so that numbers compare by value.
+
+    >>> natural_sorted(['frame10.tif', 'frame9.tif'])
+    ['frame9.tif', 'frame10.tif']
+
+    """
+    from tifffile import natural_sorted as _natural_sorted
+
+    return _natural_sorted(files)
+
+
+def write_tiff(
+    path: pathlib.Path,
+    data: Any,
+    text: str | None,
+    /,
+    *,
+    compression: str | None,
+    overwrite: bool,
+    bar: Any,
+) -> None:
+    """Write frames to one multi-page TIFF file, block by block.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The output; a ``.ome.tif`` name writes OME-TIFF.
+    data : array_like, shape (T, H, W)
+        Checked frames.
+    text : str or None
+        Metadata as JSON text: in the image description, or in private
+        tag 65000 of OME-TIFF files (whose description is the OME-XML).
+    compression : {None, 'zlib', 'lzma'}
+        Checked compression.
+    overwrite : bool
+        Replace an existing output.
+    bar : progress bar
+        Updated with the frames written.
+
+    Notes
+    -----
+    Files above about 2 GB are BigTIFF.
+
+    """
+    import tifffile
+
+    dtype = numpy.dtype(data.dtype).newbyteorder('=')
+    nbytes = math.prod(data.shape) * dtype.itemsize
+    ome = path.name.lower().endswith(('.ome.tif', '.ome.tiff'))
+    metadata: dict[str, Any] = {'axes': 'TYX'}
+    extratags = []
+    if text is not None:
+        if ome:
+            extratags.append((_METADATA_TAG, 's', 0, text, True))
+        else:
+            metadata['metadata'] = json.loads(text)
+
+    def frames() -> Iterator[numpy.ndarray]:
+        for _, block in blocks(data, frames_per_block(data)):
+            yield from block
+            bar.update(len(block))
+
+    with publishing(path, overwrite=overwrite) as tmp:
+        with tifffile.TiffWriter(
+            tmp, bigtiff=nbytes > _BIGTIFF_BYTES, ome=ome
+        ) as tif:
+            tif.write(
+                frames(),
+                shape=data.shape,
+                dtype=dtype,
+                photometric='minisblack',
+                compression=compression,
+                metadata=metadata,
+                extratags=extratags,
+            )
+
+
+# tifffile's log records ------------------------------------------------
+
+
+class _TifffileNotes(logging.Filter):
+    """Hold the tifffile log records of one thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self.thread:
+            return True
+        self.messages.append(record.getMessage())
+        return False
+
+
+_notes = threading.local()
+
+
+def _tifffile_notes(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a reader of the TIFF file named by its first argument.
+
+    tifffile logs what it finds wrong in a file. Within the reader these
+    records are held: if the reader raises, its one-line error stands
+    alone (it may quote them through :func:`_tiff_note`); otherwise they
+    are logged as warnings on the 'ipcf' logger, naming the file.
+    """
+
+    @functools.wraps(function)
+    def wrapper(path: Any, /, *args: Any, **kwargs: Any) -> Any:
+        log = logging.getLogger('tifffile')
+        notes = _TifffileNotes()
+        outer = getattr(_notes, 'current', None)
+        _notes.current = notes
+        log.addFilter(notes)
+        try:
+            result = function(path, *args, **kwargs)
+        finally:
+            log.removeFilter(notes)
+            _notes.current = outer
+        for message in dict.fromkeys(notes.messages):
+            logger.warning('%r: %s', os.fspath(path), message)
+        return result
+
+    return wrapper
+
+
+def _tiff_note() -> str:
+    """Return '; ' and the first held tifffile message, or ''."""
+    notes = getattr(_notes, 'current', None)
+    if notes is None or not notes.messages:
+        return ''
+    return f'; {notes.messages[0]}'
+
+
+def _tiff_error(path: Any, exc: Exception) -> ValueError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    msg = f'{os.fspath(path)!r} is not a readable TIFF file: {text}'
+    return ValueError(msg)
+
+
+def _open_tiff_file(path: Any) -> Any:
+    """Return an open tifffile.TiffFile or raise a one-line error."""
+    import tifffile
+
+    try:
+        return tifffile.TiffFile(path)
+    except OSError:
+        raise
+    except Exception as exc:  # corrupt files raise many kinds
+        raise _tiff_error(path, exc) from exc
+
+
+# multi-page files ------------------------------------------------------
+
+
+@_tifffile_notes
+def open_tiff(path: pathlib.Path, /) -> Any:
+    """Return a lazy (T, H, W) array of the first series in a TIFF file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A multi-page TIFF, OME-TIFF, ImageJ or BigTIFF file whose first
+        series is 3-D, or has more dimensions of which all but
+        ``(T, H, W)`` have length 1.
+
+    Returns
+    -------
+    numpy.memmap or ArrayView, shape (T, H, W)
+        A memmap of uncompressed native-endian files; else a view that
+        decodes only the strips or pages a slice needs (through zarr, or
+        page by page without it).
+
+    Raises
+    ------
+    ValueError
+        If the file is not readable, truncated, holds no images, a single
+        image, or a series of another shape.
+    TypeError
+        If the dtype is not integer or floating-point.
+    ImportError
+        If a compressed file needs zarr>=3 to be read lazily.
+
+    """
+    name = repr(os.fspath(path))
+    tif = _open_tiff_file(path)
+    try:
+        if not tif.series:
+            msg = f'TIFF file {name} holds no images{_tiff_note()}'
+            raise ValueError(msg)
+        series = tif.series[0]
+        full = tuple(series.get_shape(False))
+        declared = _declared_shape(tif)
+        if declared is not None and math.prod(declared) != math.prod(full):
+            msg = (
+                f'TIFF file {name} is truncated or damaged: it declares '
+                f'shape {declared} but holds {full}'
+            )
+            raise ValueError(msg)
+        keep, shape = _series_axes(full, series.get_axes(False), name)
+        dtype = series.dtype
+        if dtype is None or dtype.kind not in 'uif':
+            msg = (
+                f'TIFF file {name} has dtype {dtype}; expected an integer '
+                f'or floating-point type'
+            )
+            raise TypeError(msg)
+        offset = series.dataoffset
+        if offset is not None and series.transform is None:
+            filedtype = numpy.dtype(tif.byteorder + dtype.char)
+            end = offset + math.prod(full) * filedtype.itemsize
+            size = path.stat().st_size
+            if size < end:
+                msg = (
+                    f'TIFF file {name} is truncated: image data end at '
+                    f'byte {end}, the file has {size} bytes'
+                )
+                raise ValueError(msg)
+            tif.close()
+            array = numpy.memmap(
+                path, dtype=filedtype, mode='r', offset=offset, shape=full
+            ).reshape(shape)
+            if filedtype.isnative:
+                return array
+            return ArrayView(lambda key: array[key], shape, filedtype)
+        return _tiff_lazy(tif, series, full, keep, shape, name)
+    except BaseException:
+        tif.close()
+        raise
+
+
+@_tifffile_notes
+def tiff_metadata(path: Any, /) -> dict:
+    """Return the metadata imwrite stored in a TIFF file, or {}.
+
+    The JSON in private tag 65000 (OME-TIFF), else the ``'metadata'``
+    entry of a tifffile-written description.
+
+    Raises
+    ------
+    ValueError
+        If the file is not readable or its metadata are not valid JSON.
+
+    """
+    tif = _open_tiff_file(path)
+    with tif:
+        name = repr(os.fspath(path))
+        page = tif.pages.first
+        tag = page.tags.get(_METADATA_TAG)
+        if tag is not None:
+            return parse_metadata(tag.value, name)
+        shaped = tif.shaped_metadata
+        if shaped:
+            return parse_metadata(shaped[0].get('metadata'), name)
+    return {}
+
+
+def _series_axes(
+    shape: tuple[int, ...], axes: str, name: str
+) -> tuple[list[int], tuple[int, int, int]]:
+    """Return positions of T, Y, X in a TIFF series shape, and (T, H, W).
+
+    Length-1 axes other than Y and X are dropped, last first, until three
+    remain.
+    """
+    ndim = len(shape)
+    if 'Y' in axes and 'X' in axes and len(axes) == ndim:
+        image = {axes.index('Y'), axes.index('X')}
+    else:
+        image = {ndim - 2, ndim - 1}
+    keep = list(range(ndim))
+    for i in reversed(range(ndim)):
+        if len(keep) <= 3:
+            break
+        if shape[i] == 1 and i not in image:
+            keep.remove(i)
+    if ndim < 3:
+        msg = (
+            f'TIFF file {name} holds a single {shape} image, not a time '
+            f'series (T, H, W); for one file per frame, open the '
+            f'directory, a glob pattern or a list of the files'
+        )
+        raise ValueError(msg)
+    if len(keep) != 3 or set(keep[1:]) != image:
+        msg = (
+            f'TIFF file {name} holds a series of shape {shape} with axes '
+            f'{axes!r}; expected (T, H, W), other dimensions of length 1'
+        )
+        raise ValueError(msg)
+    return keep, tuple(shape[i] for i in keep)  # type: ignore[return-value]
+
+
+def _declared_shape(tif: Any) -> tuple[int, ...] | None:
+    """Return the shape a tifffile-written description declares, or None."""
+    if not tif.is_shaped or tif.series[0].kind != 'shaped':
+        return None
+    with contextlib.suppress(Exception):
+        return tuple(int(n) for n in tif.shaped_metadata[0]['shape'])
+    return None
+
+
+def _tiff_lazy(
+    tif: Any,
+    series: Any,
+    full: tuple[int, ...],
+    keep: list[int],
+    shape: tuple[int, int, int],
+    name: str,
+) -> ArrayView:
+    """Return a lazy view decoding only the strips or pages needed."""
+    try:
+        import zarr
+    except ImportError:
+        zarr = None
+    if zarr is not None and int(zarr.__version__.split('.')[0]) >= 3:
+        store = series.aszarr(level=0, squeeze=False)
+        z = zarr.open(store, mode='r')
+        chunks = tuple(int(z.chunks[i]) for i in keep)
+
+        def read_zarr(key: tuple[slice, slice, slice]) -> numpy.ndarray:
+            full_key: list[int | slice] = [0] * len(full)
+            for i, k in zip(keep, key, strict=True):
+                full_key[i] = k
+            try:
+                return z[tuple(full_key)]
+            except Exception as exc:
+                raise _tiff_error(tif.filehandle.path, exc) from exc
+
+        return ArrayView(
+            read_zarr, shape, series.dtype, chunks=chunks, owner=(tif, store)
+        )
+    # without zarr: pages, if each frame is one page
+    if len(series.pages) != shape[0] or tuple(series.keyframe.shape) != tuple(
+        shape[1:]
+    ):
+        msg = (
+            f'reading the compressed TIFF file {name} lazily needs zarr>=3;'
+            f' install ipcf[all]'
+        )
+        raise ImportError(msg)
+    lock = threading.Lock()
+
+    def read_pages(key: tuple[slice, slice, slice]) -> numpy.ndarray:
+        t, y, x = key
+        if t.stop <= t.start:
+            return numpy.empty((0, *shape[1:]), series.dtype)[:, y, x]
+        with lock:
+            try:
+                data = tif.asarray(key=list(range(t.start, t.stop)), series=0)
+            except Exception as exc:
+                raise _tiff_error(tif.filehandle.path, exc) from exc
+        return data.reshape(-1, *shape[1:])[:, y, x]
+
+    return ArrayView(
+        read_pages, shape, series.dtype, chunks=(1, *shape[1:]), owner=tif
+    )
+
+
+# one frame per file ----------------------------------------------------
+
+
+@_tifffile_notes
+def _tiff_frame_layout(path: str) -> tuple[int, int, numpy.dtype]:
+    """Return (H, W, native dtype) of a single-frame TIFF file."""
+    tif = _open_tiff_file(path)
+    with tif:
+        page, shape, dtype = _single_page(tif, path)
+    if dtype.kind not in 'uif':
+        msg = (
+            f'TIFF file {path!r} has dtype {dtype}; expected an integer or '
+            f'floating-point type'
+        )
+        raise TypeError(msg)
+    return shape[0], shape[1], dtype
+
+
+def _single_page(tif: Any, path: str) -> tuple[Any, tuple, numpy.dtype]:
+    """Return (page, shape, native dtype) of a one-frame TIFF file."""
+    try:
+        npages = len(tif.pages)
+        page = tif.pages.first
+    except Exception as exc:
+        raise _tiff_error(path, exc) from exc
+    shape = tuple(page.shape)
+    if npages != 1 or len(shape) != 2:
+        msg = (
+            f'TIFF series file {path!r} holds {npages} page(s) of shape '
+            f'{shape}; expected one 2-D frame per file'
+        )
+        raise ValueError(msg)
+    if page.dtype is None:
+        msg = f'TIFF series file {path!r} has an unsupported pixel format'
+        raise ValueError(msg)
+    return page, shape, numpy.dtype(page.dtype).newbyteorder('=')
+
+
+@_tifffile_notes
+def _read_tiff_rows(
+    path: str,
+    start: int,
+    stop: int,
+    *,
+    shape: tuple[int, int],
+    dtype: numpy.dtype,
+) -> numpy.ndarray:
+    """Return rows start:stop of the one frame in a TIFF file, checked."""
+    if not os.path.isfile(path):
+        msg = f'TIFF series file not found: {path!r}'
+        raise FileNotFoundError(msg)
+    tif = _open_tiff_file(path)
+    with tif:
+        page, fshape, fdtype = _single_page(tif, path)
+        if fshape != tuple(shape):
+            msg = (
+                f'TIFF series file {path!r} has shape {fshape}; expected '
+                f'{tuple(shape)} like the first file'
+            )
+            raise ValueError(msg)
+        if fdtype != dtype:
+            msg = (
+                f'TIFF series file {path!r} has dtype {fdtype}; expected '
+                f'{dtype} like the first file'
+            )
+            raise ValueError(msg)
+        if not page.is_final:  # compressed or packed: decode it all
+            try:
+                return page.asarray()[start:stop]
+            except OSError:
+                raise
+            except Exception as exc:
+                raise _tiff_error(path, exc) from exc
+        offset = page.dataoffsets[0]
+        end = offset + page.nbytes
+        size = os.path.getsize(path)
+        if size < end:
+            msg = (
+                f'TIFF series file {path!r} is truncated: image data end '
+                f'at byte {end}, the file has {size} bytes'
+            )
+            raise ValueError(msg)
+        # read only the rows needed
+        filedtype = numpy.dtype(tif.byteorder + fdtype.char)
+        rowbytes = shape[1] * filedtype.itemsize
+        fh = tif.filehandle
+        fh.seek(offset + start * rowbytes)
+        buffer = fh.read((stop - start) * rowbytes)
+    rows = numpy.frombuffer(buffer, dtype=filedtype)
+    return rows.reshape(stop - start, shape[1])
