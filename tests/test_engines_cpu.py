@@ -1,14 +1,24 @@
-import time
+"""Tests of the cpu engine's own plumbing.
+
+Its results against the reference engine are tested in test_engines.py,
+with every other engine.
+
+"""
+
+import gc
+import types
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from ipcf import engines
+from ipcf._rows import RowReader
 from ipcf.engines import cpu, reference
-from ipcf.pcf import circle, logbins, pcf_image
+from ipcf.pcf import pcf_image
+from ipcf.plan import Plan
 
 pytestmark = pytest.mark.skipif(
     not cpu.available(), reason='the cpu engine needs numba and scipy'
@@ -34,230 +44,27 @@ def assert_same_curves(result, expected, atol=ATOL):
     assert_allclose(result, expected, rtol=0, atol=atol, equal_nan=True)
 
 
-def both(data, **kwargs):
-    """Return the cpu and reference results of pcf_image."""
-    result = pcf_image(data, engine='cpu', **kwargs)
-    expected = pcf_image(data, engine='reference', **kwargs)
-    return result, expected
+def run(module, plan, channels, *, mask=None, fill=numpy.nan, **kwargs):
+    """Return out[direction, y, x, point, bin] filled by an engine."""
+    shape = plan.out_shape(channels[0].shape[1:])
+    out = numpy.full(shape, fill, numpy.float32)
+    reader = RowReader(channels, plan.nframes)
+    module.compute(plan, reader, out, mask=mask, **kwargs)
+    return out
 
 
 def test_engine_contract():
     assert cpu.NAME == 'cpu'
     assert 'cpu' in engines.available()
+    assert engines.get('cpu') is cpu
     names = engines.available()
     assert engines.get('auto').NAME == names[0]
     if 'gpu' not in names:
         assert engines.get('auto') is cpu
-    assert cpu.tile_rows(16384, 64, 64, 6) == 52
-    assert 1 <= cpu.tile_rows(16384, 1024, 1024, 6) < 1012
-    assert cpu.tile_rows(2**20, 4096, 4096, 6) == 1
-    assert cpu.tile_rows(16384, 512, 1024, 6) == 4
-    assert cpu.tile_rows(16384, 512, 1024, 6, itemsize=2) == 20
-
-
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-def test_equals_reference(mode):
-    data = series((256, 17, 19))
-    result, expected = both(
-        data, radius=3, npoints=12, nbins=10, mode=mode, num_threads=2
-    )
-    assert_same_curves(result, expected)
-    assert result.attrs['engine'] == 'cpu'
-
-
-@pytest.mark.parametrize(
-    ('mean', 'offset', 'dtype'),
-    [
-        (5.0, 0.0, numpy.uint16),  # dim
-        (1.0, 0.0, numpy.uint8),  # dimmer, many zeros
-        (2.0, 10000.0, numpy.uint16),  # bright, small fluctuations
-        (3.0, 50000.0, numpy.float32),
-        (100.0, 0.0, numpy.int32),
-        (100.0, 0.5, numpy.float64),
-    ],
-)
-def test_equals_reference_intensities(mean, offset, dtype):
-    data = series((128, 12, 13), mean, dtype, seed=1, offset=offset)
-    result, expected = both(data, radius=2, npoints=8, nbins=8)
-    assert_same_curves(result, expected)
-
-
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-def test_zero_pixels_give_nan(mode):
-    data = series((64, 12, 12), 3.0, seed=2)
-    data[:, 5, 6] = 0  # a centre and a neighbour of others
-    data[:, 0, 0] = 0  # outside the centres, never a neighbour at r=2
-    data[:, 2, 4] = 0
-    result, expected = both(data, radius=2, npoints=8, nbins=6, mode=mode)
-    assert_same_curves(result, expected)
-    result = numpy.asarray(result)
-    assert numpy.isnan(result[3, 4]).all()  # the centre (5, 6)
-    assert numpy.isnan(result).any(axis=(2, 3)).sum() > 1
-    assert not numpy.isnan(result[7, 0]).any()
-
-
-def test_all_zero_image():
-    data = numpy.zeros((32, 8, 8), numpy.uint16)
-    result, expected = both(data, radius=2, npoints=4, nbins=4)
-    assert numpy.isnan(result).all()
-    assert_same_curves(result, expected)
-
-
-@pytest.mark.parametrize(
-    ('nframes', 'mode'),
-    [(200, 'circular'), (201, 'circular'), (97, 'linear'), (300, 'linear')],
-)
-def test_untruncated_frames(nframes, mode):
-    data = series((nframes, 11, 12), seed=3)
-    result, expected = both(
-        data, radius=2, npoints=6, nbins=9, truncate=False, mode=mode
-    )
-    assert result.attrs['frames'] == nframes
-    assert_same_curves(result, expected)
-
-
-@pytest.mark.parametrize(
-    ('radius', 'npoints'), [(1, 32), (2, 32), (2, 7), (3, 1), (3, None)]
-)
-def test_duplicate_and_odd_points(radius, npoints):
-    points = circle(radius, npoints)
-    if npoints == 32:
-        assert len(numpy.unique(points, axis=0)) < len(points)
-    data = series((64, 10, 11), seed=4)
-    result, expected = both(data, radius=radius, npoints=npoints, nbins=6)
-    assert_same_curves(result, expected)
-
-
-def test_mask():
-    data = series((128, 16, 18), seed=5)
-    mask = numpy.zeros((16, 18), bool)
-    mask[4:9, 5:12] = True
-    mask[12, 3] = True
-    mask[6, 8] = False
-    result, expected = both(data, radius=2, npoints=8, nbins=8, mask=mask)
-    assert_same_curves(result, expected)
-    inside = mask[2:-2, 2:-2]
-    assert numpy.isnan(numpy.asarray(result)[~inside]).all()
-    assert not numpy.isnan(numpy.asarray(result)[inside]).any()
-
-
-@pytest.mark.parametrize('dtype', ['>u2', '>f8', 'float16', 'int64'])
-def test_other_dtypes(dtype):
-    data = series((64, 10, 10), 20.0, seed=12).astype(dtype)
-    result, expected = both(data, radius=2, npoints=8, nbins=6)
-    assert_same_curves(result, expected)
-
-
-def test_input_unchanged():
-    data = series((64, 12, 12), seed=6)
-    original = data.copy()
-    pcf_image(data, radius=2, npoints=8, nbins=6, engine='cpu')
-    assert_array_equal(data, original)
-    neighbour = series((64, 12, 12), seed=7)
-    second = neighbour.copy()
-    out = numpy.full((8, 8, 8, 5), numpy.nan, numpy.float32)
-    cpu.compute(
-        data,
-        out,
-        points=circle(2, 8),
-        edges=logbins(32, 6),
-        mask=None,
-        mode='circular',
-        num_threads=2,
-        neighbour=neighbour,
-    )
-    assert_array_equal(data, original)
-    assert_array_equal(neighbour, second)
-
-
-def test_threads_and_tiles_agree(monkeypatch):
-    data = series((256, 21, 17), seed=8)
-    kwargs = {'radius': 3, 'npoints': 16, 'nbins': 12}
-    expected = numpy.asarray(pcf_image(data, engine='cpu', **kwargs))
-    one = numpy.asarray(pcf_image(data, engine='cpu', num_threads=1, **kwargs))
-    three = numpy.asarray(
-        pcf_image(data, engine='cpu', num_threads=3, **kwargs)
-    )
-    assert_allclose(one, expected, rtol=0, atol=1e-7)
-    assert_allclose(three, expected, rtol=0, atol=1e-7)
-    for rows in (1, 2, 4):
-        monkeypatch.setattr(
-            cpu, 'tile_rows', lambda *args, rows=rows, **kw: rows
-        )
-        tiled = numpy.asarray(pcf_image(data, engine='cpu', **kwargs))
-        assert_allclose(tiled, expected, rtol=0, atol=1e-7)
-    assert_same_curves(expected, pcf_image(data, engine='reference', **kwargs))
-
-
-@pytest.mark.parametrize(
-    ('window', 'series_bytes', 'band_rows'),
-    [
-        (16 * 2**10, 2**10, 1),  # strips of columns, one row per pass
-        (400 * 2**10, 40 * 2**10, 3),  # ring of rows wraps, small groups
-    ],
-)
-def test_small_buffers(monkeypatch, window, series_bytes, band_rows):
-    """Strips, a wrapping ring of rows and small groups change nothing."""
-    data = series((64, 19, 23), seed=9)
-    kwargs = {'radius': 3, 'npoints': 12, 'nbins': 6}
-    expected = numpy.asarray(pcf_image(data, engine='cpu', **kwargs))
-    monkeypatch.setattr(cpu, '_WINDOW_BYTES', window)
-    monkeypatch.setattr(cpu, '_SERIES_BYTES', series_bytes)
-    monkeypatch.setattr(cpu, '_BAND_ROWS', band_rows)
-    regions = []
-    run = cpu._Region.run
-    monkeypatch.setattr(
-        cpu._Region, 'run', lambda self: regions.append(self) or run(self)
-    )
-    for mode in ('circular', 'linear'):
-        result = pcf_image(data, engine='cpu', mode=mode, **kwargs)
-        if mode == 'circular':
-            assert_allclose(result, expected, rtol=0, atol=1e-7)
-        assert_same_curves(
-            result, pcf_image(data, engine='reference', mode=mode, **kwargs)
-        )
-    assert (len(regions) > 2) == (window < 2**15)
-    mask = numpy.zeros((19, 23), bool)
-    mask[5:9, 10:14] = True
-    result, expected = both(data, mask=mask, **kwargs)
-    assert_same_curves(result, expected)
-
-
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-@pytest.mark.parametrize(('radius', 'npoints'), [(2, 8), (1, 32), (3, 5)])
-def test_neighbour_channel(mode, radius, npoints):
-    rng = numpy.random.default_rng(10)
-    data = series((128, 13, 14), 50.0, seed=11)
-    neighbour = (0.5 * data + rng.poisson(20, data.shape)).astype('float32')
-    neighbour[:, 4, 5] = 0
-    points = circle(radius, npoints)
-    edges = logbins(64, 10)
-    shape = (13 - 2 * radius, 14 - 2 * radius, len(points), len(edges))
-    result = numpy.full(shape, numpy.nan, numpy.float32)
-    expected = result.copy()
-    mask = numpy.ones(shape[:2], bool)
-    mask[0, :3] = False
-    for engine, out in ((cpu, result), (reference, expected)):
-        engine.compute(
-            data,
-            out,
-            points=points,
-            edges=edges,
-            mask=mask,
-            mode=mode,
-            num_threads=2,
-            neighbour=neighbour,
-        )
-    result[~mask] = numpy.nan
-    expected[~mask] = numpy.nan
-    assert_same_curves(result, expected)
-    # without symmetry across channels: 1->2 differs from 2->1
-    assert numpy.isnan(result).any()
 
 
 def test_concurrent_calls():
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Calls from several threads at once (separate workspaces)."""
     datas = [series((128, 14, 15), seed=seed) for seed in range(4)]
     kwargs = {'radius': 2, 'npoints': 8, 'nbins': 8, 'engine': 'cpu'}
     expected = [numpy.asarray(pcf_image(d, **kwargs)) for d in datas]
@@ -267,110 +74,217 @@ def test_concurrent_calls():
         assert_allclose(result, want, rtol=0, atol=1e-7)
 
 
-def test_compute_skips_masked_tile():
+def test_compute_skips_masked_out_centres():
+    """Rows without centres, and columns outside them, are not written."""
     data = series((32, 9, 9))
-    out = numpy.full((5, 5, 4, 4), -1.0, numpy.float32)
-    cpu.compute(
-        data,
-        out,
-        points=circle(2, 4),
-        edges=logbins(16, 4),
-        mask=numpy.zeros((5, 5), bool),
-        mode='circular',
-        num_threads=1,
-    )
+    plan = Plan.image(radius=2, npoints=4, nframes=32, nbins=4)
+    out = run(cpu, plan, [data], mask=numpy.zeros((5, 5), bool), fill=-1)
     assert (out == -1.0).all()
+    mask = numpy.zeros((5, 5), bool)
+    mask[3, 1] = mask[3, 3] = True
+    out = run(cpu, plan, [data], mask=mask, fill=-1)
+    assert (out[:, :3] == -1).all()
+    assert (out[:, 4] == -1).all()
+    assert (out[:, 3, [0, 4]] == -1).all()
+    assert (out[:, 3, 1:4] != -1).all()
+    expected = run(reference, plan, [data], mask=mask)
+    assert_same_curves(out[:, mask], expected[:, mask])
 
 
-def test_workspace_released(monkeypatch):
-    monkeypatch.setattr(cpu, '_KEEP_SECONDS', 0.05)
-    pcf_image(series((32, 9, 9)), radius=2, npoints=4, engine='cpu')
-    assert cpu._Workspace._idle
-    time.sleep(0.3)
-    assert not cpu._Workspace._idle
-
-
-def test_binning_matrices_exact():
-    """M matches its definition as a mean of complex exponentials."""
-    nframes, length = 40, 61
-    edges = (1, 2, 4, 7, 12, 20)
-    mre, mim = cpu._binning_matrices(nframes, length, edges, 32)
-    freq = numpy.arange(1, length // 2 + 1)
-    lower = (0, *edges[:-1])
-    for k in range(1, len(edges)):
-        tau = numpy.arange(lower[k], edges[k])
-        value = numpy.exp(2j * numpy.pi * freq[:, None] * tau / length)
-        value = 2 * value.mean(axis=1) / (length * nframes)
-        assert_allclose(mre[: freq.size, k - 1], value.real, atol=1e-12)
-        assert_allclose(mim[: freq.size, k - 1], value.imag, atol=1e-12)
-    assert not mre[freq.size :].any()
-    assert not mre[:, len(edges) - 1 :].any()
-
-
-@st.composite
-def cases(draw):
-    nframes = draw(st.integers(16, 300))
-    height = draw(st.integers(5, 20))
-    width = draw(st.integers(5, 20))
-    radius = draw(st.integers(1, (min(height, width) - 1) // 2))
-    npoints = draw(st.one_of(st.none(), st.integers(1, 12)))
-    nbins = draw(st.integers(2, 12))
-    dtype = draw(
-        st.sampled_from(['uint8', 'uint16', 'int32', 'float32', 'float64'])
+@pytest.mark.parametrize('cross', [False, True])
+def test_strips_on_wide_images(monkeypatch, cross):
+    """Strips of columns, with masked-out strips, change nothing."""
+    data = series((64, 11, 61), seed=9)
+    second = series((64, 11, 61), 40.0, seed=10)
+    channels = [data, second] if cross else [data]
+    plan = Plan.image(
+        radius=3, npoints=12, nframes=64, nbins=6, cross=cross, reverse=cross
     )
-    top = 200 if dtype == 'uint8' else 50000
-    mean = draw(st.floats(1.0, top))
-    bright = draw(st.booleans())
-    mode = draw(st.sampled_from(['circular', 'linear']))
-    truncate = draw(st.booleans())
-    masked = draw(st.booleans())
-    zero = draw(st.booleans())
-    seed = draw(st.integers(0, 2**16))
-    return {
-        'shape': (nframes, height, width),
-        'radius': radius,
-        'npoints': npoints,
-        'nbins': nbins,
-        'dtype': dtype,
-        'mean': mean,
-        'bright': bright,
-        'mode': mode,
-        'truncate': truncate,
-        'masked': masked,
-        'zero': zero,
-        'seed': seed,
-    }
-
-
-@settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(case=cases())
-def test_property_equals_reference(case):
-    rng = numpy.random.default_rng(case['seed'])
-    shape = case['shape']
-    if case['bright']:
-        # a large constant with small fluctuations
-        data = case['mean'] + rng.poisson(2.0, shape)
-    else:
-        data = rng.poisson(case['mean'], shape)
-    if case['dtype'] == 'uint8':
-        data = numpy.minimum(data, 255)
-    data = data.astype(case['dtype'])
-    if case['zero']:
-        data[:, rng.integers(shape[1]), rng.integers(shape[2])] = 0
-    mask = None
-    if case['masked']:
-        mask = rng.random(shape[1:]) < 0.6
-    original = data.copy()
-    kwargs = {key: case[key] for key in ('radius', 'npoints', 'nbins', 'mode')}
-    result, expected = both(
-        data, mask=mask, truncate=case['truncate'], **kwargs
+    mask = numpy.zeros((5, 55), bool)
+    mask[:3, :20] = True
+    mask[3:, 40:] = True  # no centres in columns 20..39: strips skipped
+    mask[2, 5] = False
+    whole = run(cpu, plan, channels, mask=mask)
+    regions = []
+    region_run = cpu._Region.run
+    monkeypatch.setattr(
+        cpu._Region,
+        'run',
+        lambda self: regions.append((self.xw0, self.xw1)) or region_run(self),
     )
+    monkeypatch.setattr(cpu, '_WINDOW_BYTES', 12 * 2**10 * len(channels))
+    unmasked = run(cpu, plan, channels, num_threads=2)
+    strips = len(regions)
+    assert strips > 3
+    assert all(x1 - x0 < 61 for x0, x1 in regions)
+    assert_allclose(unmasked, run(cpu, plan, channels), rtol=0, atol=1e-7)
+    regions.clear()
+    result = run(cpu, plan, channels, mask=mask, num_threads=2)
+    assert 1 < len(regions) < strips  # strips without centres skipped
+    result[:, ~mask] = whole[:, ~mask] = numpy.nan
+    assert_allclose(result, whole, rtol=0, atol=1e-7)
+    expected = run(reference, plan, channels, mask=mask)
+    expected[:, ~mask] = numpy.nan
     assert_same_curves(result, expected)
-    assert_array_equal(data, original)
+
+
+def calls(shapes=((64, 14, 15), (128, 9, 30), (32, 20, 8))):
+    """Return results of consecutive calls of various sizes and plans."""
+    results = []
+    for k, shape in enumerate(shapes):
+        data = series(shape, seed=k)
+        for mode in ('circular', 'linear'):
+            plan = Plan.image(
+                radius=2, npoints=8, nframes=shape[0], nbins=8, mode=mode
+            )
+            results.append(run(cpu, plan, [data], num_threads=2))
+        plan = Plan.image(
+            radius=3,
+            npoints=12,
+            nframes=shape[0],
+            nbins=6,
+            cross=True,
+            reverse=True,
+        )
+        other = series(shape, 30.0, seed=k + 10)
+        results.append(run(cpu, plan, [data, other], num_threads=2))
+    return results
+
+
+def test_workspace_reuse_equals_fresh(monkeypatch):
+    """Buffers handed from call to call change no result."""
+    reused = calls()
+    again = calls()
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            cpu._Workspace, 'acquire', classmethod(lambda cls: cls())
+        )
+        fresh = calls()
+    for a, b, c in zip(reused, again, fresh, strict=True):
+        assert_array_equal(a, c)
+        assert_array_equal(b, c)
+
+
+def test_workspace_contents_never_read(monkeypatch):
+    """The engine writes every buffer element it reads (NaN poison)."""
+    expected = calls()
+    array = cpu._Workspace.array
+
+    def poisoned(self, name, shape, dtype=numpy.float32):
+        buffer = array(self, name, shape, dtype)
+        buffer[...] = numpy.nan
+        return buffer
+
+    monkeypatch.setattr(cpu._Workspace, 'array', poisoned)
+    for result, want in zip(calls(), expected, strict=True):
+        assert_array_equal(result, want)
+
+
+def test_workspace_freed_after_keep_period(monkeypatch):
+    """A finished call's buffers serve the next call, then are freed."""
+    timers = []
+
+    class Timer:
+        def __init__(self, interval, function):
+            self.interval = interval
+            self.function = function
+            self.cancelled = False
+            self.daemon = False
+            timers.append(self)
+
+        def start(self):
+            pass
+
+        def cancel(self):
+            self.cancelled = True
+
+    monkeypatch.setattr(cpu, 'threading', types.SimpleNamespace(Timer=Timer))
+    buffers = []
+    array = cpu._Workspace.array
+
+    def tracked(self, name, shape, dtype=numpy.float32):
+        buffer = array(self, name, shape, dtype)
+        buffers.append(weakref.ref(buffer.base))
+        return buffer
+
+    monkeypatch.setattr(cpu._Workspace, 'array', tracked)
+    data = series((64, 12, 13))
+    plan = Plan.image(radius=2, npoints=8, nframes=64, nbins=6)
+    first = run(cpu, plan, [data])
+    gc.collect()
+    assert buffers
+    assert all(ref() is not None for ref in buffers)  # kept
+    assert timers[-1].interval == cpu._KEEP_SECONDS > 0
+    count = len(buffers)
+    second = run(cpu, plan, [data])
+    assert_array_equal(second, first)
+    assert timers[0].cancelled  # the next call took the buffers
+    reused = {id(ref()) for ref in buffers[:count]}
+    assert {id(ref()) for ref in buffers[count:]} <= reused
+    timers[-1].function()  # the keep period ends
+    gc.collect()
+    assert all(ref() is None for ref in buffers)  # freed
+    assert_array_equal(run(cpu, plan, [data]), first)
+
+
+def test_sgemm_add():
+    """The BLAS call the kernels make: C += A @ B with leading dims."""
+    from numba import njit
+
+    from ipcf.engines import _cpu_kernels
+
+    @njit
+    def gemm_add(a, b, c):
+        # row-major C += A @ B is column-major C.T += B.T @ A.T
+        m, k = a.shape
+        n = b.shape[1]
+        _cpu_kernels._sgemm_add(
+            _cpu_kernels.SGEMM,
+            n,
+            m,
+            k,
+            b,
+            b.strides[0] // 4,
+            a,
+            a.strides[0] // 4,
+            c,
+            c.strides[0] // 4,
+        )
+
+    rng = numpy.random.default_rng(0)
+    for m, k, n in [(1, 1, 1), (3, 7, 5), (33, 256, 16), (128, 19, 30)]:
+        # views into larger arrays: leading dimensions beyond the shape
+        a = rng.normal(size=(m, k + 3)).astype(numpy.float32)[:, :k]
+        b = rng.normal(size=(k, n + 2)).astype(numpy.float32)[:, :n]
+        c = rng.normal(size=(m, n + 5)).astype(numpy.float32)
+        expected = c.copy()
+        expected[:, :n] += a.astype(numpy.float64) @ b
+        gemm_add(a, b, c[:, :n])
+        assert_allclose(c, expected, rtol=1e-5, atol=1e-4)
+        assert_array_equal(c[:, n:], expected[:, n:])
+
+
+def test_sgemm_single_blas_thread(monkeypatch):
+    """Pool threads each call BLAS with one thread: results unchanged."""
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    compute = cpu._Region.run
+
+    def spy(self):
+        seen.extend(
+            info['num_threads']
+            for info in threadpool_info()
+            if info['user_api'] == 'blas'
+        )
+        return compute(self)
+
+    monkeypatch.setattr(cpu._Region, 'run', spy)
+    data = series((64, 12, 13))
+    plan = Plan.image(radius=2, npoints=8, nframes=64, nbins=6)
+    result = run(cpu, plan, [data], num_threads=2)
+    assert seen and set(seen) == {1}
+    assert_same_curves(result, run(reference, plan, [data]))
 
 
 def test_bench_engine_rows():

@@ -1,3 +1,13 @@
+"""Tests of the gpu engine's own plumbing.
+
+Its results against the reference engine, with CuPy and with its
+arithmetic run on numpy, are tested in test_engines.py with every other
+engine. Here: the engine without CuPy, the window sizes, the host
+copies, the CuPy plumbing on a stand-in built on numpy, and what only a
+GPU can show.
+
+"""
+
 import importlib
 import subprocess
 import sys
@@ -10,8 +20,10 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from ipcf import engines
+from ipcf._rows import RowReader
 from ipcf.engines import gpu, reference
-from ipcf.pcf import average_bins, circle, logbins, pcf_image, smooth
+from ipcf.pcf import pcf_image
+from ipcf.plan import Plan
 
 ATOL = 1e-5
 
@@ -22,35 +34,46 @@ def series(shape, mean=5.0, dtype=numpy.uint16, seed=0, offset=0.0):
     return (rng.poisson(mean, shape) + offset).astype(dtype)
 
 
-def results(
-    data,
-    *,
-    radius=2,
-    npoints=8,
-    nbins=8,
-    xp=numpy,
-    run=None,
-    **kwargs,
-):
-    """Return the engine's and the reference engine's curves of a tile."""
-    points = circle(radius, npoints)
-    edges = logbins(data.shape[0] // 2, nbins)
-    shape = (
-        data.shape[1] - 2 * radius,
-        data.shape[2] - 2 * radius,
-        len(points),
-        len(edges),
+def image_plan(nframes, *, radius=2, npoints=8, nbins=8, **options):
+    """Return the plan of a circle pCF."""
+    return Plan.image(
+        radius=radius, npoints=npoints, nframes=nframes, nbins=nbins, **options
     )
+
+
+def results(compute, plan, channels, *, mask=None, **options):
+    """Return an engine's and the reference engine's curves."""
+    shape = plan.out_shape(channels[0].shape[1:])
     result = numpy.full(shape, numpy.nan, numpy.float32)
     expected = result.copy()
-    if run is None:
-        gpu._compute(xp, data, result, points=points, edges=edges, **kwargs)
-    else:
-        run(data, result, points=points, edges=edges, **kwargs)
-    for key in ('tile_pixels', 'chunk_pixels', 'budget', 'timings'):
-        kwargs.pop(key, None)
-    reference.compute(data, expected, points=points, edges=edges, **kwargs)
+    compute(
+        plan, RowReader(channels, plan.nframes), result, mask=mask, **options
+    )
+    reference.compute(
+        plan, RowReader(channels, plan.nframes), expected, mask=mask
+    )
+    if mask is not None:
+        result[:, ~mask] = expected[:, ~mask] = numpy.nan
     return result, expected
+
+
+def numpy_path(xp=numpy):
+    """Return a compute function running the arithmetic with xp."""
+
+    def compute(plan, reader, out, **options):
+        gpu._compute(xp, plan, reader, out, **options)
+
+    return compute
+
+
+def count_windows(monkeypatch):
+    """Return the list that the boxes of gpu._window calls go to."""
+    boxes = []
+    window = gpu._window
+    monkeypatch.setattr(
+        gpu, '_window', lambda *args: boxes.append(args[8]) or window(*args)
+    )
+    return boxes
 
 
 def assert_same_curves(result, expected, atol=ATOL):
@@ -72,132 +95,13 @@ def gpu_or_skip():
 # the array-module path, run with numpy
 
 
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-@pytest.mark.parametrize(
-    ('mean', 'offset', 'dtype'),
-    [
-        (5.0, 0.0, numpy.uint16),  # dim
-        (1.0, 0.0, numpy.uint8),  # dimmer, many zeros
-        (2.0, 10000.0, numpy.uint16),  # bright, small fluctuations
-        (100.0, 10000.0, numpy.int32),
-        (3.0, 50000.0, numpy.float32),
-        (100.0, 0.5, numpy.float64),
-    ],
-)
-def test_equals_reference(mode, mean, offset, dtype):
-    data = series((256, 12, 13), mean, dtype, seed=1, offset=offset)
-    copy = data.copy()
-    result, expected = results(data, mode=mode)
-    assert_same_curves(result, expected)
-    assert_array_equal(data, copy)
-
-
-def test_equals_reference_big_endian():
-    data = series((128, 11, 12), 50.0, numpy.dtype('>u2'), seed=2)
-    result, expected = results(data)
-    assert_same_curves(result, expected)
-
-
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-@pytest.mark.parametrize('nframes', [201, 96, 17])
-def test_frames_not_power_of_two(mode, nframes):
-    """truncate=False hands any N to the engine."""
-    data = series((nframes, 11, 12), 20.0, seed=nframes)
-    result, expected = results(data, mode=mode, nbins=6)
-    assert_same_curves(result, expected)
-
-
-@pytest.mark.parametrize(
-    ('radius', 'npoints'), [(1, 32), (2, 32), (2, 7), (3, 5), (2, 1)]
-)
-def test_points(radius, npoints):
-    """Duplicate points, odd counts and unpaired points."""
-    data = series((128, 2 * radius + 6, 2 * radius + 5), 10.0, seed=3)
-    result, expected = results(data, radius=radius, npoints=npoints)
-    assert_same_curves(result, expected)
-    if npoints == 32 and radius == 1:
-        points = circle(radius, npoints)
-        first = numpy.flatnonzero((points == points[1]).all(axis=1))
-        assert first.size > 1
-        assert_array_equal(result[:, :, first[0]], result[:, :, first[1]])
-
-
-def test_mask():
-    data = series((128, 14, 15), 10.0, seed=4)
-    mask = numpy.random.default_rng(4).random((10, 11)) < 0.3
-    mask[3] = False
-    mask[:, 5] = False
-    result, expected = results(data, mask=mask)
-    assert_same_curves(result, expected)
-    assert numpy.isnan(result[~mask]).all()
-    assert not numpy.isnan(result[mask]).any()
-
-
-def test_mask_empty():
-    data = series((64, 9, 9), seed=5)
-    mask = numpy.zeros((5, 5), bool)
-    result, expected = results(data, mask=mask)
-    assert numpy.isnan(result).all()
-    assert_same_curves(result, expected)
-
-
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-def test_zero_mean_pixels(mode):
-    """Pixels with zero mean give NaN exactly where the reference does."""
-    data = series((128, 12, 12), 3.0, seed=6)
-    data[:, 5, 6] = 0  # a centre, and a neighbour of others
-    data[:, 0, :] = 0  # neighbours only
-    data[:, 8, 2:5] = 0
-    result, expected = results(data, mode=mode)
-    assert_same_curves(result, expected)
-    assert numpy.isnan(result[3, 4]).all()
-    assert numpy.isnan(result).any(axis=(2, 3)).sum() > 10
-    assert not numpy.isnan(result).all(axis=(2, 3))[1, 1]
-
-
-def test_neighbour_channel():
-    data = series((128, 12, 13), 10.0, seed=7)
-    second = series((128, 12, 13), 30.0, seed=8)
-    second[:, 3, 3] = 0
-    copy = second.copy()
-    result, expected = results(data, neighbour=second, npoints=7)
-    assert_same_curves(result, expected)
-    assert_array_equal(second, copy)
-    same, _ = results(data, neighbour=data)
-    alone, _ = results(data)
-    assert_allclose(same, alone, rtol=0, atol=1e-7)
-
-
-@pytest.mark.parametrize(
-    ('tile_pixels', 'chunk_pixels', 'budget'),
-    [
-        (5, 7, 20_000),  # windows of single centres
-        (16, 1, 140_000),  # bands of full-width rows
-        (3, 40, None),
-        (1000, 1000, 1),
-    ],
-)
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-def test_tiling(tile_pixels, chunk_pixels, budget, mode):
-    """Windows, pair tiles and transform batches do not change results."""
-    data = series((64, 13, 17), 10.0, seed=9)
-    mask = numpy.ones((9, 13), bool)
-    mask[4, 2:9] = False
-    result, expected = results(
-        data,
-        mode=mode,
-        mask=mask,
-        tile_pixels=tile_pixels,
-        chunk_pixels=chunk_pixels,
-        budget=budget,
-    )
-    assert_same_curves(result, expected)
-
-
 def test_timings():
     data = series((64, 9, 10), seed=10)
     timings = {}
-    results(data, timings=timings, mode='linear')
+    result, expected = results(
+        numpy_path(), image_plan(64, mode='linear'), [data], timings=timings
+    )
+    assert_same_curves(result, expected)
     assert set(timings) == {
         'upload',
         'convert',
@@ -210,104 +114,81 @@ def test_timings():
     assert all(value >= 0 for value in timings.values())
 
 
-# the plan
+def test_windows_from_budget(monkeypatch):
+    """The budget sets the windows; each centre is in exactly one."""
+    data = series((64, 17, 19), 10.0, seed=9)
+    plan = image_plan(64, radius=3, npoints=12, nbins=6)
+    boxes = count_windows(monkeypatch)
+    results(numpy_path(), plan, [data])
+    assert boxes == [(0, 11, 0, 13)]  # the default 256 MB hold it all
+    per_pixel = gpu._pixel_bytes(64, 1, 12, 6)
+    for pixels in (1, 40, 120, 17 * 19 - 1):
+        boxes.clear()
+        result, expected = results(
+            numpy_path(), plan, [data], budget=pixels * per_pixel
+        )
+        assert_same_curves(result, expected)
+        assert len(boxes) > 1
+        covered = numpy.zeros((11, 13), int)
+        for y0, y1, x0, x1 in boxes:
+            covered[y0:y1, x0:x1] += 1
+            if (y1 - y0 + 6) * (x1 - x0 + 6) > pixels:
+                assert (y0, y1, x0, x1) == (y0, y0 + 1, x0, x0 + 1)
+        assert (covered == 1).all()
 
 
-@pytest.mark.parametrize('nframes', [64, 63, 96])
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-def test_binning_matrix(nframes, mode):
-    """M is the binned and smoothed inverse real transform of a spectrum."""
-    edges = logbins(nframes // 2, 8)
-    plan = gpu._plan(nframes, tuple(edges), mode)
-    length = plan.length
-    rng = numpy.random.default_rng(nframes)
-    spectrum = rng.normal(size=length // 2 + 1) + 1j * rng.normal(
-        size=length // 2 + 1
+def test_windows_skip_masked_out(monkeypatch):
+    data = series((64, 17, 19), 10.0, seed=9)
+    plan = image_plan(64, radius=3, npoints=12, nbins=6)
+    mask = numpy.zeros((11, 13), bool)
+    mask[:3, :4] = True
+    boxes = count_windows(monkeypatch)
+    per_pixel = gpu._pixel_bytes(64, 1, 12, 6)
+    result, expected = results(
+        numpy_path(), plan, [data], mask=mask, budget=150 * per_pixel
     )
-    spectrum[0] = 0
-    if length % 2 == 0:
-        spectrum[-1] = spectrum[-1].real
-    # the curve for delays 0 .. N/2 - 1, normalized by N
-    curve = numpy.fft.irfft(spectrum, length)[: nframes // 2] / nframes
-    expected = smooth(average_bins(curve, edges))
-    got = spectrum[1:].real @ plan.mre - spectrum[1:].imag @ plan.mim
-    assert_allclose(got, expected, rtol=0, atol=1e-6 * abs(expected).max())
-    assert plan.mre.dtype == numpy.float32
-    assert plan.mre.shape == (length // 2, len(edges))
+    assert_same_curves(result, expected)
+    assert boxes
+    for y0, y1, x0, x1 in boxes:
+        assert mask[y0:y1, x0:x1].any()
 
 
-@pytest.mark.parametrize('nframes', [16, 17, 64, 255])
-def test_linear_length(nframes):
-    """A transform length of N + N//2 - 1 suffices for |delays| < N/2."""
-    rng = numpy.random.default_rng(nframes)
-    a = rng.normal(size=nframes)
-    b = rng.normal(size=nframes)
-    delays = numpy.arange(-(nframes // 2) + 1, nframes // 2)
-    direct = numpy.array(
-        [
-            sum(
-                a[t] * b[t + d] for t in range(nframes) if 0 <= t + d < nframes
-            )
-            for d in delays
-        ]
-    )
-
-    def via_fft(length):
-        spectrum = numpy.conj(numpy.fft.rfft(a, length))
-        curve = numpy.fft.irfft(spectrum * numpy.fft.rfft(b, length), length)
-        return curve[delays % length]
-
-    minimum = nframes + nframes // 2 - 1
-    assert_allclose(via_fft(minimum), direct, atol=1e-9)
-    assert not numpy.allclose(via_fft(minimum - 1), direct, atol=1e-9)
-    assert gpu._plan(nframes, (1, 2), 'linear').length >= minimum
-
-
-def test_fast_length():
-    assert gpu._fast_length(24575) == 24576
-    assert gpu._fast_length(1) == 1
-    assert gpu._fast_length(11) == 12
-    for size in range(1, 400):
-        length = gpu._fast_length(size)
-        assert length >= size
-        rest = length
-        for factor in (2, 3, 5, 7):
-            while rest % factor == 0:
-                rest //= factor
-        assert rest == 1
-        assert all(gpu._fast_length(n) == length for n in (size, length))
+@pytest.mark.parametrize(
+    ('max_pixels', 'height', 'width', 'hy', 'hx'),
+    [
+        (10**9, 52, 52, 6, 6),
+        (64 * 20, 52, 52, 6, 6),
+        (64 * 13, 52, 52, 6, 6),
+        (64 * 12, 52, 52, 6, 6),
+        (100, 52, 52, 2, 2),
+        (100, 52, 52, 0, 3),
+        (1000, 40, 7, 3, 1),
+        (0, 52, 52, 6, 6),
+        (5, 1, 1, 1, 1),
+    ],
+)
+def test_window_shape(max_pixels, height, width, hy, hx):
+    """Windows with their halo fit the pixels, as large as they can."""
+    rows, cols = gpu._window_shape(max_pixels, height, width, hy, hx)
+    assert 1 <= rows <= height
+    assert 1 <= cols <= width
+    full = width + 2 * hx
+    if max_pixels >= (1 + 2 * hy) * full:
+        # bands of full rows, as many as fit
+        assert cols == width
+        assert (rows + 2 * hy) * full <= max_pixels or rows == height
+        assert rows == height or (rows + 1 + 2 * hy) * full > max_pixels
+    elif (rows, cols) != (1, 1):
+        assert (rows + 2 * hy) * (cols + 2 * hx) <= max_pixels
 
 
-def test_tasks():
-    points = circle(6, 32)
-    tasks = gpu._tasks(points, cross=False)
-    assert len(tasks) == 16
-    for u, v, plus, minus in tasks:
-        assert v > 0 or (v == 0 and u > 0)
-        assert all(tuple(points[i]) == (u, v) for i in plus)
-        assert all(tuple(points[i]) == (-u, -v) for i in minus)
-    assert len(gpu._tasks(points, cross=True)) == 32
-    assert len(gpu._tasks(circle(1, 32), cross=False)) == 4
-    assert gpu._tasks([[0, 0], [1, 0]], cross=False) == [
-        (0, 0, (0,), ()),
-        (1, 0, (1,), ()),
-    ]
-
-
-def test_window_shape():
-    assert gpu._window_shape(10**9, 52, 52, 6) == (52, 52)
-    assert gpu._window_shape(64 * 20, 52, 52, 6) == (8, 52)
-    assert gpu._window_shape(64 * 13, 52, 52, 6) == (1, 52)
-    assert gpu._window_shape(100, 52, 52, 2) == (6, 6)
-    assert gpu._window_shape(0, 52, 52, 6) == (1, 1)
-
-
-def test_tile_rows():
-    if gpu.available():
-        pytest.skip('sized from the device memory here')
-    assert gpu.tile_rows(16384, 64, 64, 6) == 27
-    assert gpu.tile_rows(256, 64, 64, 6) == 52
-    assert gpu.tile_rows(2**20, 4096, 4096, 6) == 1
+def test_window_shape_values():
+    assert gpu._window_shape(10**9, 52, 52, 6, 6) == (52, 52)
+    assert gpu._window_shape(64 * 20, 52, 52, 6, 6) == (8, 52)
+    assert gpu._window_shape(64 * 13, 52, 52, 6, 6) == (1, 52)
+    assert gpu._window_shape(100, 52, 52, 2, 2) == (6, 6)
+    assert gpu._window_shape(0, 52, 52, 6, 6) == (1, 1)
+    assert gpu._window_shape(22 * 10, 52, 20, 4, 1) == (2, 20)
 
 
 def test_parallel_copy(monkeypatch):
@@ -321,12 +202,19 @@ def test_parallel_copy(monkeypatch):
     dst[:] = 0
     gpu._parallel_copy(dst, src)
     assert_array_equal(dst, src)
+    half = src.astype(numpy.float16)
+    dst = numpy.empty(src.shape, gpu._device_dtype(half.dtype))
+    with ThreadPoolExecutor(2) as pool:
+        gpu._parallel_copy(dst, half, pool, 2)
+    assert_array_equal(dst, src)
 
 
 def test_device_dtype():
     assert gpu._device_dtype('>u2') == numpy.uint16
     assert gpu._device_dtype(numpy.float16) == numpy.float32
     assert gpu._device_dtype(numpy.int64) == numpy.int64
+    assert gpu._device_dtype('>f8') == numpy.float64
+    assert gpu._device_dtype('>f8').isnative
 
 
 # availability without CuPy
@@ -343,16 +231,15 @@ def test_unavailable_without_cupy(monkeypatch):
     with pytest.raises(ValueError, match=r"'reference'"):
         pcf_image(data, radius=2, npoints=8, engine='gpu')
     assert pcf_image(data, radius=2, npoints=8).attrs['engine'] != 'gpu'
-    assert 1 <= gpu.tile_rows(256, 64, 64, 6) <= 52
 
 
 def test_compute_without_cupy(monkeypatch):
     monkeypatch.setitem(sys.modules, 'cupy', None)
     data = series((64, 9, 9))
-    out = numpy.empty((5, 5, 8, 5), numpy.float32)
-    points = circle(2, 8)
+    plan = image_plan(64)
+    out = numpy.empty(plan.out_shape((9, 9)), numpy.float32)
     with pytest.raises(ImportError, match=r'ipcf\[gpu\]'):
-        gpu.compute(data, out, points=points, edges=logbins(32, 6))
+        gpu.compute(plan, RowReader([data], 64), out)
 
 
 def test_import_engine_without_cupy(monkeypatch):
@@ -363,7 +250,13 @@ def test_import_engine_without_cupy(monkeypatch):
     assert module is not gpu
     assert module.NAME == 'gpu'
     assert module.available() is False
-    assert module.tile_rows(256, 64, 64, 6) == 52
+    # the numpy path needs no CuPy
+    data = series((64, 9, 10), 20.0, seed=1)
+    plan = image_plan(64)
+    out = numpy.full(plan.out_shape((9, 10)), numpy.nan, numpy.float32)
+    module._compute(numpy, plan, RowReader([data], 64), out)
+    _, expected = results(numpy_path(), plan, [data])
+    assert_same_curves(out, expected)
 
 
 def test_import_without_cupy():
@@ -448,7 +341,7 @@ class FakeStream:
         pass
 
 
-def fake_cupy():
+def fake_cupy(free=80 * 2**30):
     """Return a module standing in for CuPy, and its linalg module."""
     linalg = types.ModuleType('cupy._core._routines_linalg')
     linalg.COMPUTE_TYPE_DEFAULT = 1
@@ -499,34 +392,43 @@ def fake_cupy():
         Event=FakeEvent,
         alloc_pinned_memory=bytearray,
         get_elapsed_time=lambda a, b: (b.time - a.time) * 1e3,
-        Device=lambda: types.SimpleNamespace(
-            mem_info=(80 * 2**30, 80 * 2**30)
-        ),
+        Device=lambda: types.SimpleNamespace(mem_info=(free, 80 * 2**30)),
     )
     cupy._core = core
     return cupy, linalg
 
 
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-@pytest.mark.parametrize('dtype', [numpy.uint16, '>u2', numpy.float16])
-def test_cupy_plumbing(monkeypatch, mode, dtype):
-    """Pinned double-buffered transfers, kernels' arguments, timings."""
-    cupy, linalg = fake_cupy()
+def install_fake_cupy(monkeypatch, **kwargs):
+    """Put a stand-in for CuPy in sys.modules; return it and its linalg."""
+    cupy, linalg = fake_cupy(**kwargs)
     monkeypatch.setitem(sys.modules, 'cupy', cupy)
     monkeypatch.setitem(sys.modules, 'cupy._core', cupy._core)
     monkeypatch.setitem(sys.modules, 'cupy._core._routines_linalg', linalg)
     monkeypatch.setattr(gpu, '_COPY_BYTES', 0)
     monkeypatch.setattr(gpu, '_AVAILABLE', True)
+    return cupy, linalg
+
+
+@pytest.mark.parametrize('cross', [False, True])
+@pytest.mark.parametrize('mode', ['circular', 'linear'])
+@pytest.mark.parametrize('dtype', [numpy.uint16, '>u2', numpy.float16])
+def test_cupy_plumbing(monkeypatch, mode, dtype, cross):
+    """Pinned double-buffered transfers, kernels' arguments, timings."""
+    _, linalg = install_fake_cupy(monkeypatch)
     data = series((128, 14, 15), 20.0, dtype, seed=18)
+    channels = [data]
+    if cross:
+        channels.append(series((128, 14, 15), 40.0, dtype, seed=19))
+    plan = image_plan(128, mode=mode, cross=cross, reverse=cross)
     mask = numpy.ones((10, 11), bool)
     mask[3, 2:7] = False
     timings = {}
     for budget in (None, 150_000):
         result, expected = results(
-            data,
-            mode=mode,
+            gpu._run,
+            plan,
+            channels,
             mask=mask,
-            run=gpu._run,
             chunk_pixels=40,
             tile_pixels=33,
             budget=budget,
@@ -536,16 +438,40 @@ def test_cupy_plumbing(monkeypatch, mode, dtype):
         assert_same_curves(result, expected)
     assert linalg.types['f'] == linalg.COMPUTE_TYPE_TF32  # restored
     assert {'host copy', 'upload', 'convert', 'fft', 'gemm'} <= set(timings)
-    assert gpu.tile_rows(128, 14, 15, 2) == 10
-    # the whole 1024 x 512 frame fits in 80 GB
-    assert gpu.tile_rows(16384, 512, 1024, 6) == 500
+
+
+@pytest.mark.parametrize(
+    ('free', 'windows'), [(80 * 2**30, 1), (10**6, 2), (1, 2)]
+)
+def test_cupy_windows_from_free_memory(monkeypatch, free, windows):
+    """Windows are sized from the free device memory."""
+    install_fake_cupy(monkeypatch, free=free)
+    boxes = count_windows(monkeypatch)
+    data = series((64, 14, 15), 20.0, seed=20)
+    result, expected = results(gpu.compute, image_plan(64), [data])
+    assert_same_curves(result, expected)
+    assert len(boxes) >= windows
+    if windows == 1:
+        assert boxes == [(0, 10, 0, 11)]
+    cells = sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in boxes)
+    assert cells == 10 * 11
+
+
+def test_cupy_progress(monkeypatch):
+    install_fake_cupy(monkeypatch)
+    data = series((64, 14, 15), 20.0, seed=21)
+    done = []
+    results(gpu.compute, image_plan(64), [data], progress=done.append)
+    assert sum(done) == 10 * 11
 
 
 def test_array_path_with_device_arrays():
     """The plain array path copies results back explicitly."""
     cupy, _ = fake_cupy()
     data = series((64, 10, 11), 20.0, seed=19)
-    result, expected = results(data, xp=cupy, mode='linear')
+    result, expected = results(
+        numpy_path(cupy), image_plan(64, mode='linear'), [data]
+    )
     assert_same_curves(result, expected)
 
 
@@ -556,51 +482,6 @@ def test_gpu_engine_contract():
     gpu_or_skip()
     assert 'gpu' in engines.available()
     assert engines.get('auto') is gpu
-    assert 1 <= gpu.tile_rows(16384, 512, 1024, 6) <= 500
-
-
-@pytest.mark.parametrize('mode', ['circular', 'linear'])
-@pytest.mark.parametrize(
-    ('mean', 'offset', 'dtype'),
-    [
-        (5.0, 0.0, numpy.uint16),
-        (2.0, 10000.0, numpy.uint16),
-        (3.0, 50000.0, numpy.float32),
-        (100.0, 0.5, numpy.float64),
-        (50.0, 0.0, numpy.dtype('>u2')),
-        (5.0, 0.0, numpy.float16),
-    ],
-)
-def test_gpu_equals_reference(mode, mean, offset, dtype):
-    gpu_or_skip()
-    data = series((256, 12, 13), mean, dtype, seed=11, offset=offset)
-    data[:, 5, 6] = 0
-    copy = data.copy()
-    mask = numpy.ones((8, 9), bool)
-    mask[2, 3:7] = False
-    result, expected = results(data, mode=mode, mask=mask, run=gpu.compute)
-    assert_same_curves(result, expected)
-    assert_array_equal(data, copy)
-
-
-@pytest.mark.parametrize(
-    ('radius', 'npoints', 'nframes'), [(1, 32, 128), (2, 7, 201), (3, 32, 96)]
-)
-def test_gpu_points_and_frames(radius, npoints, nframes):
-    gpu_or_skip()
-    data = series((nframes, 2 * radius + 7, 2 * radius + 9), 10.0, seed=12)
-    result, expected = results(
-        data, radius=radius, npoints=npoints, run=gpu.compute
-    )
-    assert_same_curves(result, expected)
-
-
-def test_gpu_neighbour_channel():
-    gpu_or_skip()
-    data = series((128, 12, 13), 10.0, seed=13)
-    second = series((128, 12, 13), 30.0, seed=14)
-    result, expected = results(data, neighbour=second, run=gpu.compute)
-    assert_same_curves(result, expected)
 
 
 @pytest.mark.parametrize('mode', ['circular', 'linear'])
@@ -610,9 +491,9 @@ def test_gpu_pipeline(mode):
     data = series((512, 20, 23), 10.0, seed=15)
     timings = {}
     result, expected = results(
-        data,
-        mode=mode,
-        run=gpu._run,
+        gpu._run,
+        image_plan(512, mode=mode),
+        [data],
         tile_pixels=37,
         chunk_pixels=29,
         budget=400_000,
@@ -627,8 +508,9 @@ def test_gpu_kernels_equal_array_path():
     """The fused kernels equal CuPy's plain array operations."""
     cupy = gpu_or_skip()
     data = series((256, 16, 17), 100.0, seed=16)
-    fused, _ = results(data, run=gpu.compute)
-    plain, _ = results(data, xp=cupy)
+    plan = image_plan(256)
+    fused, _ = results(gpu.compute, plan, [data])
+    plain, _ = results(numpy_path(cupy), plan, [data])
     assert_allclose(fused, plain, rtol=0, atol=1e-7)
 
 
@@ -650,14 +532,3 @@ def test_gpu_no_tf32(monkeypatch):
         )
     finally:
         linalg.set_compute_type(numpy.float32, previous)
-
-
-def test_gpu_pcf_image():
-    gpu_or_skip()
-    data = series((1024, 20, 21), 20.0, seed=17)
-    result = pcf_image(data, radius=3, npoints=16, nbins=12, engine='gpu')
-    expected = pcf_image(
-        data, radius=3, npoints=16, nbins=12, engine='reference'
-    )
-    assert result.attrs['engine'] == 'gpu'
-    assert_same_curves(numpy.asarray(result), numpy.asarray(expected))

@@ -1,4 +1,4 @@
-"""Tests of ipcf.pcf: circle, bins, smoothing and pcf_image."""
+"""Tests of ipcf.pcf: pcf_image, its options and its labels."""
 
 import math
 
@@ -7,14 +7,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import ipcf
-from ipcf.pcf import (
-    average_bins,
-    bin_delays,
-    circle,
-    logbins,
-    pcf_image,
-    smooth,
-)
+from ipcf import plan
+from ipcf.pcf import bin_delays, circle, logbins, pcf_image
 
 
 @pytest.fixture
@@ -68,97 +62,6 @@ def smooth_loop(s):
     for k in range(len(s) - 2, -1, -1):
         s[k] = 0.3 * s[k] + 0.7 * s[k + 1]
     return s
-
-
-def test_circle_spec_values():
-    assert circle(6, 32)[:8].tolist() == [
-        [6, 0], [6, 1], [6, 2], [5, 3], [4, 4], [3, 5], [2, 6], [1, 6],
-    ]  # fmt: skip
-
-
-@pytest.mark.parametrize('radius', [1, 2, 3, 6, 7, 12])
-def test_circle_symmetry(radius):
-    points = circle(radius, 32)
-    assert points.dtype == numpy.intp
-    assert_array_equal(points[16:], -points[:16])
-    assert numpy.abs(points).max() == radius
-
-
-@pytest.mark.parametrize(
-    ('radius', 'count'), [(1, 4), (4, 24), (6, 32), (12, 68)]
-)
-def test_circle_default_count(radius, count):
-    points = circle(radius, None)
-    assert len(points) == count == 4 * math.floor(math.sqrt(2) * radius + 0.5)
-    # no duplicate points up to radius 12
-    assert len({tuple(p) for p in points}) == count
-
-
-def test_circle_bad_arguments():
-    with pytest.raises(ValueError, match='radius=0'):
-        circle(0)
-    with pytest.raises(ValueError, match='npoints=0'):
-        circle(3, 0)
-    with pytest.raises(TypeError, match='radius'):
-        circle(2.5)
-
-
-def test_logbins_spec_values():
-    assert logbins(8192, 32).tolist() == [
-        1, 2, 3, 4, 5, 7, 10, 13, 18, 24, 32, 43, 58, 78, 104, 139, 187,
-        250, 334, 447, 598, 800, 1070, 1432, 1915, 2561, 3425, 4580, 6125,
-        8192,
-    ]  # fmt: skip
-    assert len(logbins(16384 // 2, 32)) == 30
-
-
-def test_logbins_cover_all_delays():
-    for size in (1, 2, 3, 7, 100, 1000):
-        edges = logbins(size, 8)
-        assert edges[0] == 1
-        assert edges[-1] == size
-        assert (numpy.diff(edges) > 0).all()
-
-
-def test_logbins_bad_arguments():
-    with pytest.raises(ValueError, match='nbins=1'):
-        logbins(100, 1)
-    with pytest.raises(ValueError, match='size=0'):
-        logbins(0, 8)
-
-
-def test_average_bins_by_hand():
-    curves = numpy.array([[1.0, 2.0, 4.0, 6.0, 8.0], [0, 0, 3, 3, 9]])
-    assert_allclose(average_bins(curves, [1, 2, 5]), [[1, 2, 6], [0, 0, 5]])
-    with pytest.raises(ValueError, match='fewer than'):
-        average_bins(curves, [1, 6])
-
-
-def test_bin_delays():
-    assert_allclose(bin_delays([1, 2, 4, 8]), [0, 1, 2.5, 5.5])
-
-
-def test_smooth_by_hand():
-    # s = [a, b, c]: s0 = b; forward s1 = b, s2 = .3c + .7b;
-    # backward s1 = .3b + .7 s2, s0 = .3b + .7 s1
-    s = smooth([5.0, 1.0, 2.0])
-    s2 = 0.3 * 2 + 0.7 * 1
-    s1 = 0.3 * 1 + 0.7 * s2
-    s0 = 0.3 * 1 + 0.7 * s1
-    assert_allclose(s, [s0, s1, s2])
-    rng = numpy.random.default_rng(0)
-    curves = rng.random((3, 4, 9))
-    expected = [[smooth_loop(c) for c in row] for row in curves]
-    before = curves.copy()
-    assert_allclose(smooth(curves), expected, rtol=1e-14)
-    assert_array_equal(curves, before)
-    out = smooth(curves, out=curves)
-    assert out is curves
-    assert_allclose(curves, expected, rtol=1e-14)
-
-
-def test_smooth_preserves_constants():
-    assert_allclose(smooth(numpy.full(7, 2.5)), 2.5)
 
 
 @pytest.mark.parametrize('mode', ['circular', 'linear'])
@@ -307,3 +210,150 @@ def test_pcf_image_rejects_nan(bad):
     data[3, 4, 4] = bad
     with pytest.raises(ValueError, match='NaN or infinite'):
         pcf_image(data, radius=2, npoints=4)
+
+
+def test_plan_pieces_importable_from_pcf():
+    for name in ('average_bins', 'bin_delays', 'circle', 'logbins', 'smooth'):
+        assert getattr(ipcf.pcf, name) is getattr(plan, name)
+        assert name in ipcf.pcf.__all__
+
+
+@pytest.mark.parametrize(
+    ('options', 'match'),
+    [
+        ({'dt': '0.5'}, 'dt'),
+        ({'dt': True}, 'dt'),
+        ({'truncate': 1}, 'truncate'),
+        ({'radius': 2.0}, 'radius'),
+        ({'npoints': 4.0}, 'npoints'),
+        ({'nbins': True}, 'nbins'),
+        ({'mode': 1}, 'mode'),
+        ({'directions': None}, 'directions'),
+    ],
+)
+def test_pcf_image_option_types(series, options, match):
+    """Numbers given as strings, bools or floats are a TypeError."""
+    options = {'radius': 2, 'npoints': 4, **options}
+    with pytest.raises(TypeError, match=match):
+        pcf_image(series, **options)
+
+
+@pytest.fixture
+def second(series):
+    """A second channel of the series' shape."""
+    return (
+        numpy.random.default_rng(2)
+        .poisson(50, series.shape)
+        .astype(numpy.uint16)
+    )
+
+
+def test_pcf_image_neighbour_shape_mismatch(series, second):
+    with pytest.raises(ValueError, match='neighbour.shape') as info:
+        pcf_image(series, neighbour=second[:, :-1], radius=2, npoints=4)
+    message = str(info.value)
+    assert str(second[:, :-1].shape) in message
+    assert str(series.shape) in message
+    with pytest.raises(ValueError, match=str(second[:-1].shape)):
+        pcf_image(series, neighbour=second[:-1], radius=2, npoints=4)
+
+
+@pytest.mark.parametrize(
+    ('neighbour', 'directions', 'match'),
+    [
+        (False, 'both', 'needs a second channel'),
+        (True, 'bad', "directions='bad'"),
+        (False, 'bad', "directions='bad'"),
+        (True, 'reverse', "directions='reverse'"),
+    ],
+)
+def test_pcf_image_bad_directions(
+    series, second, neighbour, directions, match
+):
+    other = second if neighbour else None
+    with pytest.raises(ValueError, match=match):
+        pcf_image(
+            series, neighbour=other, directions=directions, radius=2, npoints=4
+        )
+
+
+@pytest.mark.parametrize(
+    ('bad', 'error', 'match'),
+    [
+        (numpy.ones((64, 9, 10), complex), TypeError, 'neighbour'),
+        (numpy.ones((64, 9, 10), bool), TypeError, 'neighbour'),
+        (numpy.ones((64, 9)), ValueError, 'neighbour'),
+    ],
+)
+def test_pcf_image_bad_neighbour(series, bad, error, match):
+    with pytest.raises(error, match=match):
+        pcf_image(series, neighbour=bad, radius=2, npoints=4)
+
+
+def test_pcf_image_neighbour_rejects_nan(series):
+    other = series.astype(numpy.float64)
+    other[3, 4, 4] = numpy.nan
+    with pytest.raises(ValueError, match='NaN or infinite'):
+        pcf_image(series, neighbour=other, radius=2, npoints=4)
+
+
+def test_pcf_image_cross_channel_labels(series, second):
+    kwargs = {'radius': 2, 'npoints': 8, 'nbins': 8, 'dt': 0.5}
+    forward = pcf_image(series, neighbour=second, **kwargs)
+    assert forward.dims == ('y', 'x', 'point', 'delay')
+    assert forward.shape == (5, 6, 8, len(logbins(32, 8)))
+    assert 'direction' not in forward.coords
+    assert forward.attrs['cross'] is True
+    assert forward.attrs['directions'] == 'forward'
+    both = pcf_image(series, neighbour=second, directions='both', **kwargs)
+    assert both.dims == ('y', 'x', 'direction', 'point', 'delay')
+    assert both.shape == (5, 6, 2, 8, len(logbins(32, 8)))
+    assert both['direction'].values.tolist() == ['forward', 'reverse']
+    assert both.attrs['cross'] is True
+    assert both.attrs['directions'] == 'both'
+    assert both['y'].values.tolist() == [2, 3, 4, 5, 6]
+    assert_allclose(both['delay'], forward['delay'])
+    assert_array_equal(both['u'], circle(2, 8)[:, 0])
+    assert_allclose(both.sel(direction='forward'), forward, atol=1e-6)
+    reverse = pcf_image(second, neighbour=series, **kwargs)
+    assert_allclose(both.sel(direction='reverse'), reverse, atol=1e-5)
+    # without a neighbour no cross attributes at all
+    alone = pcf_image(series, **kwargs)
+    assert 'cross' not in alone.attrs
+    assert 'directions' not in alone.attrs
+    # forward is the default
+    explicit = pcf_image(
+        series, neighbour=second, directions='forward', **kwargs
+    )
+    assert_array_equal(explicit, forward)
+
+
+def test_pcf_image_cross_channel_of_itself(series):
+    """A channel as its own neighbour gives the plain pCF."""
+    kwargs = {'radius': 2, 'npoints': 8, 'nbins': 8, 'engine': 'reference'}
+    expected = pcf_image(series, **kwargs)
+    result = pcf_image(series, neighbour=series.copy(), **kwargs)
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+
+
+def test_pcf_image_neighbour_other_dtype(series):
+    """Each channel keeps its own values whatever the other's dtype."""
+    rng = numpy.random.default_rng(3)
+    other = (0.5 * series + rng.random(series.shape) * 3).astype('float32')
+    kwargs = {'radius': 2, 'npoints': 4, 'nbins': 6, 'engine': 'reference'}
+    expected = pcf_image(
+        series.astype(numpy.float64),
+        neighbour=other.astype(numpy.float64),
+        directions='both',
+        **kwargs,
+    )
+    result = pcf_image(series, neighbour=other, directions='both', **kwargs)
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+    small = rng.poisson(100, series.shape).astype(numpy.uint8)
+    large = rng.poisson(1000, series.shape).astype(numpy.uint16)
+    expected = pcf_image(
+        small.astype(numpy.float64), neighbour=large, **kwargs
+    )
+    assert_allclose(
+        pcf_image(small, neighbour=large, **kwargs), expected, atol=1e-6
+    )
