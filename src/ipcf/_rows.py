@@ -81,7 +81,9 @@ class RowReader:
         self.nframes = int(nframes)
         self.height = int(first.shape[1])
         self.width = int(first.shape[2])
-        self.dtype = engine_dtype(first.dtype)
+        self.dtypes = [engine_dtype(c.dtype) for c in self.channels]
+        self.dtype = max(self.dtypes, key=lambda d: d.itemsize)
+        self.names = ['data', 'neighbour'][: len(self.channels)]
         self._direct = [_is_direct(c) for c in self.channels]
         self._slabs: list[tuple[int, int, int, int, numpy.ndarray] | None]
         self._slabs = [None] * len(self.channels)
@@ -103,18 +105,18 @@ class RowReader:
     ) -> numpy.ndarray:
         """Return frames of rows [y0, y1) and columns [x0, x1) of a channel.
 
-        The array has shape ``(nframes, y1 - y0, x1 - x0)`` in
-        :func:`engine_dtype`; it may be a view of the input or of a
-        buffer that later calls reuse, so engines read it before their
-        next call and never write to it.
+        The array has shape ``(nframes, y1 - y0, x1 - x0)`` in the
+        :func:`engine_dtype` of that channel's input; it may be a view of
+        the input or of a buffer that later calls reuse, so engines read
+        it before their next call and never write to it.
 
         """
         source = self.channels[channel]
         if self._direct[channel]:
             block = source[: self.nframes, y0:y1, x0:x1]
-            if block.dtype != self.dtype:
-                block = block.astype(self.dtype)
-            self._check(block, y0, y1)
+            if block.dtype != self.dtypes[channel]:
+                block = block.astype(self.dtypes[channel])
+            self._check(block, channel, y0, y1)
             return block
         slab = self._slabs[channel]
         if slab is None or not (
@@ -129,33 +131,37 @@ class RowReader:
     ) -> tuple[int, int, int, int, numpy.ndarray]:
         """Read rows from y0 on, as many as the slab budget holds."""
         source = self.channels[channel]
-        itemsize = self.dtype.itemsize
+        dtype = self.dtypes[channel]
+        itemsize = dtype.itemsize
         row_bytes = max(1, self.nframes * (x1 - x0) * itemsize)
         rows = max(y1 - y0, self._slab_bytes // row_bytes)
         rows = _align(y0, rows, _chunk_rows(source), self.height)
         stop = min(self.height, y0 + rows)
         stop = max(stop, y1)
         self._slabs[channel] = None  # free the old slab first
-        values = numpy.empty((self.nframes, stop - y0, x1 - x0), self.dtype)
+        values = numpy.empty((self.nframes, stop - y0, x1 - x0), dtype)
         selection = numpy.s_[: self.nframes, y0:stop, x0:x1]
-        if hasattr(source, 'read_direct') and source.dtype == self.dtype:
+        if hasattr(source, 'read_direct') and source.dtype == dtype:
             source.read_direct(values, selection)  # h5py, no extra copy
         else:
             part = source[selection]
             if hasattr(part, 'compute'):  # dask
                 part = part.compute()
             numpy.copyto(values, part, casting='unsafe')
-        self._check(values, y0, stop)
+        self._check(values, channel, y0, stop)
         slab = (y0, stop, x0, x1, values)
         self._slabs[channel] = slab
         return slab
 
-    def _check(self, block: numpy.ndarray, y0: int, y1: int) -> None:
+    def _check(
+        self, block: numpy.ndarray, channel: int, y0: int, y1: int
+    ) -> None:
+        name = self.names[channel]
         if block.dtype.kind in 'if' and not self._warned and block.size:
             if block.min() < 0:
                 self._warned = True
                 warnings.warn(
-                    f'data has negative intensities (rows {y0}..{y1 - 1}): '
+                    f'{name} has negative intensities (rows {y0}..{y1 - 1}): '
                     'the pCF normalizes by mean intensities, which are '
                     'only meaningful for counts; subtract less background',
                     NegativeIntensityWarning,
@@ -163,7 +169,7 @@ class RowReader:
                 )
         if block.dtype.kind == 'f' and not numpy.isfinite(block).all():
             msg = (
-                f'data contains NaN or infinite values in rows '
+                f'{name} contains NaN or infinite values in rows '
                 f'{y0}..{y1 - 1}; replace them, e.g. with numpy.nan_to_num'
             )
             raise ValueError(msg)
