@@ -43,6 +43,7 @@ from ._containers import create_array, get_json, open_root, set_json
 from ._files import (
     OutputExistsError,
     check_target,
+    fsync_write,
     hidden_path,
     publish,
     publishing,
@@ -698,18 +699,13 @@ class BlockRecord:
         self, key: tuple[int, ...], arrays: Mapping[str, Any] | None, /
     ) -> None:
         """Record a finished block; None marks one with nothing to store."""
-        path = self._file(key)
-        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
         buffer = _stdio.BytesIO()
         numpy.savez(
             buffer,
             **{k: numpy.asarray(v) for k, v in (arrays or {}).items()},
         )
-        with open(tmp, 'wb') as fh:
-            fh.write(buffer.getbuffer())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with publishing(self._file(key), overwrite=True) as tmp:
+            fsync_write(tmp, lambda fh: fh.write(buffer.getbuffer()))
 
     def load(self, key: tuple[int, ...], /) -> dict[str, Any] | None:
         """Return the arrays of a finished block, None if it had none."""
