@@ -54,7 +54,9 @@ def assert_slices(lazy, expected):
 
     h5py and zarr arrays, returned as they are, take no negative steps.
     """
-    negative = not type(lazy).__module__.startswith(('h5py', 'zarr'))
+    negative = not any(
+        c.__module__.startswith(('h5py', 'zarr')) for c in type(lazy).__mro__
+    )
     keys = [
         (slice(None),),
         (3,),
@@ -319,7 +321,7 @@ def test_tiff_series_natural_sort(tmp_path, series):
         tifffile.imwrite(tmp_path / f'frame{t}.tif', series[t])
     (tmp_path / '._frame3.tif').write_bytes(b'resource fork')
     (tmp_path / 'notes.txt').write_text('not a frame')
-    lazy = open_series(tmp_path)
+    lazy = open_series(tmp_path, gaps='ignore')  # 3 to 9 are missing
     assert [os.path.basename(f) for f in lazy.files] == [
         'frame1.tif',
         'frame2.tif',

@@ -20,9 +20,11 @@ import numpy
 from ._utils import jsonable
 
 __all__ = [
+    'close_group',
     'create_array',
     'flush',
     'get_json',
+    'open_group',
     'open_root',
     'require_group',
     'set_json',
@@ -38,6 +40,41 @@ def _zarr() -> Any:
     return zarr
 
 
+def open_group(
+    path: str | os.PathLike[str], kind: str, /, mode: str = 'r'
+) -> Any:
+    """Return the root group of an HDF5 file or zarr store, open.
+
+    `mode` is ``'r'`` (read), ``'w'`` (create, replacing), ``'r+'`` or
+    ``'a'``. :func:`close_group` closes it.
+
+    """
+    path = os.fspath(path)
+    if kind == 'hdf5':
+        import h5py
+
+        try:
+            return h5py.File(path, mode)
+        except OSError as exc:
+            msg = f'{path!r} is not a readable HDF5 file ({exc})'
+            raise OSError(msg) from None
+    if kind == 'zarr':
+        zarr = _zarr()
+        try:
+            return zarr.open_group(path, mode=mode)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            msg = f'{path!r} is not a readable zarr store ({exc})'
+            raise OSError(msg) from None
+    msg = f'{kind=!r} is not a container kind'  # pragma: no cover
+    raise ValueError(msg)  # pragma: no cover
+
+
+def close_group(root: Any, /) -> None:
+    """Close a root group from :func:`open_group` (zarr needs nothing)."""
+    if _is_hdf5(root):
+        root.close()
+
+
 @contextlib.contextmanager
 def open_root(
     path: str | os.PathLike[str], kind: str, /, mode: str = 'r'
@@ -47,30 +84,11 @@ def open_root(
     `mode` is ``'r'`` (read), ``'w'`` (create, replacing) or ``'a'``.
 
     """
-    path = os.fspath(path)
-    if kind == 'hdf5':
-        import h5py
-
-        try:
-            h5 = h5py.File(path, mode)
-        except OSError as exc:
-            msg = f'{path!r} is not a readable HDF5 file ({exc})'
-            raise OSError(msg) from None
-        try:
-            yield h5
-        finally:
-            h5.close()
-    elif kind == 'zarr':
-        zarr = _zarr()
-        try:
-            root = zarr.open_group(path, mode=mode)
-        except (FileNotFoundError, ValueError, KeyError) as exc:
-            msg = f'{path!r} is not a readable zarr store ({exc})'
-            raise OSError(msg) from None
+    root = open_group(path, kind, mode)
+    try:
         yield root
-    else:  # pragma: no cover - callers pass a checked kind
-        msg = f'{kind=!r} is not a container kind'
-        raise ValueError(msg)
+    finally:
+        close_group(root)
 
 
 def require_group(root: Any, name: str, /) -> Any:
@@ -93,12 +111,15 @@ def create_array(
     chunks: tuple[int, ...] | None = None,
     fill_value: Any = None,
     compression: dict[str, Any] | None = None,
+    complete: bool = False,
 ) -> Any:
     """Create an array in an h5py or zarr group; return it.
 
     Either `data` or `shape` and `dtype` are given. `compression` holds
     keyword arguments of the library's own (``compression=`` for h5py,
-    ``compressors=`` for zarr).
+    ``compressors=`` for zarr). With `complete`, zarr stores every chunk
+    written, those equal to the fill value too, so that a chunk missing
+    from the store is known to be lost (:mod:`ipcf.io` checks).
 
     """
     if data is not None:
@@ -117,6 +138,8 @@ def create_array(
             options['chunks'] = tuple(int(c) for c in chunks)
         if fill_value is not None:
             options['fill_value'] = fill_value
+        if complete:
+            options['config'] = {'write_empty_chunks': True}
         array = group.create_array(name, shape=shape, dtype=dtype, **options)
     if data is not None and data.size:
         array[...] = data
@@ -150,4 +173,4 @@ def get_json(node: Any, key: str, /, default: Any = None) -> Any:
 
 
 def _is_hdf5(node: Any) -> bool:
-    return type(node).__module__.startswith('h5py')
+    return any(c.__module__.startswith('h5py') for c in type(node).__mro__)

@@ -15,6 +15,8 @@ array([23, 15], dtype=uint16)
 from __future__ import annotations
 
 import math
+import mmap
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,7 @@ import numpy
 
 __all__ = [
     'ArrayView',
+    'FileMap',
     'LazySeries',
     'as_range',
     'bounds',
@@ -29,7 +32,82 @@ __all__ = [
     'chunks_of',
     'native',
     'normalize_key',
+    'open_filemap',
+    'source_paths',
 ]
+
+
+class FileMap(numpy.memmap):
+    """A read-only memmap that pickles as its file, not as its data.
+
+    Sent to another process (a dask worker), a whole mapping of a file
+    is mapped there anew; a view or a computed array pickles its values,
+    as numpy arrays do.
+
+    """
+
+    def __reduce__(self) -> Any:
+        if isinstance(self.base, mmap.mmap) and self.filename:
+            return (
+                open_filemap,
+                (self.filename, self.dtype.str, self.offset, self.shape),
+            )
+        return numpy.asarray(self).__reduce__()
+
+
+def open_filemap(
+    path: str | os.PathLike[str],
+    dtype: Any,
+    offset: int,
+    shape: tuple[int, ...],
+) -> FileMap:
+    """Return a read-only :class:`FileMap` of shape at offset of a file."""
+    return FileMap(path, dtype=dtype, mode='r', offset=offset, shape=shape)
+
+
+class Getter:
+    """Read blocks of an array by indexing it: a picklable reader."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+
+    def __call__(self, key: tuple[slice, slice, slice]) -> Any:
+        return self.array[key]
+
+
+def source_paths(array: Any, /) -> list[str]:
+    """Return the files or stores that an array-like reads from.
+
+    Knows the readers of :mod:`ipcf.io` (their ``files`` or ``path``),
+    memmaps, h5py datasets and zarr arrays on local stores; [] for
+    others (numpy arrays in memory, dask).
+
+    >>> source_paths(numpy.zeros(3))
+    []
+
+    """
+    if isinstance(array, LazySeries):
+        files = getattr(array, 'files', None)
+        if files is not None:
+            return [os.fspath(f) for f in files]
+        path = getattr(array, 'path', None)
+        if path is not None:
+            return [os.fspath(path)]
+        reader = getattr(array, '_read', None)
+        inner = getattr(reader, 'array', None)
+        return [] if inner is None else source_paths(inner)
+    if isinstance(array, numpy.ndarray):
+        filename = getattr(array, 'filename', None)  # numpy.memmap
+        if isinstance(filename, str | os.PathLike):
+            return [os.fspath(filename)]
+        return []
+    name = getattr(getattr(array, 'file', None), 'filename', None)  # h5py
+    if isinstance(name, str) and name:
+        return [name]
+    root = getattr(getattr(array, 'store', None), 'root', None)  # zarr
+    if isinstance(root, str | os.PathLike):
+        return [os.fspath(root)]
+    return []
 
 
 class LazySeries:

@@ -9,6 +9,7 @@ name renamed when complete) is :func:`ipcf._files.publishing`.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import pathlib
@@ -32,13 +33,19 @@ __all__ = [
 # frames per block when writing raw or TIFF: about this many bytes
 _BLOCK_BYTES = 64 * 2**20
 
+# zstd in HDF5 is a filter plugin, which hdf5plugin ships
+HDF5_ZSTD = importlib.util.find_spec('hdf5plugin') is not None
+
 COMPRESSION: dict[str, tuple[str, ...]] = {
     'raw': (),
     'tiff': ('zlib', 'lzma'),
-    'hdf5': ('zlib', 'gzip', 'lzf'),
+    'hdf5': ('zlib', 'gzip', 'lzf') + (('zstd',) if HDF5_ZSTD else ()),
     'zarr': ('zlib', 'gzip', 'zstd', 'blosc'),
 }
-"""Format -> compression names its writers accept (besides None)."""
+"""Format -> compression names its writers accept (besides None).
+
+HDF5 takes ``'zstd'`` only where hdf5plugin is installed.
+"""
 
 
 def output_kind(path: pathlib.Path, /) -> str:
@@ -85,6 +92,8 @@ def check_compression(compression: Any, kind: str, /) -> str | None:
         msg = (
             f'{compression=} is not supported for {kind} files; use {choices}'
         )
+        if kind == 'hdf5' and compression == 'zstd':
+            msg += ' (zstd in HDF5 needs hdf5plugin: pip install hdf5plugin)'
         raise ValueError(msg)
     return compression
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy
 
 from .._files import publishing
-from ._lazy import ArrayView
+from ._lazy import ArrayView, Getter, open_filemap
 from ._output import blocks, frames_per_block
 from .metadata import find_sidecar, parse_metadata, read_sidecar, sidecar_path
 
@@ -58,7 +58,8 @@ def open_raw(
     -------
     numpy.memmap or ArrayView, shape (T, H, W)
         A memmap if the file is native-endian, else a lazy view that
-        swaps bytes of what is read.
+        swaps bytes of what is read. Either pickles as the file's name
+        and layout, not its data, and maps the file anew when loaded.
 
     Raises
     ------
@@ -138,10 +139,10 @@ def open_raw(
             f'{expected} bytes, the file has {size}'
         )
         raise ValueError(msg)
-    array = numpy.memmap(path, dtype=dtype, mode='r', shape=shape)
+    array = open_filemap(path, dtype, 0, shape)
     if dtype.isnative:
         return array
-    return ArrayView(lambda key: array[key], shape, dtype, owner=array)
+    return ArrayView(Getter(array), shape, dtype)
 
 
 def raw_metadata(path: pathlib.Path, /) -> dict:

@@ -23,14 +23,30 @@ import numpy
 
 from .._files import SUFFIXES, file_kind, is_zarr_store
 from .._utils import number_threads
-from .._validate import check_string
+from .._validate import check_choice, check_string
 from ._lazy import check_array, chunks_of, native
 from .metadata import attrs_metadata
 from .raw import open_raw, raw_metadata
 from .stores import open_dataset, store_metadata
-from .tiff import TiffSeries, natural_sorted, open_tiff, tiff_metadata
+from .tiff import (
+    TiffSeries,
+    check_numbering,
+    natural_sorted,
+    open_tiff,
+    tiff_metadata,
+)
 
-__all__ = ['SUPPORTED', 'imread', 'info', 'open_series', 'read_metadata']
+__all__ = [
+    'GAPS',
+    'SUPPORTED',
+    'imread',
+    'info',
+    'open_series',
+    'read_metadata',
+]
+
+GAPS = ('error', 'ignore')
+"""What :func:`open_series` may do with missing frames or chunks."""
 
 SUPPORTED = (
     f'raw ({", ".join(SUFFIXES["raw"])}), '
@@ -50,6 +66,7 @@ def open_series(
     dtype: Any = None,
     key: str | None = None,
     num_threads: int | None = None,
+    gaps: str = 'error',
 ) -> Any:
     """Return a lazy ``(T, H, W)`` array-like of an image time series.
 
@@ -93,11 +110,22 @@ def open_series(
         ``'data'`` if that is a 3-D dataset, else the only 3-D dataset.
     num_threads : int, optional
         Threads reading the files of a TIFF series. Default: all cores.
+    gaps : {'error', 'ignore'}, optional, default: 'error'
+        What to do with missing pieces: files missing from the numbering
+        of a TIFF series given as a directory or glob pattern
+        (``frame00250.tif`` absent between 249 and 251), and chunks
+        missing from a zarr array (which would read as the fill value).
+        'error' raises ValueError naming them; 'ignore' logs a warning
+        and reads what is there (a list of files is taken as given).
+        Only the file names are checked, not time stamps stored in the
+        files.
 
     Returns
     -------
     array-like, shape (T, H, W)
-        Integer or floating-point, lazily read.
+        Integer or floating-point, lazily read. Every reader pickles
+        (the file's name and layout, not its data), as dask.distributed
+        sends it to workers.
 
     Raises
     ------
@@ -105,7 +133,9 @@ def open_series(
         If `source` does not exist or a pattern matches no files.
     ValueError
         If the format is not supported, the data are not 3-D, a raw file
-        has no known shape or a wrong size, or an option does not apply.
+        has no known shape or a wrong size, an option does not apply,
+        files are missing from a numbered series or chunks from a zarr
+        array (unless ``gaps='ignore'``).
     TypeError
         If the dtype is not integer or floating-point, or `source` is of
         an unsupported type.
@@ -127,7 +157,12 @@ def open_series(
 
     """
     return _open(
-        source, shape=shape, dtype=dtype, key=key, num_threads=num_threads
+        source,
+        shape=shape,
+        dtype=dtype,
+        key=key,
+        num_threads=num_threads,
+        gaps=gaps,
     )[0]
 
 
@@ -139,12 +174,13 @@ def imread(
     dtype: Any = None,
     key: str | None = None,
     num_threads: int | None = None,
+    gaps: str = 'error',
 ) -> numpy.ndarray:
     """Return a whole ``(T, H, W)`` image series as a numpy array.
 
     Parameters
     ----------
-    source, shape, dtype, key, num_threads
+    source, shape, dtype, key, num_threads, gaps
         As for :func:`open_series`.
 
     Returns
@@ -165,7 +201,12 @@ def imread(
 
     """
     array = open_series(
-        source, shape=shape, dtype=dtype, key=key, num_threads=num_threads
+        source,
+        shape=shape,
+        dtype=dtype,
+        key=key,
+        num_threads=num_threads,
+        gaps=gaps,
     )
     return native(numpy.asarray(array[:]))
 
@@ -230,7 +271,7 @@ def info(source: Any, /, **kwargs: Any) -> dict[str, Any]:
         As for :func:`open_series`.
     **kwargs
         Options of :func:`open_series` (`shape`, `dtype`, `key`,
-        `num_threads`).
+        `num_threads`, `gaps`).
 
     Returns
     -------
@@ -284,10 +325,12 @@ def _open(
     dtype: Any = None,
     key: str | None = None,
     num_threads: int | None = None,
+    gaps: str = 'error',
 ) -> tuple[Any, str, str, int | None]:
     """Return (array, format, name, number of files) of a source."""
     if key is not None:
         check_string(key, 'key')
+    check_choice(gaps, 'gaps', GAPS)
     fmt, target, name = _classify(source)
     nthreads = number_threads(num_threads)
     if fmt != 'raw' and (shape is not None or dtype is not None):
@@ -305,10 +348,12 @@ def _open(
     elif fmt == 'tiff':
         array = open_tiff(target)
     elif fmt == 'tiff-series':
+        if isinstance(source, (str, os.PathLike)):  # a folder or pattern
+            check_numbering(target, gaps=gaps, name=name)
         array = TiffSeries(target, num_threads=nthreads)
         files = len(target)
     elif fmt in {'hdf5', 'zarr'}:
-        array = open_dataset(target, fmt, key=key, name=name)
+        array = open_dataset(target, fmt, key=key, name=name, gaps=gaps)
     else:
         array, files = source, None
     member = name

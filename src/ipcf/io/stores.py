@@ -17,6 +17,9 @@ imported when a store is first used.
 
 from __future__ import annotations
 
+import itertools
+import logging
+import math
 import os
 import pathlib
 from collections.abc import Sequence
@@ -27,20 +30,42 @@ import numpy
 from .._containers import create_array, open_root
 from .._files import publishing
 from .._validate import check_choice
-from ._output import blocks, check_compression
+from ._lazy import normalize_key
+from ._output import COMPRESSION, HDF5_ZSTD, blocks, check_compression
 from .metadata import attrs_metadata
 
 __all__ = [
+    'COMPRESSIONS',
     'KINDS',
     'check_chunks',
+    'check_zarr_chunks',
     'compression_options',
     'open_dataset',
     'store_metadata',
     'write_store',
 ]
 
+logger = logging.getLogger('ipcf')
+
 KINDS = ('hdf5', 'zarr')
 """The store formats, as :func:`ipcf._files.file_kind` names them."""
+
+COMPRESSIONS: dict[str, tuple[str, ...]] = {k: COMPRESSION[k] for k in KINDS}
+"""Store format -> the compression names it takes (besides None).
+
+HDF5: ``'zlib'`` (= ``'gzip'``), ``'lzf'``, and ``'zstd'`` where
+hdf5plugin is installed; zarr: ``'zlib'`` (= ``'gzip'``), ``'zstd'``,
+``'blosc'``. :func:`compression_options` refuses others with a message
+that lists these.
+
+>>> COMPRESSIONS['zarr']
+('zlib', 'gzip', 'zstd', 'blosc')
+"""
+
+# metadata files in a zarr array's folder, not chunks
+_ZARR_METADATA = frozenset(
+    {'zarr.json', '.zarray', '.zattrs', '.zgroup', '.zmetadata'}
+)
 
 
 def check_chunks(
@@ -103,8 +128,9 @@ def compression_options(kind: str, compression: str | None, /) -> dict:
     kind : {'hdf5', 'zarr'}
         The store format.
     compression : str or None
-        None (uncompressed); ``'zlib'`` or ``'gzip'``; ``'lzf'`` (HDF5);
-        ``'zstd'`` or ``'blosc'`` (zarr).
+        None (uncompressed) or one of ``COMPRESSIONS[kind]``: ``'zlib'``
+        or ``'gzip'``; ``'lzf'`` (HDF5); ``'zstd'`` (zarr, and HDF5 with
+        hdf5plugin); ``'blosc'`` (zarr).
 
     Returns
     -------
@@ -135,6 +161,10 @@ def compression_options(kind: str, compression: str | None, /) -> dict:
             return {'compression': 'gzip', 'shuffle': True}
         if compression == 'lzf':
             return {'compression': 'lzf', 'shuffle': True}
+        if compression == 'zstd':
+            import hdf5plugin
+
+            return {**hdf5plugin.Zstd(), 'shuffle': True}
         return {}
     codecs = _zarr().codecs
     codec = {
@@ -154,6 +184,7 @@ def open_dataset(
     *,
     key: str | None = None,
     name: str | None = None,
+    gaps: str = 'error',
 ) -> Any:
     """Return the 3-D dataset of an HDF5 file or zarr store, open.
 
@@ -168,33 +199,59 @@ def open_dataset(
         3-D, else the only 3-D dataset.
     name : str, optional
         The source, for messages. Default: ``repr(path)``.
+    gaps : {'error', 'ignore'}, optional, default: 'error'
+        zarr only: chunks missing from the store (they would read as the
+        fill value) raise ValueError naming them; 'ignore' logs them.
 
     Returns
     -------
     h5py.Dataset or zarr.Array
         An HDF5 file stays open as long as its dataset is referenced;
-        ``dataset.file.close()`` closes it earlier.
+        ``dataset.file.close()`` closes it earlier. Both pickle as the
+        path and the dataset's name, and open the store again when
+        loaded. Reading a damaged zarr chunk raises ValueError naming
+        the chunk, the array and the store.
 
     Raises
     ------
     OSError
         If an HDF5 file is not readable.
     ValueError
-        If a zarr store is not readable, `key` names no dataset, or no
-        single 3-D dataset is found.
+        If a zarr store is not readable, has missing chunks, `key` names
+        no dataset, or no single 3-D dataset is found.
     ImportError
         If h5py or zarr is not installed.
 
     """
     name = repr(os.fspath(path)) if name is None else name
     if kind == 'zarr':
-        return _open_zarr(path, key, name)[0]
+        array = _zarr_array(_open_zarr(path, key, name)[0], path, name)
+        check_zarr_chunks(array, gaps=gaps, name=name)
+        return array
     h5 = _open_hdf5(path)
     try:
-        return _select_member(h5, key, name, _hdf5_members(h5))
+        dataset = _select_member(h5, key, name, _hdf5_members(h5))
+        _check_filters(dataset, name)
     except BaseException:
         h5.close()
         raise
+    return _hdf5_dataset(dataset)
+
+
+def _check_filters(dataset: Any, name: str) -> None:
+    """Raise ImportError if a compression filter of dataset is missing."""
+    import h5py
+
+    plist = dataset.id.get_create_plist()
+    for i in range(plist.get_nfilters()):
+        code, _, _, label = plist.get_filter(i)
+        if not h5py.h5z.filter_avail(code):
+            text = label.decode(errors='replace').split(';')[0]
+            msg = (
+                f'{name} is compressed with the HDF5 filter {text!r} '
+                f'({code}), which is not installed; pip install hdf5plugin'
+            )
+            raise ImportError(msg)
 
 
 def store_metadata(
@@ -282,6 +339,7 @@ def write_store(
             dtype=dtype,
             chunks=chunks,
             compression=options,
+            complete=True,
         )
         array.attrs.update(attrs)
         for t0, block in blocks(data, chunks[0]):
@@ -305,6 +363,9 @@ def _zarr() -> Any:
 def _open_hdf5(path: pathlib.Path) -> Any:
     """Return an h5py.File opened read-only, or a one-line OSError."""
     import h5py
+
+    if HDF5_ZSTD:
+        import hdf5plugin  # noqa: F401 - registers the zstd filter
 
     try:
         return h5py.File(path, 'r')
@@ -377,3 +438,202 @@ def _open_zarr(
         if isinstance(v, zarr.Array)
     }
     return _select_member(root, key, name, members), root
+
+
+# picklable datasets ----------------------------------------------------
+
+_classes: dict[str, type] = {}
+
+
+def _hdf5_dataset(dataset: Any) -> Any:
+    """Return dataset as an h5py.Dataset that pickles as its file."""
+    cls = _classes.get('hdf5')
+    if cls is None:
+        import h5py
+
+        class Dataset(h5py.Dataset):
+            """An h5py.Dataset that pickles as (file name, dataset name)."""
+
+            def __reduce__(self) -> Any:
+                return (_reopen_hdf5, (self.file.filename, self.name))
+
+        cls = _classes['hdf5'] = Dataset
+    return cls(dataset.id)
+
+
+def _reopen_hdf5(filename: str, name: str) -> Any:
+    """Open dataset name of an HDF5 file again, after pickling."""
+    h5 = _open_hdf5(pathlib.Path(filename))
+    return _hdf5_dataset(h5[name])
+
+
+def _zarr_array(array: Any, path: pathlib.Path, name: str) -> Any:
+    """Return array as a zarr.Array whose read errors name the chunk."""
+    cls = _classes.get('zarr')
+    if cls is None:
+        zarr = _zarr()
+
+        class Array(zarr.Array):
+            """A zarr.Array naming the chunk and store of a read error."""
+
+            def __getitem__(self, selection: Any) -> Any:
+                try:
+                    return super().__getitem__(selection)
+                except Exception as exc:
+                    raise _chunk_error(self, selection, exc) from exc
+
+            def __reduce__(self) -> Any:
+                return (
+                    _reopen_zarr,
+                    (self._ipcf_path, self.path, self._ipcf_name),
+                )
+
+        cls = _classes['zarr'] = Array
+    try:
+        result = cls(array._async_array)
+    except (AttributeError, TypeError):  # pragma: no cover - other zarr
+        return array
+    result._ipcf_path = os.fspath(path)
+    result._ipcf_name = name
+    return result
+
+
+def _reopen_zarr(path: str, key: str, name: str) -> Any:
+    """Open array key of a zarr store again, after pickling."""
+    array, _ = _open_zarr(pathlib.Path(path), key or None, name)
+    return _zarr_array(array, pathlib.Path(path), name)
+
+
+def _chunk_error(array: Any, selection: Any, exc: Exception) -> ValueError:
+    """Return a one-line ValueError naming the chunk that fails to read."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    where = f'{array._ipcf_name} array {array.path or "/"!r}'
+    key = _failing_chunk(array, selection)
+    if key is not None:
+        msg = f'{where}: chunk {key!r} is damaged: {text}'
+    else:
+        msg = f'{where} could not be read: {text}'
+    return ValueError(msg)
+
+
+def _failing_chunk(array: Any, selection: Any) -> str | None:
+    """Return the key of the first stored chunk of selection that fails."""
+    try:
+        key = normalize_key(selection, tuple(array.shape))
+    except (IndexError, TypeError):
+        return None
+    grid = tuple(array.shards or array.chunks)
+    ranges = []
+    for k, size in zip(key, grid, strict=True):
+        if isinstance(k, int):
+            ranges.append(range(k // size, k // size + 1))
+        else:
+            r = range(k.start, k.stop, k.step)
+            if not r:
+                return None
+            lo, hi = min(r[0], r[-1]), max(r[0], r[-1])
+            ranges.append(range(lo // size, hi // size + 1))
+    zarr_getitem = type(array).__mro__[1].__getitem__
+    for coords in itertools.product(*ranges):
+        block = tuple(
+            slice(c * size, min((c + 1) * size, n))
+            for c, size, n in zip(coords, grid, array.shape, strict=True)
+        )
+        try:
+            zarr_getitem(array, block)
+        except Exception:
+            return array.metadata.encode_chunk_key(coords)
+    return None
+
+
+def check_zarr_chunks(
+    array: Any, /, *, gaps: str = 'error', name: str = ''
+) -> None:
+    """Refuse a zarr array whose store lacks chunks it should hold.
+
+    The keys of the chunk grid (zarr v3 or v2 layout, shards if the
+    array is sharded) are compared with the store's listing of the
+    array's folder; chunks never written read as the fill value, so a
+    lost chunk would pass unseen.
+
+    Parameters
+    ----------
+    array : zarr.Array
+        An array of a local or listable store.
+    gaps : {'error', 'ignore'}, optional, default: 'error'
+        'ignore' logs a warning instead of raising.
+    name : str, optional
+        The store, for messages.
+
+    Raises
+    ------
+    ValueError
+        If chunks are missing and `gaps` is 'error': the message names
+        the first few and how many.
+
+    Notes
+    -----
+    A store whose writer skipped chunks equal to the fill value (zarr's
+    default) has such gaps by design; ipcf's writers store every chunk.
+    Stores that cannot be listed are not checked.
+
+    """
+    grid = tuple(array.shards or array.chunks)
+    counts = [math.ceil(n / c) for n, c in zip(array.shape, grid, strict=True)]
+    if not counts or min(counts) == 0:
+        return
+    present = _zarr_listing(array)
+    if present is None:
+        return
+    encode = array.metadata.encode_chunk_key
+    if len(present) >= math.prod(counts):
+        return  # nothing can be missing (the common case: cheap)
+    missing = [
+        key
+        for key in map(encode, itertools.product(*map(range, counts)))
+        if key not in present
+    ]
+    if not missing:
+        return
+    shown = ', '.join(repr(k) for k in missing[:5])
+    more = f' and {len(missing) - 5} more' if len(missing) > 5 else ''
+    total = math.prod(counts)
+    found = (
+        f'{name} array {array.path or "/"!r} lacks {len(missing)} of its '
+        f'{total} chunks ({shown}{more}), which would read as the fill '
+        f'value {numpy.asarray(array.fill_value).item()!r}'
+    )
+    if gaps == 'error':
+        msg = (
+            f"{found}; restore them, or pass gaps='ignore' to read the fill "
+            f'value there'
+        )
+        raise ValueError(msg)
+    logger.warning('%s', found)
+
+
+def _zarr_listing(array: Any) -> set[str] | None:
+    """Return the chunk keys present under an array's folder, or None."""
+    store = array.store
+    prefix = array.path.strip('/')
+    root = getattr(store, 'root', None)
+    if isinstance(root, str | os.PathLike):
+        folder = os.path.join(os.fspath(root), prefix)
+        keys = set()
+        for parent, _, names in os.walk(folder):
+            relative = os.path.relpath(parent, folder).replace(os.sep, '/')
+            for file in names:
+                if file in _ZARR_METADATA and relative == '.':
+                    continue
+                keys.add(file if relative == '.' else f'{relative}/{file}')
+        return keys
+    try:
+        from zarr.core.sync import collect_aiterator
+
+        listed = collect_aiterator(store.list_prefix(prefix))
+    except Exception:
+        return None
+    start = len(prefix) + 1 if prefix else 0
+    return {
+        k[start:] for k in listed if k.split('/')[-1] not in _ZARR_METADATA
+    }

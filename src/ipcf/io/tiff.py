@@ -19,6 +19,7 @@ when a TIFF file is first read or written.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import json
@@ -26,28 +27,33 @@ import logging
 import math
 import os
 import pathlib
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy
 
-from .._files import publishing
+from .._files import check_not_input, publishing
 from .._utils import number_threads, progress_bar
 from .._validate import check_bool, check_int, check_string
 from ._lazy import (
     ArrayView,
+    Getter,
     LazySeries,
     as_range,
     bounds,
     check_array,
     normalize_key,
+    open_filemap,
+    source_paths,
 )
 from ._output import blocks, check_compression, check_output, frames_per_block
 from .metadata import dump_metadata, parse_metadata
 
 __all__ = [
     'TiffSeries',
+    'check_numbering',
     'imwrite_series',
     'natural_sorted',
     'open_tiff',
@@ -124,8 +130,9 @@ def imwrite_series(
         other files than TIFF files.
     ValueError
         If `data` is not 3-D or empty, `prefix` holds a separator,
-        `byteorder` is another string, `digits` are too few for T, or
-        `compression` is not supported.
+        `byteorder` is another string, `digits` are too few for T,
+        `compression` is not supported, or `directory` is, holds or lies
+        in a file that `data` reads.
     TypeError
         If `data` is not integer or floating-point, or an option is of
         the wrong kind (``digits=2.0``, ``overwrite=1``).
@@ -169,6 +176,7 @@ def imwrite_series(
     overwrite = check_bool(overwrite, 'overwrite')
     progress = check_bool(progress, 'progress')
     nthreads = number_threads(num_threads)
+    check_not_input(directory, source_paths(data))
     check_output(directory, overwrite=overwrite, directory=True, tiffs=True)
     directory.parent.mkdir(parents=True, exist_ok=True)
     description = None if text is None else {'metadata': json.loads(text)}
@@ -309,6 +317,7 @@ class TiffSeries(LazySeries):
             if nthreads > 1:
                 from concurrent.futures import ThreadPoolExecutor
 
+                # map cancels the reads not started at the first failure
                 with ThreadPoolExecutor(nthreads) as pool:
                     list(pool.map(read, enumerate(frames)))
             else:
@@ -322,6 +331,121 @@ class TiffSeries(LazySeries):
         return _read_tiff_rows(
             path, start, stop, shape=self._shape[1:], dtype=self._dtype
         )
+
+
+_NUMBER = re.compile(r'(\d+)')
+
+
+def check_numbering(
+    files: Sequence[str], /, *, gaps: str = 'error', name: str = ''
+) -> None:
+    """Refuse a series of numbered files in which numbers are missing.
+
+    The names (without folders) must split alike into text and numbers,
+    of which one varies: the frame number. It should grow by a constant
+    step (the commonest difference, usually 1); a missing number means a
+    missing frame, which would shift every later frame in time.
+    Names that do not follow one pattern are not checked.
+
+    Parameters
+    ----------
+    files : sequence of str
+        The files in time (natural) order.
+    gaps : {'error', 'ignore'}, optional, default: 'error'
+        'ignore' logs a warning on the 'ipcf' logger instead of raising.
+    name : str, optional
+        The source, for messages.
+
+    Raises
+    ------
+    ValueError
+        If numbers are missing or repeated and `gaps` is 'error'; the
+        message names the first missing files and how many there are.
+
+    Notes
+    -----
+    Only the names are checked; time stamps stored in the files
+    (ImageJ, OME or MicroManager metadata) are not read.
+
+    Examples
+    --------
+    >>> check_numbering(['f0.tif', 'f1.tif', 'f2.tif'])
+    >>> check_numbering(['f0.tif', 'f1.tif', 'f3.tif', 'f6.tif'])
+    Traceback (most recent call last):
+    ...
+    ValueError: 3 files are missing (numbers step by 1) in the numbered ...
+
+    """
+    problem = _numbering_problem(files)
+    if problem is None:
+        return
+    where = f' {name}' if name else ''
+    found = f'{problem[0]} in the numbered TIFF series{where}: {problem[1]}'
+    if gaps == 'error':
+        msg = (
+            f"{found}; restore them, or pass gaps='ignore' to read the "
+            f'files as one continuous series'
+        )
+        raise ValueError(msg)
+    logger.warning('%s; read as one continuous series', found)
+
+
+def _numbering_problem(files: Sequence[str]) -> tuple[str, str] | None:
+    """Return (what is wrong, which names) of a numbering, or None."""
+    if len(files) < 2:
+        return None
+    parts = [_NUMBER.split(os.path.basename(f)) for f in files]
+    texts = {tuple(p[0::2]) for p in parts}
+    if len(texts) != 1:
+        return None  # not one pattern: nothing to compare
+    numbers = [p[1::2] for p in parts]
+    varying = [
+        i for i in range(len(numbers[0])) if len({n[i] for n in numbers}) > 1
+    ]
+    if len(varying) != 1:
+        return None
+    index = varying[0]
+    digits = [n[index] for n in numbers]
+    values = [int(d) for d in digits]
+    steps = [b - a for a, b in zip(values, values[1:], strict=False)]
+    counts = collections.Counter(steps)
+    most = max(counts.values())
+    step = min(d for d, n in counts.items() if n == most)
+    if step <= 0 or all(d == step for d in steps):
+        return None
+    width = len(digits[0]) if len({len(d) for d in digits}) == 1 else 0
+    template = parts[0]
+
+    def file_name(value: int) -> str:
+        pieces = list(template)
+        pieces[2 * index + 1] = f'{value:0{width}d}'
+        return ''.join(pieces)
+
+    missing: list[int] = []
+    odd: list[str] = []
+    for i, diff in enumerate(steps):
+        if diff > step and diff % step == 0:
+            missing.extend(range(values[i] + step, values[i + 1], step))
+        elif diff != step:
+            odd.append(
+                f'{os.path.basename(files[i])} then '
+                f'{os.path.basename(files[i + 1])}'
+            )
+    if missing:
+        shown = ', '.join(file_name(v) for v in missing[:5])
+        more = f' and {len(missing) - 5} more' if len(missing) > 5 else ''
+        count = len(missing)
+        what = (
+            f'{count} file{"s are" if count > 1 else " is"} missing'
+            f' (numbers step by {step})'
+        )
+        names = f'{shown}{more}'
+        if odd:
+            names += f'; irregular: {", ".join(odd[:3])}'
+        return what, names
+    shown = ', '.join(odd[:3])
+    more = f' and {len(odd) - 3} more' if len(odd) > 3 else ''
+    return f'the numbers step irregularly (mostly by {step})', shown + more
 
 
 def natural_sorted(files: list[str], /) -> list[str]:
@@ -544,12 +668,11 @@ def open_tiff(path: pathlib.Path, /) -> Any:
                 )
                 raise ValueError(msg)
             tif.close()
-            array = numpy.memmap(
-                path, dtype=filedtype, mode='r', offset=offset, shape=full
-            ).reshape(shape)
+            # the axes dropped have length 1: (T, H, W) has their layout
+            array = open_filemap(path, filedtype, offset, shape)
             if filedtype.isnative:
                 return array
-            return ArrayView(lambda key: array[key], shape, filedtype)
+            return ArrayView(Getter(array), shape, filedtype)
         return _tiff_lazy(tif, series, full, keep, shape, name)
     except BaseException:
         tif.close()
@@ -635,52 +758,106 @@ def _tiff_lazy(
     name: str,
 ) -> ArrayView:
     """Return a lazy view decoding only the strips or pages needed."""
-    try:
-        import zarr
-    except ImportError:
-        zarr = None
-    if zarr is not None and int(zarr.__version__.split('.')[0]) >= 3:
-        store = series.aszarr(level=0, squeeze=False)
-        z = zarr.open(store, mode='r')
-        chunks = tuple(int(z.chunks[i]) for i in keep)
+    reader = _TiffReader(tif.filehandle.path, full, keep, shape)
+    chunks = reader.attach(tif, series, name)
+    return ArrayView(reader, shape, series.dtype, chunks=chunks)
 
-        def read_zarr(key: tuple[slice, slice, slice]) -> numpy.ndarray:
-            full_key: list[int | slice] = [0] * len(full)
-            for i, k in zip(keep, key, strict=True):
+
+class _TiffReader:
+    """Read blocks of the first series of a compressed TIFF file.
+
+    Through zarr (strips or tiles decoded as needed), or page by page
+    without it. Pickled, it holds only the file's name and layout and
+    opens the file again when first read.
+
+    """
+
+    def __init__(
+        self,
+        path: str,
+        full: tuple[int, ...],
+        keep: list[int],
+        shape: tuple[int, int, int],
+    ) -> None:
+        self.path = os.fspath(path)
+        self.full = tuple(full)
+        self.keep = list(keep)
+        self.shape = tuple(shape)
+        self._lock = threading.Lock()
+        self._tif: Any = None
+        self._read: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            'path': self.path,
+            'full': self.full,
+            'keep': self.keep,
+            'shape': self.shape,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
+    def attach(self, tif: Any, series: Any, name: str) -> tuple | None:
+        """Read through the open tif; return the chunk shape."""
+        try:
+            import zarr
+        except ImportError:
+            zarr = None
+        if zarr is not None and int(zarr.__version__.split('.')[0]) >= 3:
+            store = series.aszarr(level=0, squeeze=False)
+            z = zarr.open(store, mode='r')
+            self._tif, self._store = tif, store
+            self._read = z.__getitem__
+            return tuple(int(z.chunks[i]) for i in self.keep)
+        # without zarr: pages, if each frame is one page
+        if len(series.pages) != self.shape[0] or tuple(
+            series.keyframe.shape
+        ) != tuple(self.shape[1:]):
+            msg = (
+                f'reading the compressed TIFF file {name} lazily needs '
+                f'zarr>=3; install ipcf[all]'
+            )
+            raise ImportError(msg)
+        self._tif = tif
+        self._read = None
+        return (1, *self.shape[1:])
+
+    def _open(self) -> None:
+        with self._lock:
+            if self._tif is not None:
+                return
+            name = repr(self.path)
+            tif = _open_tiff_file(self.path)
+            try:
+                self.attach(tif, tif.series[0], name)
+            except BaseException:
+                tif.close()
+                raise
+
+    def __call__(self, key: tuple[slice, slice, slice]) -> numpy.ndarray:
+        if self._tif is None:
+            self._open()
+        if self._read is not None:
+            full_key: list[int | slice] = [0] * len(self.full)
+            for i, k in zip(self.keep, key, strict=True):
                 full_key[i] = k
             try:
-                return z[tuple(full_key)]
+                return self._read(tuple(full_key))
             except Exception as exc:
-                raise _tiff_error(tif.filehandle.path, exc) from exc
-
-        return ArrayView(
-            read_zarr, shape, series.dtype, chunks=chunks, owner=(tif, store)
-        )
-    # without zarr: pages, if each frame is one page
-    if len(series.pages) != shape[0] or tuple(series.keyframe.shape) != tuple(
-        shape[1:]
-    ):
-        msg = (
-            f'reading the compressed TIFF file {name} lazily needs zarr>=3;'
-            f' install ipcf[all]'
-        )
-        raise ImportError(msg)
-    lock = threading.Lock()
-
-    def read_pages(key: tuple[slice, slice, slice]) -> numpy.ndarray:
+                raise _tiff_error(self.path, exc) from exc
         t, y, x = key
+        dtype = self._tif.series[0].dtype
         if t.stop <= t.start:
-            return numpy.empty((0, *shape[1:]), series.dtype)[:, y, x]
-        with lock:
+            return numpy.empty((0, *self.shape[1:]), dtype)[:, y, x]
+        with self._lock:
             try:
-                data = tif.asarray(key=list(range(t.start, t.stop)), series=0)
+                data = self._tif.asarray(
+                    key=list(range(t.start, t.stop)), series=0
+                )
             except Exception as exc:
-                raise _tiff_error(tif.filehandle.path, exc) from exc
-        return data.reshape(-1, *shape[1:])[:, y, x]
-
-    return ArrayView(
-        read_pages, shape, series.dtype, chunks=(1, *shape[1:]), owner=tif
-    )
+                raise _tiff_error(self.path, exc) from exc
+        return data.reshape(-1, *self.shape[1:])[:, y, x]
 
 
 # one frame per file ----------------------------------------------------

@@ -15,9 +15,10 @@ import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._files import check_not_input
 from .._utils import progress_bar
 from .._validate import check_bool
-from ._lazy import check_array
+from ._lazy import check_array, source_paths
 from ._output import check_compression, check_output, output_kind
 from .metadata import dump_metadata, sidecar_path
 from .raw import write_raw
@@ -90,7 +91,9 @@ def imwrite(
     FileExistsError
         If the output exists and `overwrite` is False.
     ValueError
-        If the suffix, shape, chunks or compression are not supported.
+        If the suffix, shape, chunks or compression are not supported,
+        or the output is, holds or lies in a file that `data` reads
+        (a dataset of :func:`~ipcf.io.open_series`, a memmap, ...).
     TypeError
         If `data` is not integer or floating-point, `metadata` is not a
         JSON-serializable dict, or an option is of the wrong kind.
@@ -127,6 +130,7 @@ def imwrite(
     compression = check_compression(compression, kind)
     overwrite = check_bool(overwrite, 'overwrite')
     progress = check_bool(progress, 'progress')
+    check_not_input(path, source_paths(data))
     check_output(path, overwrite=overwrite, directory=kind == 'zarr')
     if kind == 'raw':
         check_output(sidecar_path(path), overwrite=overwrite, directory=False)
