@@ -150,7 +150,11 @@ def test_bad_file_stops(tmp_path, frames, series, damage, suffix, monkeypatch):
     with pytest.raises((OSError, ValueError), match=bad.name):
         convert(frames if damage != 'remove' else files, out, chunks=(8, 8, 8))
     assert not out.exists()
-    assert (tmp_path / f'.out{suffix}.partial').exists()
+    # bad data leave nothing behind; a file that went away keeps the
+    # partial output for resume
+    partial = tmp_path / f'.out{suffix}.partial'
+    assert partial.exists() == (damage == 'remove')
+    assert not (tmp_path / f'.out{suffix}.lock').exists()
 
 
 def test_existing_output(tmp_path, frames, series):
@@ -176,8 +180,7 @@ def test_resume(tmp_path, frames, series, monkeypatch, suffix):
     original = ipcf.convert._read_slab
 
     def failing(data, key):
-        calls.append(key[0].start)
-        if len(calls) > 2:
+        if key[0].start >= 16:  # the third slab
             msg = 'disk unplugged'
             raise OSError(msg)
         return original(data, key)
@@ -200,7 +203,7 @@ def test_resume(tmp_path, frames, series, monkeypatch, suffix):
 
     monkeypatch.setattr(ipcf.convert, '_read_slab', counting)
     convert(frames, out, chunks=(8, 8, 8), resume=True)
-    assert calls[0] == 16  # two slabs of 8 frames were kept
+    assert min(calls) == 16  # two slabs of 8 frames were kept
     assert not partial.exists()
     data, attrs = read(out)
     assert_array_equal(data, read(expected)[0])

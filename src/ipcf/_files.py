@@ -10,6 +10,7 @@ temporary name beside the target and renames it when complete
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -24,11 +25,17 @@ __all__ = [
     'OutputBusyError',
     'OutputExistsError',
     'OutputLock',
+    'check_free_space',
     'check_not_input',
     'check_target',
+    'disk_size',
     'file_kind',
+    'format_size',
+    'free_space',
     'hidden_path',
+    'is_no_space',
     'is_zarr_store',
+    'no_space_error',
     'publishing',
     'remove_path',
     'store_kind',
@@ -355,3 +362,128 @@ def _alive(holder: dict) -> bool:
     except (PermissionError, KeyError, TypeError, ValueError):
         return True
     return True
+
+
+# free space ------------------------------------------------------------
+
+
+def format_size(nbytes: float, /) -> str:
+    """Return a number of bytes as text in decimal units.
+
+    >>> format_size(1234567), format_size(999)
+    ('1.23 MB', '999 bytes')
+
+    """
+    for unit in ('bytes', 'kB', 'MB', 'GB', 'TB'):
+        if abs(nbytes) < 1000 or unit == 'TB':
+            return f'{nbytes:.3g} {unit}'
+        nbytes /= 1000
+    return f'{nbytes:.3g} PB'  # pragma: no cover
+
+
+def free_space(path: str | os.PathLike[str], /) -> int | None:
+    """Return the bytes free where path is or would be created, or None.
+
+    The nearest existing folder of path is asked, so that a path whose
+    parents do not exist yet is answered too; None if even that fails.
+
+    >>> free_space('no/such/folder/file.h5') > 0
+    True
+
+    """
+    folder = Path(os.path.abspath(path))
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def disk_size(path: str | os.PathLike[str], /) -> int:
+    """Return the bytes that a file or directory tree takes, 0 if absent.
+
+    Links are not followed.
+
+    """
+    path = Path(path)
+    if path.is_symlink() or not path.exists():
+        return 0
+    if not path.is_dir():
+        return path.stat().st_size
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
+def no_space_error(
+    path: str | os.PathLike[str], detail: str = '', /
+) -> OSError:
+    """Return OSError(ENOSPC) naming path; detail follows the reason.
+
+    >>> str(no_space_error('out.h5', 'needs 2 GB, 1 GB free'))
+    "[Errno 28] no space left on device (needs 2 GB, 1 GB free): 'out.h5'"
+
+    """
+    text = 'no space left on device'
+    if detail:
+        text = f'{text} ({detail})'
+    return OSError(errno.ENOSPC, text, os.fspath(path))
+
+
+def is_no_space(exc: BaseException, /) -> bool:
+    """Return whether exc, or what it was raised from, is a full disk.
+
+    h5py reports a full disk as an OSError or a RuntimeError whose text
+    holds the errno; zarr as the OSError of the write.
+
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
+            return True
+        if isinstance(current, OSError | RuntimeError) and any(
+            text in str(current)
+            for text in ('No space left on device', 'errno = 28')
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def check_free_space(
+    path: str | os.PathLike[str],
+    need: int,
+    /,
+    *,
+    what: str = 'it',
+    freed: int = 0,
+) -> None:
+    """Raise OSError(ENOSPC) if need bytes do not fit where path goes.
+
+    `freed` counts bytes that will be released first (a partial output
+    that is discarded). An unknown free space passes.
+
+    Raises
+    ------
+    OSError
+        With errno ENOSPC; the message gives both sizes.
+
+    >>> check_free_space('out.h5', 1)
+
+    """
+    free = free_space(path)
+    if free is None:
+        return
+    free += freed
+    if need > free:
+        detail = (
+            f'{what} needs about {format_size(need)}, only '
+            f'{format_size(free)} is free there'
+        )
+        raise no_space_error(path, detail)
