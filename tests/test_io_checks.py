@@ -13,7 +13,7 @@ from numpy.testing import assert_array_equal
 
 from ipcf import io
 from ipcf.convert import convert
-from ipcf.io import open_series, stores, tiff
+from ipcf.io import open_series, stores
 
 
 @pytest.fixture
@@ -84,6 +84,27 @@ def test_irregular_numbering(tmp_path, series):
     with pytest.raises(ValueError, match='missing') as info:
         open_series(folder)
     assert 'frame00004.tif, frame00006.tif' in str(info.value)
+
+
+@pytest.mark.parametrize('regular', [True, False])
+def test_irregular_time_stamps_warned(tmp_path, series, regular, caplog):
+    times = numpy.arange(30) * 0.01
+    if not regular:
+        times[12:] += 0.01  # a frame dropped after frame 11
+    path = tmp_path / 'movie.ome.tif'
+    tifffile.imwrite(
+        path,
+        series,
+        ome=True,
+        photometric='minisblack',
+        metadata={'axes': 'TYX', 'Plane': {'DeltaT': list(times)}},
+    )
+    with caplog.at_level(logging.WARNING, logger='ipcf'):
+        lazy = open_series(path)
+    assert_array_equal(lazy[:], series)
+    assert ('irregular' in caplog.text) != regular
+    if not regular:
+        assert 'between frames 11 and 12: 0.02 s' in caplog.text
 
 
 def test_convert_passes_gaps(tmp_path, series):
@@ -265,19 +286,19 @@ def test_memmap_view_pickles_its_values(tmp_path, series):
 def test_tiff_series_stops_at_first_error(tmp_path, monkeypatch):
     data = numpy.zeros((200, 4, 4), numpy.uint16)
     folder = io.imwrite_series(tmp_path / 'frames', data)
-    reads = []
-    original = tiff._read_tiff_rows
-
-    def read_rows(path, *args, **kwargs):
-        reads.append(path)
-        time.sleep(0.005)
-        if path.endswith('frame00003.tif'):
-            msg = f'{path!r} is not a readable TIFF file'
-            raise ValueError(msg)
-        return original(path, *args, **kwargs)
-
-    monkeypatch.setattr(tiff, '_read_tiff_rows', read_rows)
     lazy = open_series(folder, num_threads=2)
+    reads = []
+    original = lazy._read_rows
+
+    def read_rows(frame, start, stop):
+        reads.append(frame)
+        time.sleep(0.005)
+        if frame == 3:
+            msg = f'{lazy.files[3]!r} is not a readable TIFF file'
+            raise ValueError(msg)
+        return original(frame, start, stop)
+
+    monkeypatch.setattr(lazy, '_read_rows', read_rows)
     with pytest.raises(ValueError, match='frame00003.tif'):
         lazy[:]
     assert len(reads) < 50  # the other reads were cancelled

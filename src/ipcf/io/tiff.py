@@ -639,6 +639,10 @@ def open_tiff(path: pathlib.Path, /) -> Any:
         if not tif.series:
             msg = f'TIFF file {name} holds no images{_tiff_note()}'
             raise ValueError(msg)
+        if tif.is_ome:
+            note = _time_stamps_note(tif.ome_metadata)
+            if note is not None:
+                logger.warning('%s: %s', name, note)
         series = tif.series[0]
         full = tuple(series.get_shape(False))
         declared = _declared_shape(tif)
@@ -677,6 +681,58 @@ def open_tiff(path: pathlib.Path, /) -> Any:
     except BaseException:
         tif.close()
         raise
+
+
+def _time_stamps_note(xml: str | None, /) -> str | None:
+    """Return what is irregular in the OME time stamps of frames, or None.
+
+    The ``DeltaT`` of the planes of the first image (first Z and C) are
+    compared: an interval off the median by more than a quarter (a
+    dropped frame doubles one) is irregular.
+
+    >>> planes = ''.join(
+    ...     f'<Plane TheT="{t}" DeltaT="{d}"/>'
+    ...     for t, d in enumerate([0, 0.1, 0.2, 0.4])
+    ... )
+    >>> xml = f'<OME><Image><Pixels>{planes}</Pixels></Image></OME>'
+    >>> _time_stamps_note(xml)  # doctest: +ELLIPSIS
+    'time stamps are irregular: 1 of 3 intervals differ ... 0.2 s)'
+
+    """
+    if not xml or 'DeltaT' not in xml:
+        return None
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.fromstring(xml)
+        pixels = next(e for e in root.iter() if e.tag.endswith('Pixels'))
+        stamps = sorted(
+            (int(p.get('TheT', 0)), float(p.get('DeltaT')))
+            for p in pixels
+            if p.tag.endswith('Plane')
+            and p.get('DeltaT') is not None
+            and p.get('TheZ', '0') == '0'
+            and p.get('TheC', '0') == '0'
+        )
+    except (ElementTree.ParseError, StopIteration, TypeError, ValueError):
+        return None
+    if len(stamps) < 3:
+        return None
+    frames = numpy.array([t for t, _ in stamps])
+    intervals = numpy.diff([d for _, d in stamps]) / numpy.diff(frames)
+    median = float(numpy.median(intervals))
+    if median <= 0:
+        return 'time stamps do not increase'
+    odd = numpy.flatnonzero(abs(intervals - median) > 0.25 * median)
+    if not odd.size:
+        return None
+    first = int(odd[0])
+    return (
+        f'time stamps are irregular: {odd.size} of {intervals.size} '
+        f'intervals differ from the median {median:g} s by more than 25 % '
+        f'(first between frames {frames[first]} and {frames[first + 1]}: '
+        f'{intervals[first]:g} s)'
+    )
 
 
 @_tifffile_notes
