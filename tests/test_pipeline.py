@@ -411,3 +411,19 @@ ipcf.analyze(data, {str(tmp_path / 'r.h5')!r}, radius=2, npoints=8,
     finally:
         if run.poll() is None:
             run.kill()
+
+
+def test_gaps_in_a_series(series, tmp_path):
+    from ipcf.io import imwrite_series
+
+    folder = imwrite_series(tmp_path / 'frames', series)
+    files = sorted(folder.iterdir())
+    files[10].unlink()
+    with pytest.raises(ValueError, match='missing'):
+        analyze(str(folder), tmp_path / 'r.h5', bleach=None, **OPTIONS)
+    assert not (tmp_path / 'r.h5').exists()
+    path = analyze(
+        str(folder), tmp_path / 'r.h5', bleach=None, gaps='ignore',
+        **OPTIONS,
+    )  # fmt: skip
+    assert ipcf.load_result(path).attrs['frames_total'] == 63

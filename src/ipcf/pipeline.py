@@ -93,6 +93,7 @@ def analyze(
     overwrite: bool = False,
     progress: bool = False,
     group: str = 'pcf',
+    gaps: str = 'error',
     report: Callable[[str, float], None] | None = None,
 ) -> Path:
     """Compute the pCF of an image series block by block into a store.
@@ -149,6 +150,10 @@ def analyze(
         Show a progress bar over blocks.
     group : str, optional, default: 'pcf'
         Analysis group in the store.
+    gaps : {'error', 'ignore'}, optional, default: 'error'
+        What to do with frames missing from a numbered TIFF series or
+        chunks missing from a zarr store (see
+        :func:`ipcf.io.open_series`): refuse, or go on without them.
     report : callable, optional
         Called as ``report(stage, seconds)`` after each stage.
 
@@ -208,6 +213,7 @@ def analyze(
         overwrite=overwrite,
         progress=progress,
         group=group,
+        gaps=gaps,
         report=report,
     )
 
@@ -231,6 +237,7 @@ def run(
     overwrite: bool = False,
     progress: bool = False,
     group: str | None = None,
+    gaps: str = 'error',
     report: Callable[[str, float], None] | None = None,
 ) -> Path:
     """Run an analysis over blocks of one or two series into a store.
@@ -244,7 +251,7 @@ def run(
         One series per input channel of the analysis (see
         :func:`analyze`); all of one shape.
     output, dt, bleach, roi, mask, block, scheduler, cluster, \
-num_workers, num_threads, resume, overwrite, progress, report :
+num_workers, num_threads, resume, overwrite, progress, gaps, report :
         As for :func:`analyze`.
     group : str, optional
         Group in the store; default the analysis' name.
@@ -273,7 +280,7 @@ num_workers, num_threads, resume, overwrite, progress, report :
             f'{len(sources)} were given'
         )
         raise ValueError(msg)
-    series = [_io.open_series(s) for s in sources]
+    series = [_io.open_series(s, gaps=gaps) for s in sources]
     shape = tuple(int(n) for n in series[0].shape)
     for other in series[1:]:
         if tuple(int(n) for n in other.shape) != shape:
@@ -368,6 +375,7 @@ num_workers, num_threads, resume, overwrite, progress, report :
             overwrite=overwrite,
             progress=progress,
             group=group,
+            gaps=gaps,
             report=report,
         )
     return output
@@ -397,6 +405,7 @@ def _run_and_store(
     overwrite,
     progress,
     group,
+    gaps,
     report,
 ) -> None:
     """Compute the blocks still to do, then write the store."""
@@ -414,6 +423,7 @@ def _run_and_store(
         'bleach': (method, param),
         'box': box,
         'record': record,
+        'gaps': gaps,
     }
     try:
         _run_blocks(
@@ -540,7 +550,8 @@ def _compute_block(
     method, param = options['bleach']
     channels = []
     for source in sources:
-        pixels = numpy.asarray(_io.open_series(source)[:, rows, cols])
+        series = _io.open_series(source, gaps=options['gaps'])
+        pixels = numpy.asarray(series[:, rows, cols])
         if method != 'none':
             pixels = _bleach.correct(
                 pixels, method=method, param=param, num_threads=num_threads
