@@ -579,16 +579,6 @@ def test_existing_outputs_say_overwrite(tmp_path, store, capsys, command):
     assert 'overwrite=True' not in err
 
 
-def test_keyboard_interrupt(monkeypatch, capsys):
-    def info(source):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr('ipcf.io.info', info)
-    monkeypatch.setattr('ipcf.store.result_info', lambda path: None)
-    assert main(['info', 'x.h5']) == 130
-    assert capsys.readouterr().err == 'ipcf: interrupted\n'
-
-
 def test_broken_pipe_exits_quietly(tmp_path, series):
     path = ipcf.io.imwrite(tmp_path / 'series.h5', series)
     proc = subprocess.Popen(

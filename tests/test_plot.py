@@ -341,7 +341,7 @@ def test_roi_bad_arguments(series):
     with pytest.raises(ValueError, match='mask.shape'):
         plot.roi(image, mask=numpy.ones((3, 3), bool))
     with pytest.raises(TypeError, match='mask.dtype'):
-        plot.roi(image, mask=numpy.ones((14, 14)))
+        plot.roi(image, mask=numpy.full((14, 14), 0.5))
 
 
 def maps_dataset(ny=10, nx=12, nan=True):
@@ -612,7 +612,7 @@ def test_cli_plot_explicit_data(stored, tmp_path):
     ('extra', 'message'),
     [
         (['--kind', 'carpet', '--pixel', '0,0'], 'outside the result'),
-        (['--kind', 'image', '--point', '99'], 'point=99 is out of range'),
+        (['--kind', 'image', '--point', '99'], '--point 99 is out of range'),
         (['--kind', 'nonsense'], 'is not one of'),
         (['--kind', 'image', '--delay', '99'], 'outside the delays'),
         (['--pixel', '1'], 'expected a pixel Y,X'),

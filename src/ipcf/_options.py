@@ -141,6 +141,27 @@ def _number(text: str, kind: type, expected: str) -> Any:
         raise _Error(msg) from None
 
 
+DPI = (10, 1200)
+"""Resolutions of raster figures accepted by ``--dpi``: larger ones
+need gigabytes for one figure."""
+
+
+def dpi(text: str) -> int:
+    """Return a resolution of raster figures in dots per inch.
+
+    >>> dpi('150')
+    150
+
+    """
+    low, high = DPI
+    expected = f'a resolution of {low} to {high} dots per inch'
+    value = _number(text, int, expected)
+    if not low <= value <= high:
+        msg = f'expected {expected}; got {text!r}'
+        raise _Error(msg)
+    return value
+
+
 def numbers(text: str) -> tuple[float, ...]:
     """Return comma-separated numbers, ``'4'`` or ``'0.5,4'``."""
     try:
@@ -368,6 +389,10 @@ OPTIONS: dict[str, Option] = {
     'key': Option(
         ('--key',), 'dataset in an HDF5 or zarr source', metavar='NAME'
     ),
+    'keep_border': _flag(
+        '--keep-border',
+        'keep objects that touch the image border (a cell cut by the frame)',
+    ),
     'dtype': Option(
         ('--dtype',),
         'raw .bin source without sidecar: the dtype (default: uint16)',
@@ -507,8 +532,8 @@ OPTIONS: dict[str, Option] = {
     ),
     'dpi': Option(
         ('--dpi',),
-        'resolution of raster figures',
-        type=positive_int,
+        f'resolution of raster figures, {DPI[0]} to {DPI[1]}',
+        type=dpi,
         default=100,
         metavar='N',
     ),

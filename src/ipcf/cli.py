@@ -4,21 +4,26 @@ Run ``ipcf --help`` or ``ipcf COMMAND --help``. Subcommands import what
 they need when they run, so ``ipcf --help`` is quick. Options are
 declared once, in :mod:`ipcf._options`, and mean the same in every
 command. Each command maps its options to one library call. A user
-mistake (missing file, bad option value) prints one line to stderr and
-exits with status 2; ``--debug`` shows the traceback instead.
+mistake (missing or corrupt file, bad option value, a full disk, too
+little memory, a missing optional package) prints one line to stderr and
+exits with status 2; ``--debug`` shows the traceback instead. Library
+messages are put in the command's terms (``overwrite=True`` becomes
+``--overwrite``). Ctrl-C prints one line and exits with status 130.
 
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import math
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +72,28 @@ _SIMULATION_OPTIONS = (
 )
 _KEYWORDS = {'threads': 'num_threads'}
 
+# optional modules -> (the package that brings them, the extra of ipcf)
+_EXTRAS = {
+    'matplotlib': ('matplotlib', 'all'),
+    'dask': ('dask', 'all'),
+    'distributed': ('distributed', 'all'),
+    'zarr': ('zarr', 'all'),
+    'skimage': ('scikit-image', 'all'),
+    'psutil': ('psutil', 'all'),
+    'ipywidgets': ('ipywidgets', 'all'),
+    'cupy': ('cupy-cuda12x', 'gpu'),
+}
+# libraries that read data files: their errors mean a corrupt file
+_STORAGE = {'h5py', 'zarr', 'numcodecs', 'tifffile', 'imagecodecs'}
+# dask's configuration of logging, also read by a cluster's workers
+_DASK_LOGGING = 'DASK_LOGGING'
+# worker preload scripts (text, not module names: they have spaces);
+# level 50 is CRITICAL
+_IGNORE_SIGINT = 'import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)'
+_QUIET_WORKER = (
+    'import logging as log; log.getLogger("distributed").setLevel(50)'
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line interface and return the exit status.
@@ -93,12 +120,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         format='ipcf: %(levelname)s: %(message)s',
     )
     args.progress = not args.quiet and sys.stderr.isatty()
+    with _cluster_logging(logging.ERROR if args.quiet else logging.WARNING):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command of args; report a failure in one line."""
     try:
-        status = int(args.func(args) or 0)
-        sys.stdout.flush()  # a closed pipe raises here, not at exit
+        with _redelivered_interrupts():
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe raises here, not at exit
         return status
     except KeyboardInterrupt:
-        print('ipcf: interrupted', file=sys.stderr)
+        hint = '; continue with --resume' if hasattr(args, 'resume') else ''
+        print(f'ipcf: interrupted{hint}', file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader went away (ipcf info ... | head): stop quietly, and
@@ -106,14 +141,209 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
-    except (OSError, ValueError, TypeError, ImportError) as exc:
-        if args.debug:
+    except Exception as exc:
+        message = None if args.debug else _error_message(exc, args)
+        if message is None:
             raise
-        print(f'ipcf: error: {_one_line(exc)}', file=sys.stderr)
+        print(f'ipcf: error: {message}', file=sys.stderr)
         return 2
 
 
-def _one_line(exc: BaseException) -> str:
+@contextlib.contextmanager
+def _redelivered_interrupts() -> Iterator[None]:
+    """Raise again a Ctrl-C that a finalizer swallowed.
+
+    Python raises KeyboardInterrupt at the next bytecode after SIGINT,
+    which can be a weakref callback or ``__del__`` run when a long C
+    call returns (an h5py write, say). There the exception is only
+    printed as ignored and the command goes on, so it is raised again in
+    the main thread a moment later, until it lands in ordinary code.
+
+    """
+    import _thread
+    import threading
+
+    lock = threading.Lock()
+    armed = [True]
+
+    def redeliver() -> None:
+        with lock:
+            if armed[0]:
+                _thread.interrupt_main()
+
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if issubclass(unraisable.exc_type, KeyboardInterrupt):
+            # not from here: raising in the hook would be ignored too
+            threading.Timer(0.01, redeliver).start()
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        with lock:
+            armed[0] = False
+        sys.unraisablehook = previous
+
+
+@contextlib.contextmanager
+def _cluster_logging(level: int) -> Iterator[None]:
+    """Set the level of dask.distributed's loggers, here and in workers.
+
+    distributed sets its loggers to INFO when it is imported, from dask's
+    configuration, which the worker processes of a cluster read from the
+    environment: both are set for the command's duration.
+
+    """
+    import logging
+
+    # the loggers that distributed's configuration names
+    loggers = ('distributed', 'distributed.client', 'distributed.gc')
+    levels = dict.fromkeys(loggers, logging.getLevelName(level).lower())
+    previous = os.environ.get(_DASK_LOGGING)
+    os.environ[_DASK_LOGGING] = repr(levels)
+    for logger in loggers:
+        logging.getLogger(logger).setLevel(level)
+    with contextlib.ExitStack() as stack:
+        dask = sys.modules.get('dask')
+        if dask is not None:  # configured before: set it anew
+            configured = dask.config.get('logging', default={}) or {}
+            stack.enter_context(
+                dask.config.set({'logging': {**configured, **levels}})
+            )
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(_DASK_LOGGING, None)
+            else:
+                os.environ[_DASK_LOGGING] = previous
+
+
+def _error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """Return the one-line message of a failure, None for a bug."""
+    full = _no_space(exc)
+    if full is not None:
+        return f'{full or _output(args)}: no space left on device'
+    if isinstance(exc, MemoryError):
+        text = ' '.join(str(exc).split())
+        return f'out of memory: {text}' if text else 'out of memory'
+    missing = _missing_extra(exc)
+    if missing is not None:
+        package, extra = missing
+        return (
+            f'ipcf {args.command} needs {package}; install it with '
+            f'pip install "ipcf[{extra}]"'
+        )
+    if isinstance(exc, (OSError, ValueError, TypeError, ImportError)):
+        return _one_line(exc, args)
+    if _from_storage(exc):
+        return _one_line(exc, args)
+    return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """Yield exc and the exceptions it was raised from or during."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _no_space(exc: BaseException) -> str | None:
+    """Return the file of a full disk ('' if unnamed), None if not full."""
+    full = False
+    filename = ''
+    for error in _causes(exc):
+        if not isinstance(error, OSError):
+            continue
+        if error.errno == errno.ENOSPC or any(
+            text in str(error)
+            for text in ('No space left on device', 'errno = 28')
+        ):
+            full = True
+        if error.filename and not filename:
+            filename = os.fspath(error.filename)
+    return filename if full else None
+
+
+def _missing_extra(exc: BaseException) -> tuple[str, str] | None:
+    """Return (package, extra) of a missing optional module, or None."""
+    for error in _causes(exc):
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            found = _EXTRAS.get(error.name.partition('.')[0])
+            if found is not None:
+                return found
+    return None
+
+
+def _require(*modules: str) -> None:
+    """Raise ModuleNotFoundError before the work if a module is missing."""
+    import importlib.util
+
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            msg = f'No module named {name!r}'
+            raise ModuleNotFoundError(msg, name=name)
+
+
+def _zarr_for(*paths: Any) -> tuple[str, ...]:
+    """Return ('zarr',) if one of paths (or lists of them) is a zarr store."""
+    for path in paths:
+        items = path if isinstance(path, list) else [path]
+        for item in items:
+            if isinstance(item, str) and item.rstrip('/\\').lower().endswith(
+                '.zarr'
+            ):
+                return ('zarr',)
+    return ()
+
+
+def _from_storage(exc: BaseException) -> bool:
+    """Return whether exc comes from a library that reads data files."""
+    modules = {type(exc).__module__.partition('.')[0]}
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        modules.add(str(tb.tb_frame.f_globals.get('__name__', '')))
+    return any(m.partition('.')[0] in _STORAGE for m in modules)
+
+
+def _inputs(args: argparse.Namespace) -> list[str]:
+    """Return the input paths that the command was given."""
+    if args.command in {'analyze', 'convert'}:
+        paths = list(args.paths)
+        return paths if args.output is not None else paths[:-1]
+    for name in ('result', 'path', 'paths'):
+        value = getattr(args, name, None)
+        if value is not None:
+            return [value] if isinstance(value, str) else list(value)
+    return []
+
+
+def _output(args: argparse.Namespace) -> str:
+    """Return the command's output, or 'output' if it has none."""
+    try:
+        if args.command in {'analyze', 'convert'}:
+            return sources_and_output(args)[1]
+        return output_of(args)
+    except (AttributeError, ValueError):
+        return 'output'
+
+
+def _one_line(
+    exc: BaseException, args: argparse.Namespace | None = None
+) -> str:
     """Return the message of exc in one line, in command-line terms."""
     from ._files import OutputExistsError
 
@@ -122,13 +352,65 @@ def _one_line(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.filename and exc.strerror:
         text = f'{exc.filename}: {exc.strerror}'
+    text = ' '.join(text.split())
     # library messages name keywords; the options have the same names
     text = re.sub(
         r'\b(overwrite|resume)=True(?: \(--\1\))?',
         lambda match: f'--{match[1]}',
         text,
     )
-    return ' '.join(text.split())
+    if args is None:
+        return text
+    if isinstance(exc, UnicodeError | json.JSONDecodeError) or _from_storage(
+        exc
+    ):
+        # a corrupt file: the message of the library does not name it
+        inputs = _inputs(args)
+        if len(inputs) == 1 and inputs[0] not in text:
+            text = f'{inputs[0]}: {text}'
+    text = text.replace('choose one by key', _choose_key(args))
+    text = text.replace('try clear_border=False', _keep_border(args))
+    return _KEYWORD.sub(lambda match: _option_text(match, args), text)
+
+
+def _choose_key(args: argparse.Namespace) -> str:
+    if hasattr(args, 'key'):
+        return 'choose one with --key NAME'
+    return 'copy one into a store of its own with ipcf convert --key NAME'
+
+
+def _keep_border(args: argparse.Namespace) -> str:
+    if hasattr(args, 'keep_border'):
+        return 'try --keep-border'
+    return 'try ipcf roi --keep-border and give the region it prints to --roi'
+
+
+# keyword=value in a library message: a quoted text, a number or a flag
+_KEYWORD = re.compile(
+    r"\b(?P<name>[a-z][a-z_]*)=(?P<value>'[^']*'|-?\d[\w.+-]*|True\b)"
+)
+_KEYWORD_OPTIONS = {
+    'npoints': 'points',
+    'nbins': 'bins',
+    'num_threads': 'threads',
+    'num_workers': 'workers',
+    'w': 'psf_radius',
+}
+
+
+def _option_text(match: re.Match[str], args: argparse.Namespace) -> str:
+    """Return ``--option value`` for a keyword of the command's options."""
+    from ._options import OPTIONS
+
+    dest = _KEYWORD_OPTIONS.get(match['name'], match['name'])
+    option = OPTIONS.get(dest)
+    if option is None or not hasattr(args, dest):
+        return match[0]
+    value = match['value']
+    if option.action == 'store_true':
+        return option.flags[0] if value == 'True' else match[0]
+    value = value.strip("'")
+    return f'{option.flags[0]} {value}'
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -187,6 +469,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command('info', _cmd_info, 'describe an image series or result')
     p.add_argument('path', nargs='+', help='file, directory or glob')
+    add(p, 'key')
 
     p = command('convert', _cmd_convert, 'copy a series into a chunked store')
     add_sources(
@@ -207,7 +490,7 @@ def _parser() -> argparse.ArgumentParser:
         help='frames averaged: the first N, or START:STOP (0 or : for all)',
     )
     add(p, 'block', help='the sides are multiples of it')
-    add(p, 'sigma', 'threads')
+    add(p, 'sigma', 'keep_border', 'key', 'threads')
     add(
         p,
         'output',
@@ -273,6 +556,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    _require('matplotlib')  # for the figures, before the simulation
     from .demo import run_demo
 
     def report(step: str, seconds: float, path: Path | None) -> None:
@@ -324,6 +608,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         options[_KEYWORDS.get(name, name)] = value
     options['shape'] = series_shape(args.shape, args.frames, shape)
     output = output_of(args)
+    _require(*_zarr_for(output))
     start = time.perf_counter()
     if args.kind == 'spim':
         path = simulate.spim(output, overwrite=args.overwrite, **options)
@@ -345,11 +630,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from .store import result_info
 
     source = args.path[0] if len(args.path) == 1 else args.path
+    _require(*_zarr_for(source))
     info = None
-    if isinstance(source, str):
+    if isinstance(source, str) and args.key is None:
         info = result_info(source)
     if info is None:
-        info = io.info(source)
+        info = io.info(source, key=args.key)
     width = max(len(key) for key in info)
     for key, value in info.items():
         if key == 'metadata' and value:
@@ -363,6 +649,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from .convert import convert
 
     source, output = sources_and_output(args)
+    _require(*_zarr_for(source, output), *_skimage_for(args.roi))
     start = time.perf_counter()
     path = convert(
         source,
@@ -391,16 +678,26 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_roi(args: argparse.Namespace) -> int:
-    from . import roi
+    from . import io, roi
 
     source = args.paths[0] if len(args.paths) == 1 else args.paths
+    _require('skimage', *_zarr_for(source))
+    if args.output:
+        _require('matplotlib')
+    if args.key is not None:
+        source = io.open_series(source, key=args.key)
     image = roi.mean_image(
         source,
         frames=args.frames,
         num_threads=args.threads,
         progress=args.progress,
     )
-    box = roi.detect(image, block=args.block, sigma=args.sigma)
+    box = roi.detect(
+        image,
+        block=args.block,
+        sigma=args.sigma,
+        clear_border=not args.keep_border,
+    )
     print(roi.format_roi(box))
     if args.output:
         path = roi.save_roi_figure(image, box, args.output)
@@ -409,9 +706,11 @@ def _cmd_roi(args: argparse.Namespace) -> int:
 
 
 def _cmd_maps(args: argparse.Namespace) -> int:
+    output = output_of(args)
+    _require(*_zarr_for(args.result, output))
     return _write_maps(
         args.result,
-        output_of(args),
+        output,
         pixel_size=args.pixel_size,
         psf_radius=args.psf_radius,
         window=args.window,
@@ -433,20 +732,17 @@ def _write_maps(
 ) -> int:
     """Write the maps of a stored result (``ipcf maps``, ``--maps``)."""
     from . import analysis
-    from ._sources import physical_units, source_of
-    from .store import load_result
+    from ._sources import source_of
+    from .plot._common import read_result
 
-    result = load_result(result_path)
-    units = physical_units(
-        {'pixel_size': pixel_size, 'psf_radius': psf_radius},
+    result = read_result(result_path)
+    units = _units(
+        pixel_size,
+        psf_radius,
         result.attrs,
         source_of(result, result_path),
+        named=result_path,
     )
-    for name in ('pixel_size', 'psf_radius'):
-        if units[name] is None:
-            flag = '--' + name.replace('_', '-')
-            msg = f'{flag} is needed: {result_path} does not record it'
-            raise ValueError(msg)
     out = analysis.maps(
         result,
         pixel_size=units['pixel_size'],
@@ -461,6 +757,39 @@ def _write_maps(
     return 0
 
 
+def _units(
+    pixel_size: float | None,
+    psf_radius: float | None,
+    /,
+    *records: Any,
+    named: Any,
+    needed: str = '',
+) -> dict[str, float | None]:
+    """Return the units of the maps; refuse if one is not known."""
+    from ._sources import physical_units
+
+    units = physical_units(
+        {'pixel_size': pixel_size, 'psf_radius': psf_radius}, *records
+    )
+    for name in ('pixel_size', 'psf_radius'):
+        if units[name] is None:
+            flag = '--' + name.replace('_', '-')
+            where = named if isinstance(named, str) else _describe(named)
+            msg = (
+                f'{flag} is needed{needed}: {where} does not record it; '
+                f'give {flag} UM'
+            )
+            raise ValueError(msg)
+    return units
+
+
+def _describe(source: Any) -> str:
+    """Return a path, or the first of several and their number."""
+    if isinstance(source, list | tuple):
+        return f'{source[0]} (and {len(source) - 1} more)'
+    return os.fspath(source)
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from .pipeline import analyze
 
@@ -468,7 +797,50 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(f'{stage:<12} {seconds:8.1f} s', flush=True)
 
     source, output = sources_and_output(args)
-    path = analyze(
+    distributed = args.cluster is not None or args.scheduler not in {
+        'threads',
+        'processes',
+        'synchronous',
+    }
+    _require(
+        'dask',
+        *(['distributed'] if distributed else []),
+        *_zarr_for(source, output, args.neighbour),
+        *_skimage_for(args.roi),
+    )
+    units = None
+    if args.maps:
+        # the maps need units: refuse now, not after the whole pCF
+        units = _units(
+            args.pixel_size,
+            args.psf_radius,
+            source,
+            named=source,
+            needed=' for --maps',
+        )
+    workers = _cluster_workers(args.quiet) if distributed else _no_context()
+    with workers:
+        path = _analyze(analyze, args, source, output, report)
+    print(f'wrote {path}')
+    if units is not None:
+        return _write_maps(
+            path,
+            path.with_name(f'{path.stem}_maps.h5'),
+            pixel_size=units['pixel_size'],
+            psf_radius=units['psf_radius'],
+            overwrite=args.overwrite,
+        )
+    return 0
+
+
+def _analyze(
+    analyze: Callable[..., Path],
+    args: argparse.Namespace,
+    source: Any,
+    output: str,
+    report: Callable[[str, float], None],
+) -> Path:
+    return analyze(
         source,
         output,
         radius=args.radius,
@@ -491,16 +863,39 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         progress=args.progress,
         report=report,
     )
-    print(f'wrote {path}')
-    if args.maps:
-        return _write_maps(
-            path,
-            path.with_name(f'{path.stem}_maps.h5'),
-            pixel_size=args.pixel_size,
-            psf_radius=args.psf_radius,
-            overwrite=args.overwrite,
-        )
-    return 0
+
+
+@contextlib.contextmanager
+def _no_context() -> Iterator[None]:
+    yield
+
+
+@contextlib.contextmanager
+def _cluster_workers(quiet: bool) -> Iterator[None]:
+    """Make the worker processes of a dask cluster leave Ctrl-C to ipcf.
+
+    A terminal sends SIGINT to every process of the command: workers
+    that die of it print tracebacks while the cluster shuts down. They
+    ignore it, and the command closes the cluster. With `quiet` they log
+    nothing but critical errors: a block that fails raises its error in
+    the command anyway, and errors of their connections while a cluster
+    closes early (after Ctrl-C) are noise.
+
+    """
+    import dask
+
+    key = 'distributed.worker.preload'
+    preload = list(dask.config.get(key, default=None) or [])
+    preload.append(_IGNORE_SIGINT)
+    if quiet:
+        preload.append(_QUIET_WORKER)
+    with dask.config.set({key: preload}):
+        yield
+
+
+def _skimage_for(roi: str | None) -> tuple[str, ...]:
+    """Return ('skimage',) if ``--roi auto`` is to detect the cell."""
+    return ('skimage',) if roi == 'auto' else ()
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -534,12 +929,16 @@ def _benchmark(name: str) -> Any:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from . import plot
+    from ._files import publishing
 
     output = output_of(args)
-    if Path(output).suffix.lower() not in {'.png', '.svg', '.pdf'}:
+    suffix = Path(output).suffix.lower()
+    if suffix not in {'.png', '.svg', '.pdf'}:
         msg = f'{output}: the output must end in .png, .svg or .pdf'
         raise ValueError(msg)
+    _require('matplotlib', *_zarr_for(args.path, args.data))
+    from . import plot
+
     fig = plot.draw(
         args.path,
         args.kind,
@@ -551,12 +950,14 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         psf_radius=args.psf_radius,
         progress=args.progress,
     )
-    fig.savefig(output, dpi=args.dpi)
+    with publishing(output, overwrite=True) as part:
+        fig.savefig(part, format=suffix[1:], dpi=args.dpi)
     print(f'wrote {output}')
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    _require('matplotlib', *_zarr_for(args.path, args.data))
     from .plot.report import write_report
 
     path = write_report(

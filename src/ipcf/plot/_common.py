@@ -44,9 +44,11 @@ __all__ = [
     'extent',
     'figure_axes',
     'format_delay',
+    'holds_result',
     'is_path',
     'limits',
     'masked_note',
+    'read_result',
     'result_region',
     'spatial',
 ]
@@ -320,3 +322,52 @@ def as_series(data: Any, /) -> Any:
 
         data = open_series(data)
     return check_series(data, name='data')[0]
+
+
+def holds_result(path: str | os.PathLike[str], /, group: str = 'pcf') -> bool:
+    """Return whether an HDF5 or zarr store has a result group.
+
+    A store that exists but cannot be read counts as one, so that
+    :func:`read_result` says what is wrong with it rather than the
+    store being taken for an image series.
+
+    >>> holds_result('missing.h5')
+    False
+
+    """
+    from .._containers import open_root
+    from .._files import file_kind
+
+    kind = file_kind(path)
+    if kind not in {'hdf5', 'zarr'} or not os.path.exists(path):
+        return False
+    try:
+        with open_root(path, kind) as root:
+            return group in root
+    except ModuleNotFoundError:
+        raise
+    except Exception:  # noqa: BLE001 - unreadable: let read_result say why
+        return True
+
+
+def read_result(path: str | os.PathLike[str], /) -> Any:
+    """Return the result stored at path; any failure names the store.
+
+    :func:`ipcf.load_result` with the errors of the storage libraries
+    (a corrupt chunk, unreadable metadata) raised as OSError naming the
+    store and what could not be read.
+
+    """
+    from ..store import load_result
+
+    try:
+        return load_result(path)
+    except (FileNotFoundError, ImportError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - name the store whatever it is
+        text = ' '.join(str(exc).split()) or type(exc).__name__
+        name = os.fspath(path)
+        if name in text:
+            raise
+        msg = f'{name!r}: cannot read the result ({text})'
+        raise OSError(msg) from exc

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from .._files import file_kind
 from .._sources import physical_units, source_of
 from .._validate import check_bool, check_choice, check_positive, check_real
 from ._common import (
@@ -23,7 +22,9 @@ from ._common import (
     centre_pixel,
     check_result,
     delay_unit,
+    holds_result,
     is_path,
+    read_result,
     result_region,
 )
 from .curves import carpet, curve_processing, lines, polar
@@ -205,18 +206,12 @@ def draw(
 
 def _result_or_series(source: Any) -> tuple[Any, Any]:
     """Return (result, None) for a pCF result or store, else (None, data)."""
-    from ..store import load_result
-
     if hasattr(source, 'dims'):
         check_result(source)
         return source, None
-    if isinstance(source, (str, os.PathLike)):
-        if file_kind(source) in {'hdf5', 'zarr'}:
-            try:
-                return load_result(source), None
-            except ValueError:
-                pass  # no pCF group: an image series in a store
-    return None, source
+    if isinstance(source, (str, os.PathLike)) and holds_result(source):
+        return read_result(source), None
+    return None, source  # an image series, perhaps in a store
 
 
 def _delay_bin(result: Any, seconds: Any) -> int:

@@ -39,6 +39,7 @@ from ._common import (
     check_pixel,
     check_result,
     delay_unit,
+    read_result,
     result_region,
 )
 from .curves import carpet, curve_processing, lines, polar
@@ -211,7 +212,6 @@ def report_html(
 
     """
     from .. import __version__
-    from ..store import load_result
 
     started = time.perf_counter()
     if pixel_size is not None:
@@ -224,7 +224,7 @@ def report_html(
     result_path = None
     if isinstance(result, (str, os.PathLike)):
         result_path = Path(result)
-        result = load_result(result_path)
+        result = read_result(result_path)
     check_result(result)
     if pixels is None:
         pixels = representative_pixels(result)

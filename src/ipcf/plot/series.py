@@ -217,8 +217,9 @@ def roi(
         Rectangle of rows ``y0 .. y1 - 1`` and columns ``x0 .. x1 - 1``,
         as the ``roi`` of :func:`ipcf.pipeline.analyze`.
     mask : array_like of bool, shape (H, W), optional
-        Pixels inside the region (bool, or integer 0/1); those outside
-        are dimmed and the region's edge is drawn.
+        Pixels inside the region (bool, integer with non-zero inside, or
+        floats that are all 0 or 1); those outside are dimmed and the
+        region's edge is drawn.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into.
     pixel_size : float, optional
@@ -238,7 +239,8 @@ def roi(
         If neither `box` nor `mask` is given, the box is empty or outside
         the image, or the mask's shape differs from the image's.
     TypeError
-        If the mask is neither boolean nor integer.
+        If the mask is neither boolean nor integer nor floats of 0
+        and 1.
 
     Examples
     --------
