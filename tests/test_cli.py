@@ -163,6 +163,15 @@ def test_demo_small(tmp_path):
     result = ipcf.load_result(tmp_path / 'demo' / 'channel_pcf.h5')
     assert result.shape == (52, 52, 32, len(ipcf.logbins(128, 32)))
     assert numpy.isfinite(result.values).all()
+    # the run times go with the result and into the report
+    steps = set(result.attrs['timings'])
+    assert steps == {
+        'simulate channel',
+        f'pCF ({result.attrs["engine"]} engine)',
+    }
+    page = (tmp_path / 'demo' / 'report.html').read_text(encoding='utf-8')
+    for step in (*steps, 'store result', 'figures', 'this report'):
+        assert f'<th>{step}</th>' in page
 
 
 # one option layer ---------------------------------------------------------
@@ -521,6 +530,18 @@ def test_maps_units_from_the_source_beside_the_result(
     args = ['maps', str(folder / 'r.h5'), 'm2.nc', '--psf', '0.3']
     assert main(args) == 0
     assert ipcf.analysis.load_maps(elsewhere / 'm2.nc').attrs['w'] == 0.3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='ipcf.pipeline.run does not store its stage times yet',
+)
+def test_analyze_records_its_run_times(tmp_path, store, capsys):
+    out = tmp_path / 'r.h5'
+    args = ['analyze', str(store), str(out), *ANALYZE, '--bleach', 'none']
+    assert main([*args, '--quiet']) == 0
+    timings = ipcf.load_result(out).attrs['timings']
+    assert {'prepare', 'pcf blocks'} <= set(timings)
 
 
 def test_analyze_passes_neighbour(monkeypatch, tmp_path, capsys):

@@ -208,8 +208,30 @@ def test_report_run_times(result):
     timed.attrs['elapsed'] = 13.0
     checker = parse(report.report_html(timed, pixels=[(5, 6)]))
     text = ' '.join(checker.text)
-    assert 'timings: pcf blocks' in text and '12.5 s' in text
+    assert 'pcf blocks 12.5 s' in text and 'timings' not in text
     assert 'elapsed' in text
+
+
+def test_report_run_times_of_the_run(result):
+    """Steps that the result does not record are given to the report."""
+    timed = result.copy()
+    timed.attrs['timings'] = {'simulate': 8.0, 'pCF (cpu engine)': 1.5}
+    text = report.report_html(
+        timed, pixels=[(5, 6)], timings={'figures': 2.25}
+    )
+    checker = parse(text)
+    rows = ' '.join(checker.text)
+    start = rows.index('Run times')
+    order = [
+        rows.index(step, start)
+        for step in ('simulate', 'pCF (cpu engine)', 'figures', 'this report')
+    ]
+    assert order == sorted(order)
+    assert '2.25 s' in rows
+    with pytest.raises(TypeError, match='mapping'):
+        report.report_html(result, timings=[('figures', 1.0)])
+    with pytest.raises(ValueError, match='>= 0'):
+        report.report_html(result, timings={'figures': -1.0})
 
 
 def test_report_escapes_text(result):

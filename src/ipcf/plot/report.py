@@ -24,7 +24,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,13 @@ import numpy
 from .._files import publishing
 from .._sources import physical_units, source_of
 from .._utils import progress_bar
-from .._validate import check_bool, check_int, check_positive, check_string
+from .._validate import (
+    check_bool,
+    check_int,
+    check_positive,
+    check_real,
+    check_string,
+)
 from ._common import (
     as_series,
     check_pixel,
@@ -101,6 +107,7 @@ def write_report(
     pixel_size: float | None = None,
     psf_radius: float | None = None,
     title: str | None = None,
+    timings: Mapping[str, float] | None = None,
     progress: bool = False,
 ) -> Path:
     """Write a self-contained HTML report of a pCF result.
@@ -114,7 +121,7 @@ def write_report(
         Output HTML file; replaced if it exists. It is written under a
         hidden name beside it and renamed when complete, so a report
         that exists is a finished one.
-    data, pixels, pixel_size, psf_radius, title, progress :
+    data, pixels, pixel_size, psf_radius, title, timings, progress :
         See :func:`report_html`.
 
     Returns
@@ -141,6 +148,7 @@ def write_report(
         pixel_size=pixel_size,
         psf_radius=psf_radius,
         title=title,
+        timings=timings,
         progress=progress,
     )
     path = Path(path)
@@ -158,6 +166,7 @@ def report_html(
     pixel_size: float | None = None,
     psf_radius: float | None = None,
     title: str | None = None,
+    timings: Mapping[str, float] | None = None,
     progress: bool = False,
 ) -> str:
     """Return a self-contained HTML report of a pCF result.
@@ -184,6 +193,11 @@ def report_html(
         :func:`ipcf.maps`, which the report computes.
     title : str, optional
         Page title; default names the source.
+    timings : mapping of str to float, optional
+        Seconds of steps of the run that the result does not record
+        (those after it was stored, say), shown under "Run times" after
+        the times recorded with the result (its ``timings`` attribute:
+        step name to seconds) and before the report's own time.
     progress : bool, optional, default: False
         Show a progress bar over the figures.
 
@@ -220,6 +234,7 @@ def report_html(
         psf_radius = check_positive(psf_radius, 'psf_radius')
     if title is not None:
         title = check_string(title, 'title')
+    extra_timings = _check_timings(timings)
     progress = check_bool(progress, 'progress')
     result_path = None
     if isinstance(result, (str, os.PathLike)):
@@ -297,10 +312,11 @@ def report_html(
         if key in rendered:
             sections.append(f'<h2>Pixel y={y}, x={x}</h2>')
             sections.append(_flex(rendered[key]))
-    timings = _timings(result)
-    timings.append(('this report', f'{time.perf_counter() - started:.1f} s'))
+    times = _timings(result)
+    times.extend((step, _seconds(s)) for step, s in extra_timings.items())
+    times.append(('this report', f'{time.perf_counter() - started:.1f} s'))
     sections.append('<h2>Run times</h2>')
-    sections.append(_table(timings))
+    sections.append(_table(times))
     if notes:
         sections.append('<h2>Notes</h2><ul>')
         sections.extend(f'<li class="note">{_esc(n)}</li>' for n in notes)
@@ -585,11 +601,30 @@ def _timings(result: Any) -> list[tuple[str, str]]:
             except ValueError:
                 pass
         if isinstance(value, dict):
+            # the steps of the run by name; other records keep their key
+            prefix = '' if key == 'timings' else f'{key}: '
             for step, seconds in value.items():
-                rows.append((f'{key}: {step}', _seconds(seconds)))
+                rows.append((f'{prefix}{step}', _seconds(seconds)))
         else:
             rows.append((key, _seconds(value)))
     return rows
+
+
+def _check_timings(timings: Any) -> dict[str, float]:
+    """Return timings as a dict of step names to seconds >= 0."""
+    if timings is None:
+        return {}
+    if not isinstance(timings, Mapping):
+        msg = (
+            f'timings is a {type(timings).__name__}; expected a mapping of '
+            'step names to seconds'
+        )
+        raise TypeError(msg)
+    checked = {}
+    for step, seconds in timings.items():
+        step = check_string(step, 'timings key')
+        checked[step] = check_real(seconds, f'timings[{step!r}]', minimum=0)
+    return checked
 
 
 def _seconds(value: Any) -> str:
