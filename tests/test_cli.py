@@ -532,10 +532,6 @@ def test_maps_units_from_the_source_beside_the_result(
     assert ipcf.analysis.load_maps(elsewhere / 'm2.nc').attrs['w'] == 0.3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='ipcf.pipeline.run does not store its stage times yet',
-)
 def test_analyze_records_its_run_times(tmp_path, store, capsys):
     out = tmp_path / 'r.h5'
     args = ['analyze', str(store), str(out), *ANALYZE, '--bleach', 'none']

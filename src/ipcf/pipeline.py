@@ -351,6 +351,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         record = BlockRecord(
             output, params, resume=resume, overwrite=overwrite
         )
+        timings = {'prepare': time.perf_counter() - start}
         _step(report, 'prepare', start)
         _run_and_store(
             analysis,
@@ -376,6 +377,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
             progress=progress,
             group=group,
             gaps=gaps,
+            timings=timings,
             report=report,
         )
     return output
@@ -406,9 +408,15 @@ def _run_and_store(
     progress,
     group,
     gaps,
+    timings,
     report,
 ) -> None:
-    """Compute the blocks still to do, then write the store."""
+    """Compute the blocks still to do, then write the store.
+
+    The result records the seconds of this run's stages (``timings``);
+    a resumed run records its own, with ``resumed_blocks`` done before.
+
+    """
     from .store import ResultWriter, provenance
 
     start = time.perf_counter()
@@ -445,6 +453,10 @@ def _run_and_store(
         if record.created:
             record.remove()
         raise
+    timings[f'{analysis.name} blocks'] = time.perf_counter() - start
+    if len(todo) < len(blocks):
+        timings['resumed_blocks'] = len(blocks) - len(todo)
+    schema.attrs['timings'] = timings
     _step(report, f'{analysis.name} blocks', start)
 
     start = time.perf_counter()
@@ -666,6 +678,7 @@ def _run_distributed(
     else:
         client = Client(scheduler)
         per_worker = 1
+    futures = []
     try:
         futures = [
             client.submit(
@@ -683,6 +696,9 @@ def _run_distributed(
             future.result()
             bar.update(1)
     finally:
+        # cancelled first, so that no worker is cut off mid-task by the
+        # scheduler closing under it
+        client.cancel(futures)
         client.close()
         if local is not None:
             local.close()
