@@ -179,3 +179,16 @@ def test_scripts_run_by_themselves(script):
     )
     assert proc.returncode == 0, proc.stderr
     assert '--json' in proc.stdout
+
+
+def test_bench_wide_prints_ratio(capsys):
+    sys.path.insert(0, str(cli._BENCHMARKS))
+    try:
+        import bench_wide
+    finally:
+        sys.path.remove(str(cli._BENCHMARKS))
+    args = ['--frames', '64', '--rows', '16', '--widths', '16,40']
+    assert bench_wide.main([*args, '--repeat', '1']) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith('64x16x16') and lines[-2].endswith('1.00')
+    assert lines[-1].startswith('64x16x40')
