@@ -305,7 +305,7 @@ def test_pcf_model_estimator(skeleton):
         ({'threshold': '2'}, TypeError, 'threshold'),
         ({'window': True}, TypeError, 'window=True is not an integer'),
         ({'mask': numpy.ones((3, 3), bool)}, ValueError, r'mask.shape'),
-        ({'mask': numpy.ones((6, 6), 'f4')}, TypeError, 'mask.dtype'),
+        ({'mask': numpy.full((6, 6), 0.5, 'f4')}, TypeError, 'mask.dtype'),
         ({'diffusion_range': (2.0, 1.0)}, ValueError, 'diffusion_range'),
         ({'diffusion_range': 3.0}, TypeError, 'diffusion_range'),
         ({'diffusion_range': ('1', 2)}, TypeError, r'diffusion_range\[0\]'),

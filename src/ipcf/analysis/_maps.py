@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from .._validate import check_int, check_positive
+from .._validate import check_int, check_mask, check_positive
 from ._diffusion import diffusion_grid, fit, pool, templates
 from ._moments import flow_speed, moments
 from ._peaks import connectivity, find_peaks, noise_level, peak_rise
@@ -327,9 +327,7 @@ def _check_mask(mask: Any, result: Any) -> NDArray[numpy.bool_] | None:
     if mask is None:
         return None
     mask = numpy.asarray(mask)
-    if mask.dtype.kind not in 'bui':
-        msg = f'mask.dtype={mask.dtype} is not boolean or integer'
-        raise TypeError(msg)
+    mask = check_mask(mask, mask.shape)  # the one dtype policy of masks
     ys = numpy.asarray(result['y'].values)
     xs = numpy.asarray(result['x'].values)
     grid = (len(ys), len(xs))
