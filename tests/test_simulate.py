@@ -22,7 +22,7 @@ import ipcf
 from ipcf import simulate
 from ipcf.simulate import Simulation, barrier, channel, flow, free
 
-PUBLIC = [free, channel, flow, barrier, simulate.spim]
+PUBLIC = [free, channel, flow, barrier, simulate.spim, simulate.two_species]
 
 
 @pytest.mark.parametrize('dtype', ['uint16', 'int32', 'float32'])
@@ -231,7 +231,15 @@ def test_channel_bad_arguments(kwargs, error, match):
 
 
 def test_public_names():
-    names = {'Simulation', 'barrier', 'channel', 'flow', 'free', 'spim'}
+    names = {
+        'Simulation',
+        'barrier',
+        'channel',
+        'flow',
+        'free',
+        'spim',
+        'two_species',
+    }
     assert set(simulate.__all__) == names
     assert all(hasattr(simulate, name) for name in names)
 

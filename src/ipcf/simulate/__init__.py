@@ -11,6 +11,9 @@ Each function returns a :class:`Simulation`: the camera counts as an array
 - :func:`flow`: free diffusion plus a uniform drift velocity.
 - :func:`barrier`: free diffusion cut by an impermeable wall, a straight
   line or a ring (e.g. a nucleus).
+- :func:`two_species`: two channels of freely diffusing species A and
+  B, a fraction of them bound in complexes seen in both, for the
+  cross-channel pCF; its data are ``(T, 2, H, W)``.
 - :func:`spim`: a light-sheet series of a bleaching cell, larger than
   memory, written as one TIFF file per frame (it returns the directory,
   not a :class:`Simulation`).
@@ -49,6 +52,7 @@ from __future__ import annotations
 import os
 import pathlib
 from collections.abc import Sequence
+from numbers import Real
 
 from numpy.typing import DTypeLike
 
@@ -61,11 +65,19 @@ from .._validate import (
     check_real,
     check_string,
 )
-from . import _domains, _spim
+from . import _domains, _species, _spim
 from ._parameters import check_pair, check_parameters, check_vector, document
 from ._simulation import Simulation, run
 
-__all__ = ['Simulation', 'barrier', 'channel', 'flow', 'free', 'spim']
+__all__ = [
+    'Simulation',
+    'barrier',
+    'channel',
+    'flow',
+    'free',
+    'spim',
+    'two_species',
+]
 
 
 @document
@@ -425,6 +437,125 @@ def barrier(
         params, wall=wall, centre=centre, angle=wall_angle, radius=wall_radius
     )
     return run('barrier', params, domain, geometry, progress=progress)
+
+
+@document
+def two_species(
+    *,
+    shape: Sequence[int] = (4096, 64, 64),
+    bound: float = 0.5,
+    crosstalk: float = 0.0,
+    diffusion: float = 4.0,
+    pixel_size: float = 0.1,
+    frame_time: float = 1e-3,
+    psf_radius: float = 0.25,
+    density: float = 5.0,
+    brightness: float = 50.0,
+    background: float = 2.0,
+    offset: float = 100.0,
+    seed: int | None = None,
+    dtype: DTypeLike = 'uint16',
+    progress: bool = False,
+) -> Simulation:
+    """Return two channels of species A and B, some bound in complexes.
+
+    Channel 1 sees species A, channel 2 species B. A fraction `bound` of
+    the molecules of each species are A–B complexes, which move as one
+    particle and show in both channels; the others are free A (channel 1
+    only) and free B (channel 2 only). Every particle diffuses freely in
+    the periodic field of :func:`free`, with the same diffusion
+    coefficient, and is as bright in its channel as a particle of
+    :func:`free`, so each channel alone is a :func:`free` series of
+    `density`. Photons and camera noise are drawn independently in the
+    two channels.
+
+    Parameters
+    ----------
+    {shape}
+    bound : float, optional, default: 0.5
+        Fraction of the molecules of each species bound in A–B
+        complexes, in [0, 1]: 0 simulates independent species, 1 only
+        complexes.
+    crosstalk : float, optional, default: 0.0
+        Spectral cross-talk, >= 0: every A molecule (free or bound) adds
+        ``crosstalk * brightness`` photons per frame to channel 2 on top
+        of its `brightness` photons in channel 1.
+    diffusion : float, optional, default: 4.0
+        Diffusion coefficient in µm²/s, > 0, of free A, free B and
+        complexes alike.
+    {pixel_size}
+    {frame_time}
+    {psf_radius}
+    density : float, optional, default: 5.0
+        Molecules of each species per µm², >= 0, free and bound
+        together: ``density * (1 - bound)`` free A, as many free B and
+        ``density * bound`` complexes per µm². The numbers are rounded.
+    {brightness}
+    {background}
+    {offset}
+    {seed}
+    {dtype}
+    {progress}
+
+    Returns
+    -------
+    Simulation
+        ``data`` of shape ``(T, 2, H, W)`` for `shape` ``(T, H, W)``,
+        channel 1 at ``data[:, 0]`` and channel 2 at ``data[:, 1]``, and
+        the ground ``truth``, with ``bound``, ``crosstalk``, ``species``
+        (the particles simulated: free ``A``, complexes ``AB`` and free
+        ``B``), ``bound_simulated`` (complexes over molecules of a
+        species, after rounding) and ``cross_ratio`` (below).
+        :meth:`Simulation.save` writes the channels as two files.
+
+    {raises}
+
+    Notes
+    -----
+    With ``c`` the covariance of one particle's intensity at two pixels
+    (the same for every particle), ``N`` molecules of each species and
+    ``N_AB`` complexes, channel 1's covariance is ``N c``, the cross
+    covariance ``(N_AB + crosstalk * N) c`` and the mean signals above
+    ``offset + background`` are ``S1 = N s`` and ``S2 = (1 + crosstalk)
+    N s``. The cross pCF normalized by the signal means, ``G_x = cov /
+    (S1 S2)``, and channel 1's auto pCF ``G_1 = cov / S1²`` at the same
+    distance and delay have the ratio::
+
+        G_x / G_1 = (N_AB / N + crosstalk) / (1 + crosstalk)
+
+    at every distance and delay, ``bound`` without cross-talk
+    (``truth['cross_ratio']``). The pCF of :func:`ipcf.pcf_image`
+    divides by the means of the counts ``F = S + offset + background``:
+    multiply each curve by ``F_a F_b / (S_a S_b)`` first, or, without
+    cross-talk (equal means), compare the raw curves directly. Without
+    cross-talk ``G_x / sqrt(G_1 G_2)`` is ``bound`` too.
+
+    Examples
+    --------
+    >>> sim = two_species(shape=(8, 16, 16), bound=0.3, seed=0)
+    >>> sim.data.shape, sim.data.dtype
+    ((8, 2, 16, 16), dtype('uint16'))
+    >>> sim.truth['kind'], sim.truth['bound'], sim.truth['species']
+    ('two_species', 0.3, {'A': 31, 'AB': 14, 'B': 31})
+    >>> channel1, channel2 = sim.data[:, 0], sim.data[:, 1]
+
+    """
+    if isinstance(diffusion, str) or not isinstance(diffusion, Real):
+        msg = f'{diffusion=!r} is not a real number'
+        raise TypeError(msg)
+    params = check_parameters(locals(), fraction=None)
+    bound = check_real(bound, 'bound', minimum=0.0, maximum=1.0)
+    crosstalk = check_real(crosstalk, 'crosstalk', minimum=0.0)
+    progress = check_bool(progress, 'progress')
+    domain, geometry = _domains.periodic_field(params)
+    return _species.run_two_species(
+        params,
+        domain,
+        geometry,
+        bound=bound,
+        crosstalk=crosstalk,
+        progress=progress,
+    )
 
 
 @document

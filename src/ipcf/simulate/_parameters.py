@@ -2,11 +2,12 @@
 
 :func:`check_parameters` validates the physical parameters that
 :func:`ipcf.simulate.free`, :func:`~ipcf.simulate.channel`,
-:func:`~ipcf.simulate.flow`, :func:`~ipcf.simulate.barrier` and
-:func:`~ipcf.simulate.spim` take alike, and returns them as one
-:class:`Parameters`. :func:`document` fills the public docstrings from
-the one description of each shared parameter kept here, beside its
-check, so that the limits documented are the limits checked.
+:func:`~ipcf.simulate.flow`, :func:`~ipcf.simulate.barrier`,
+:func:`~ipcf.simulate.two_species` and :func:`~ipcf.simulate.spim` take
+alike, and returns them as one :class:`Parameters`. :func:`document`
+fills the public docstrings from the one description of each shared
+parameter kept here, beside its check, so that the limits documented
+are the limits checked.
 
 """
 

@@ -11,6 +11,7 @@ their arguments and build the domain.
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 from typing import Any
 
 import numpy
@@ -46,8 +47,9 @@ class Simulation:
 
     Parameters
     ----------
-    data : ndarray, shape (T, H, W)
-        Camera counts, of the ``dtype`` asked for (uint16 by default).
+    data : ndarray, shape (T, H, W) or (T, 2, H, W)
+        Camera counts, of the ``dtype`` asked for (uint16 by default);
+        two channels along axis 1 (:func:`ipcf.simulate.two_species`).
     truth : dict
         JSON-serializable parameters of the simulation: ``kind``,
         ``shape``, ``dtype``, ``diffusion`` (µm²/s), ``pixel_size`` (µm),
@@ -84,14 +86,52 @@ class Simulation:
         path : str or os.PathLike
             Output file; the suffix picks the format (``.bin`` with a JSON
             sidecar, ``.tif``, ``.h5``, ``.zarr``); see
-            :func:`ipcf.io.imwrite`.
+            :func:`ipcf.io.imwrite`. Two channels go to two files of
+            shape (T, H, W), ``_ch1`` and ``_ch2`` inserted before the
+            suffix (:meth:`channel_paths`), ready for ``ipcf analyze
+            cells_ch1.h5 out.h5 --neighbour cells_ch2.h5``.
         overwrite : bool, optional, default: False
             Replace an existing file instead of raising.
 
         """
         from ..io import imwrite
 
-        imwrite(path, self.data, metadata=self.truth, overwrite=overwrite)
+        if self.data.ndim == 3:
+            imwrite(path, self.data, metadata=self.truth, overwrite=overwrite)
+            return
+        paths = self.channel_paths(path)
+        if not overwrite:
+            for each in paths:
+                if each.exists():
+                    msg = f'{str(each)!r} exists; pass overwrite=True'
+                    raise FileExistsError(msg)
+        for index, each in enumerate(paths):
+            truth = {**self.truth, 'channel': index + 1}
+            truth['shape'] = [self.data.shape[0], *self.data.shape[2:]]
+            imwrite(
+                each, self.data[:, index], metadata=truth, overwrite=overwrite
+            )
+
+    def channel_paths(self, path: Any, /) -> list[pathlib.Path]:
+        """Return the files that :meth:`save` writes the channels to.
+
+        One file, `path`, for a series of one channel; for several,
+        ``_ch1``, ``_ch2``... inserted before the suffix, each holding
+        channel ``k`` as ``(T, H, W)`` with the truth and ``channel: k``.
+
+        >>> from ipcf.simulate import two_species
+        >>> sim = two_species(shape=(4, 8, 8), seed=0)
+        >>> [p.name for p in sim.channel_paths('cells.h5')]
+        ['cells_ch1.h5', 'cells_ch2.h5']
+
+        """
+        path = pathlib.Path(path)
+        if self.data.ndim == 3:
+            return [path]
+        return [
+            path.with_name(f'{path.stem}_ch{index + 1}{path.suffix}')
+            for index in range(self.data.shape[1])
+        ]
 
 
 def run(
