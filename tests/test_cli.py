@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 
 import ipcf
 from ipcf import _options, cli
@@ -565,6 +565,232 @@ def test_analyze_neighbour_channel(tmp_path, store, series, capsys):
     args = ['analyze', str(store), str(out), '--neighbour', str(other)]
     assert main([*args, *ANALYZE, '--bleach', 'none', '--quiet']) == 0
     assert ipcf.load_result(out).shape[:2] == (16, 16)
+
+
+def test_analyze_passes_directions_and_gaps(monkeypatch, capsys):
+    calls = []
+
+    def analyze(source, output, /, **kwargs):
+        calls.append(kwargs)
+        return Path(output)
+
+    monkeypatch.setattr('ipcf.pipeline.analyze', analyze)
+    args = ['analyze', 'a.h5', 'r.h5', '--neighbour', 'b.h5', '--quiet']
+    assert main(args) == 0
+    assert main([*args, '--directions', 'both', '--gaps', 'ignore']) == 0
+    defaults, given = calls
+    assert (defaults['directions'], defaults['gaps']) == ('forward', 'error')
+    assert (given['directions'], given['gaps']) == ('both', 'ignore')
+
+
+def test_convert_passes_gaps(monkeypatch, tmp_path, capsys):
+    calls = []
+
+    def convert(source, output, /, **kwargs):
+        calls.append(kwargs)
+        data = numpy.zeros((2, 2, 2), 'u2')
+        return ipcf.io.imwrite(output, data, overwrite=True)
+
+    monkeypatch.setattr('ipcf.convert.convert', convert)
+    args = ['convert', 'a.tif', str(tmp_path / 'o.h5'), '--quiet']
+    assert main(args) == 0
+    assert main([*args, '--gaps', 'ignore']) == 0
+    assert [kwargs['gaps'] for kwargs in calls] == ['error', 'ignore']
+
+
+def test_choices_are_the_librarys():
+    from ipcf.io.read import GAPS
+    from ipcf.pcf import DIRECTIONS
+
+    assert _options.OPTIONS['directions'].choices == DIRECTIONS
+    assert _options.OPTIONS['gaps'].choices == GAPS
+
+
+def test_analyze_directions_both(tmp_path, store, series, capsys):
+    """Both directions of the cross pCF in one run."""
+    other = ipcf.io.imwrite(tmp_path / 'other.h5', series[:, ::-1])
+    out = tmp_path / 'r.h5'
+    args = ['analyze', str(store), str(out), '--neighbour', str(other)]
+    args += [*ANALYZE, '--bleach', 'none', '--quiet']
+    assert main([*args, '--directions', 'both']) == 0
+    result = ipcf.load_result(out)
+    assert result['direction'].values.tolist() == ['forward', 'reverse']
+
+
+def test_directions_both_needs_neighbour(tmp_path, store, capsys):
+    out = tmp_path / 'r.h5'
+    args = ['analyze', str(store), str(out), *ANALYZE, '--quiet']
+    assert main([*args, '--directions', 'both']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith('ipcf: error: ')
+    assert '--neighbour SOURCE2' in err and '--directions both' in err
+    assert 'neighbour=' not in err and 'directions=' not in err
+    assert not out.exists()
+
+
+def tiff_series_with_a_gap(folder, series):
+    """Write series as numbered TIFF files, one of them missing."""
+    ipcf.io.imwrite_series(folder, series)
+    files = sorted(folder.iterdir())
+    files[5].unlink()
+    return folder
+
+
+def zarr_store_with_a_gap(path, series):
+    """Write series to a zarr store, one chunk of it missing."""
+    ipcf.io.imwrite(path, series, chunks=(32, 10, 10))
+    chunks = [
+        f
+        for f in path.rglob('*')
+        if f.is_file() and f.name not in {'zarr.json', '.zarray', '.zattrs'}
+    ]
+    chunks[0].unlink()
+    return path
+
+
+@pytest.mark.parametrize('kind', ['tiff', 'zarr'])
+@pytest.mark.parametrize('command', ['convert', 'analyze'])
+def test_gaps_are_refused_unless_ignored(
+    tmp_path, series, capsys, kind, command
+):
+    if kind == 'tiff':
+        source = tiff_series_with_a_gap(tmp_path / 'frames', series)
+    else:
+        pytest.importorskip('zarr')
+        source = zarr_store_with_a_gap(tmp_path / 'gap.zarr', series)
+    out = tmp_path / 'out.h5'
+    args = [command, str(source), str(out), '--quiet']
+    if command == 'analyze':
+        args += [*ANALYZE, '--bleach', 'none']
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith('ipcf: error: ')
+    assert 'give --gaps ignore' in err and 'gaps=' not in err
+    assert not out.exists()
+    assert main([*args, '--gaps', 'ignore']) == 0
+    assert out.exists()
+
+
+def test_compression_help_lists_each_format(capsys):
+    from ipcf.io.stores import COMPRESSIONS
+
+    assert main(['convert', '--help']) == 0
+    entry = help_entries(capsys.readouterr().out)['--compression NAME']
+    for kind, name in (('hdf5', 'HDF5'), ('zarr', 'zarr')):
+        assert f'{name} {", ".join(COMPRESSIONS[kind])}' in entry
+    (action,) = [
+        a for a in commands()['convert']._actions if a.dest == 'compression'
+    ]
+    assert set(action.choices) == set().union(*COMPRESSIONS.values())
+
+
+@pytest.mark.parametrize(
+    ('suffix', 'name', 'accepted'),
+    [
+        ('.zarr', 'lzf', 'zarr outputs'),
+        ('.h5', 'blosc', 'HDF5 outputs'),
+    ],
+)
+def test_compression_the_format_refuses(
+    tmp_path, store, capsys, suffix, name, accepted
+):
+    from ipcf.io.stores import COMPRESSIONS
+
+    out = tmp_path / f'out{suffix}'
+    args = ['convert', str(store), str(out), '--compression', name]
+    assert main([*args, '--quiet']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith('ipcf: error: ')
+    assert f'--compression {name} does not apply to {accepted}' in err
+    kind = 'zarr' if suffix == '.zarr' else 'hdf5'
+    *first, last = COMPRESSIONS[kind]
+    assert f'take {", ".join(first)} or {last}' in err
+    assert 'None' not in err and not out.exists()
+
+
+def test_compression_unknown_is_a_usage_error(tmp_path, store, capsys):
+    args = ['convert', str(store), str(tmp_path / 'o.h5')]
+    assert main([*args, '--compression', 'brotli']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'invalid choice' in err
+
+
+def test_compression_is_written(tmp_path, store, capsys):
+    out = tmp_path / 'o.h5'
+    args = ['convert', str(store), str(out), '--compression', 'lzf']
+    assert main([*args, '--quiet']) == 0
+    import h5py
+
+    with h5py.File(out) as file:
+        assert file['data'].compression == 'lzf'
+
+
+# ipcf roi draws with ipcf.plot -------------------------------------------
+
+
+@pytest.fixture
+def cell_series(tmp_path):
+    """A bright ellipse on a dark noisy background, 6 frames, as TIFF."""
+    rng = numpy.random.default_rng(2)
+    y, x = numpy.indices((96, 128))
+    cell = ((y - 40) / 20) ** 2 + ((x - 70) / 30) ** 2 < 1
+    image = 100 + 40 * cell
+    stack = rng.poisson(image, (6, *image.shape)).astype(numpy.uint16)
+    return ipcf.io.imwrite(tmp_path / 'cell.tif', stack)
+
+
+def png_size(path):
+    """Return (width, height) in pixels of a PNG file."""
+    data = Path(path).read_bytes()
+    assert data[:8] == b'\x89PNG\r\n\x1a\n'
+    return int.from_bytes(data[16:20], 'big'), int.from_bytes(data[20:24])
+
+
+def test_roi_figure(monkeypatch, tmp_path, cell_series, capsys):
+    from ipcf import plot
+
+    drawn = []
+    draw = plot.roi
+
+    def roi_spy(image, /, **kwargs):
+        drawn.append((image, kwargs))
+        return draw(image, **kwargs)
+
+    monkeypatch.setattr(plot, 'roi', roi_spy)
+    png = tmp_path / 'figures' / 'roi.png'
+    args = ['roi', str(cell_series), '--block', '16', '-o', str(png)]
+    assert main([*args, '--dpi', '50']) == 0
+    captured = capsys.readouterr()
+    box = ipcf.roi.parse_roi(captured.out.strip())
+    ((image, kwargs),) = drawn
+    assert kwargs['box'] == box and image.shape == (96, 128)
+    assert str(png) in captured.err
+    # at the resolution asked for, and nothing else left beside it
+    width, height = plot._common.image_figsize(96, 128)
+    assert_allclose(png_size(png), (width * 50, height * 50), atol=1)
+    assert [p.name for p in png.parent.iterdir()] == ['roi.png']
+
+
+@pytest.mark.parametrize(
+    ('option', 'message'),
+    [
+        (['--dpi', '5000'], 'dots per inch'),
+        (['-o', 'roi.jpg'], 'must end in .png, .svg or .pdf'),
+    ],
+)
+def test_roi_figure_options_are_checked(
+    monkeypatch, tmp_path, cell_series, capsys, option, message
+):
+    def mean_image(*args, **kwargs):
+        msg = 'read before the options were checked'
+        raise AssertionError(msg)
+
+    monkeypatch.setattr('ipcf.roi.mean_image', mean_image)
+    monkeypatch.chdir(tmp_path)
+    assert main(['roi', str(cell_series), *option]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['cell.tif']
 
 
 # error messages speak CLI -----------------------------------------------

@@ -240,6 +240,35 @@ def test_disk_full_names_the_output(monkeypatch, capsys, kind):
     assert err == 'ipcf: error: out.zarr: no space left on device\n'
 
 
+def test_analyze_checks_the_free_space_first(
+    monkeypatch, store, tmp_path, capsys
+):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple('usage', 'total used free')
+    monkeypatch.setattr(shutil, 'disk_usage', lambda path: usage(1, 1, 1000))
+    out = tmp_path / 'r.h5'
+    args = ['analyze', str(store), str(out), *ANALYZE, '--bleach', 'none']
+    assert main([*args, '--quiet']) == 2
+    line = one_line(capsys.readouterr().err)
+    assert str(out) in line and 'only 1 kB is free' in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['series.h5']
+
+
+def test_convert_checks_the_free_space_first(
+    monkeypatch, store, tmp_path, capsys
+):
+    monkeypatch.setattr('ipcf._files.free_space', lambda path: 10_000)
+    out = tmp_path / 'out.h5'
+    assert main(['convert', str(store), str(out), '--quiet']) == 2
+    line = one_line(capsys.readouterr().err)
+    # the file, and how much it needs and how much is free
+    assert line.startswith(f'ipcf: error: {out}: no space left on device (')
+    assert '10 kB is free' in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['series.h5']
+
+
 def test_out_of_memory_is_one_line(monkeypatch, capsys):
     def analyze(source, output, /, **kwargs):
         msg = (
@@ -612,3 +641,92 @@ def test_main_configures_distributed_logging(monkeypatch, capsys):
         name = logging.getLevelName(level).lower()
         assert seen['env']['distributed'] == name
         assert 'DASK_LOGGING' not in os.environ
+
+
+# inputs are never touched; one writer per output ----------------------------
+
+
+@pytest.fixture
+def result_store(tmp_path, series):
+    """A stored pCF result of the series, which it names as its source."""
+    data = ipcf.io.imwrite(tmp_path / 'series.h5', series)
+    result = ipcf.pcf_image(series, radius=2, npoints=8, nbins=8, dt=1e-3)
+    return ipcf.save_result(result, tmp_path / 'r.h5', source=str(data))
+
+
+@pytest.mark.parametrize(
+    'args',
+    [
+        ['analyze', '{series}', '{series}', '--overwrite', *ANALYZE],
+        ['analyze', '{series}', '-o', '{series}', '--resume'],
+        ['convert', '{series}', '{series}', '--overwrite'],
+        ['maps', '{result}', '{result}', '--overwrite'],
+        ['maps', '{result}', '-o', '{result}', '--pixel-size', '0.1'],
+        ['report', '{result}', '{result}'],
+        ['report', '{result}', '-o', '{folder}/r.html', '--data', '{folder}'],
+        ['plot', '{folder}', '{folder}/mean.png', '--kind', 'mean'],
+        ['roi', '{frames}', '-o', '{frames}/roi.png'],
+    ],
+)
+def test_an_input_is_never_an_output(
+    tmp_path, series, result_store, capsys, args
+):
+    """Refused with or without --overwrite; nothing is changed."""
+    frames = ipcf.io.imwrite_series(tmp_path / 'frames', series[:8])
+    names = {
+        'series': str(tmp_path / 'series.h5'),
+        'result': str(result_store),
+        'folder': str(tmp_path),
+        'frames': str(frames),
+    }
+    args = [arg.format(**names) for arg in args]
+    before = contents(tmp_path)
+    assert main([*args, '--quiet']) == 2
+    line = one_line(capsys.readouterr().err)
+    assert 'would overwrite the input' in line
+    assert contents(tmp_path) == before
+
+
+def contents(folder):
+    """Return the bytes of every file under folder by its path."""
+    return {p: p.read_bytes() for p in folder.rglob('*') if p.is_file()}
+
+
+def lock(output, pid):
+    """Write the lock file of output as process pid of this host holds it."""
+    import json
+    import socket
+
+    path = output.with_name(f'.{output.name}.lock')
+    path.write_text(json.dumps({'pid': pid, 'host': socket.gethostname()}))
+    return path
+
+
+@pytest.mark.parametrize('command', ['analyze', 'convert'])
+def test_a_second_writer_is_told_who_writes(store, tmp_path, capsys, command):
+    import socket
+
+    out = tmp_path / 'out.h5'
+    held = lock(out, os.getpid())
+    args = [command, str(store), str(out), '--quiet']
+    if command == 'analyze':
+        args += [*ANALYZE, '--bleach', 'none']
+    assert main(args) == 2
+    line = one_line(capsys.readouterr().err)
+    host = socket.gethostname()
+    expected = f'{str(out)!r} is being written by process {os.getpid()}'
+    assert line == f'ipcf: error: {expected} on {host}'
+    assert held.exists() and not out.exists()
+
+
+@pytest.mark.parametrize('command', ['analyze', 'convert'])
+def test_a_stale_lock_is_taken_over(store, tmp_path, capsys, command):
+    child = subprocess.Popen([sys.executable, '-c', 'pass'])
+    child.wait()  # its pid is no process now
+    out = tmp_path / 'out.h5'
+    held = lock(out, child.pid)
+    args = [command, str(store), str(out), '--quiet']
+    if command == 'analyze':
+        args += [*ANALYZE, '--bleach', 'none']
+    assert main(args) == 0
+    assert out.exists() and not held.exists()

@@ -324,6 +324,41 @@ def test_roi(series, mask):
     assert alpha.sum() == 0.5
 
 
+def test_roi_of_a_detected_cell():
+    """The box that ipcf.roi.detect finds, drawn over its mean image."""
+    from ipcf.roi import detect
+
+    rng = numpy.random.default_rng(0)
+    y, x = numpy.indices((96, 128))
+    cell = ((y - 40) / 20) ** 2 + ((x - 70) / 30) ** 2 < 1
+    image = rng.normal(100, 3, cell.shape) + 40 * cell
+    y0, y1, x0, x1 = box = detect(image, block=16)
+    fig = plot.roi(image, box=box, title='roi')
+    assert_drawn(fig)
+    (patch,) = fig.axes[0].patches
+    # pixel centres are at integers: the box spans their outer edges
+    assert_allclose(patch.get_xy(), (x0 - 0.5, y0 - 0.5))
+    assert (patch.get_width(), patch.get_height()) == (x1 - x0, y1 - y0)
+    assert_allclose(drawn_image(fig.axes[0]), image)
+    with pytest.raises(ValueError, match='2-D'):
+        plot.roi(numpy.zeros(4), box=box)
+
+
+@pytest.mark.parametrize('shape', [(24, 1), (1, 24), (1, 100_000), (64, 64)])
+def test_image_figures_are_bounded(shape):
+    """A figure follows the image's shape, within a few inches."""
+    image = numpy.arange(float(numpy.prod(shape))).reshape(shape)
+    for fig in (
+        plot.mean_image(image),
+        plot.roi(image, box=(0, shape[0], 0, shape[1])),
+    ):
+        width, height = fig.get_size_inches()
+        assert 3 <= width <= 7 and 3 <= height <= 7, (width, height)
+        if shape[0] > shape[1]:
+            assert height > width
+        png_bytes(fig)
+
+
 def test_roi_in_um(series):
     fig = plot.roi(series.mean(axis=0), box=(2, 12, 3, 11), pixel_size=0.1)
     (box,) = fig.axes[0].patches
@@ -401,6 +436,24 @@ def test_maps_with_diffusion():
     fig = plot.maps(dataset)
     assert len(fig.axes) == 8
     assert any('µm²/s' in ax.get_ylabel() for ax in fig.axes)
+
+
+@pytest.mark.parametrize(
+    ('free', 'title'),
+    [
+        (False, 'diffusion coefficient, pooled 2.06 (apparent)'),
+        (True, 'diffusion coefficient, pooled 2.06'),
+        (None, 'diffusion coefficient, pooled 2.06'),  # maps of old
+    ],
+)
+def test_maps_title_says_whether_pooled_d_is_apparent(free, title):
+    dataset = maps_dataset()
+    dataset['D'] = dataset['anisotropy'] * 4
+    dataset.attrs['D_pooled'] = 2.0614
+    if free is not None:
+        dataset.attrs['D_pooled_free'] = numpy.bool_(free)  # as stored
+    fig = plot.maps(dataset)
+    assert fig.axes[2].get_title() == title
 
 
 def test_maps_arrows_follow_flow_angle():

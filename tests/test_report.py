@@ -178,6 +178,10 @@ def test_report_maps(monkeypatch, series, result):
     assert computed == [{'pixel_size': 0.1, 'w': 0.25}]
     (dataset,) = drawn
     assert 'peak_delay' in dataset.data_vars
+    # what the pooled D is; the data record no true D to compare with
+    text = ' '.join(checker.text)
+    assert f'({dataset.attrs["D_pooled_note"]})' in text
+    assert 'not comparable' not in text
 
 
 def test_report_default_pixels(result):
@@ -307,3 +311,118 @@ def test_cli_report_errors(stored, tmp_path, capsys):
     assert main(args) == 2
     assert 'outside the result' in capsys.readouterr().err
     assert not output.exists()
+
+
+# the pooled D of the demo's kind of data ---------------------------------
+
+
+@pytest.fixture(scope='module')
+def channel(tmp_path_factory):
+    """A small channel cell as the demo simulates it, and its stored pCF.
+
+    Its walls confine the molecules, so the pooled D is not the
+    simulation's D (docs/validation.md, the demo's channel cell).
+
+    """
+    tmp = tmp_path_factory.mktemp('channel')
+    sim = ipcf.simulate.channel(shape=(4096, 48, 48), seed=42)
+    data_path = tmp / 'channel.bin'
+    sim.save(data_path)
+    result = ipcf.pcf_image(sim.data, radius=6, npoints=32, dt=1e-3)
+    result_path = ipcf.save_result(
+        result, tmp / 'channel_pcf.h5', source=str(data_path)
+    )
+    truth = (sim.truth['diffusion'], sim.truth['pixel_size'])
+    return data_path, result_path, result, truth
+
+
+POOLED = (
+    'Pooled D: {D_pooled:.3g} ± {D_pooled_error:.2g} µm²/s ({D_pooled_note})'
+)
+NOT_FREE = (
+    " — not comparable with the simulation's D = 4 µm²/s, which is that of "
+    'free steps; here walls or compartment edges confine the molecules.'
+)
+
+
+def test_report_says_the_pooled_d_of_confined_molecules_is_apparent(
+    monkeypatch, channel, tmp_path
+):
+    from ipcf import analysis
+
+    data_path, result_path, result, (diffusion, pixel_size) = channel
+    assert diffusion == 4.0
+    expected = analysis.maps(result, pixel_size=pixel_size, w=0.25).attrs
+    assert expected['D_pooled_free'] is False
+    assert not 3.5 < expected['D_pooled'] < 4.5
+    computed = []
+    compute = analysis.maps
+
+    def compute_spy(result, /, **kwargs):
+        computed.append(kwargs)
+        return compute(result, **kwargs)
+
+    monkeypatch.setattr(analysis, 'maps', compute_spy)
+    # the units and the truth come from the simulation the result names
+    path = report.write_report(result_path, tmp_path / 'report.html')
+    checker = parse(path.read_text(encoding='utf-8'))
+    assert 'Maps' in checker.headings
+    assert len(computed) == 1  # once, for the figure and the text
+    text = ' '.join(checker.text)
+    assert POOLED.format(**expected) + NOT_FREE in text
+
+
+def test_report_pooled_d_of_free_curves_compares(monkeypatch, channel):
+    from ipcf import analysis
+
+    data_path, _, result, _ = channel
+    compute = analysis.maps
+
+    def free_maps(result, /, **kwargs):
+        dataset = compute(result, **kwargs)
+        dataset.attrs['D_pooled_free'] = True
+        return dataset
+
+    monkeypatch.setattr(analysis, 'maps', free_maps)
+    checker = parse(report.report_html(result, data=data_path, pixels=[]))
+    text = ' '.join(checker.text)
+    assert 'Pooled D: ' in text
+    assert 'not comparable' not in text
+
+
+@pytest.mark.parametrize(
+    ('truth', 'cause'),
+    [
+        ({'kind': 'channel'}, 'walls or compartment edges confine'),
+        ({'kind': 'flow', 'velocity': [50, 0]}, 'a flow carries'),
+        ({'kind': 'free', 'diffusion': [0.5, 4.0]}, 'several diffusion'),
+        ({'kind': 'free'}, 'do not follow the model of free diffusion'),
+    ],
+)
+def test_report_says_why_the_pooled_d_does_not_compare(truth, cause):
+    attrs = {
+        'D_pooled': 2.0614,
+        'D_pooled_error': 0.123,
+        'D_pooled_free': numpy.bool_(False),  # as a store gives it back
+        'D_pooled_note': 'a fit',
+    }
+    text, comparable = report._pooled_text(attrs, {'diffusion': 4.0, **truth})
+    assert not comparable
+    assert text.startswith('Pooled D: 2.06 ± 0.12 µm²/s (a fit) — not ')
+    assert cause in text
+    assert report._pooled_text(attrs, None) == (
+        'Pooled D: 2.06 ± 0.12 µm²/s (a fit)',
+        True,
+    )
+
+
+def test_write_report_refuses_to_replace_an_input(channel, tmp_path):
+    data_path, result_path, _, _ = channel
+    before = result_path.read_bytes(), data_path.read_bytes()
+    # the result, and the series it names, which the report would read
+    for output in (result_path, data_path):
+        with pytest.raises(ValueError, match='would overwrite the input'):
+            report.write_report(result_path, output)
+    with pytest.raises(ValueError, match='would overwrite the input'):
+        report.write_report(result_path, tmp_path / 'r.html', data=tmp_path)
+    assert (result_path.read_bytes(), data_path.read_bytes()) == before

@@ -1,4 +1,4 @@
-"""Tests of ipcf.roi: detection, parsing, masks, mean image, figure."""
+"""Tests of ipcf.roi: detection, parsing, masks, mean image."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from ipcf import io
-from ipcf.roi import (
-    detect,
-    format_roi,
-    load_mask,
-    mean_image,
-    parse_roi,
-    save_roi_figure,
-)
+from ipcf.roi import detect, format_roi, load_mask, mean_image, parse_roi
 
 
 def ellipse_image(shape=(256, 320), centre=(120, 170), axes=(50, 90)):
@@ -178,16 +171,6 @@ def test_load_mask_errors(tmp_path):
     (tmp_path / 'bad.png').write_bytes(b'not an image')
     with pytest.raises(ValueError, match='cannot read the mask'):
         load_mask(tmp_path / 'bad.png', (2, 2))
-
-
-def test_save_roi_figure(tmp_path):
-    image, _ = ellipse_image()
-    box = detect(image)
-    path = save_roi_figure(image, box, tmp_path / 'sub' / 'roi.png')
-    assert path.is_file()
-    assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    with pytest.raises(ValueError, match='2-D'):
-        save_roi_figure(numpy.zeros(4), box, tmp_path / 'x.png')
 
 
 def test_cli_roi(tmp_path, capsys):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,8 +37,10 @@ __all__ = [
     'HelpFormatter',
     'Option',
     'add',
+    'add_compression',
     'add_output',
     'add_sources',
+    'check_compression',
     'output_of',
     'parse_bleach',
     'parse_frame_count',
@@ -376,8 +379,16 @@ OPTIONS: dict[str, Option] = {
     ),
     'compression': Option(
         ('--compression',),
-        'zlib, gzip, lzf (HDF5), zstd, blosc (zarr) (default: none)',
+        'compression of the output store (default: none)',
         metavar='NAME',
+    ),
+    'gaps': Option(
+        ('--gaps',),
+        'frames missing from a numbered TIFF series or chunks missing '
+        'from a zarr store: error refuses the series, ignore goes on '
+        'without them',
+        default='error',
+        choices=('error', 'ignore'),
     ),
     'sigma': Option(
         ('--sigma',),
@@ -463,6 +474,13 @@ OPTIONS: dict[str, Option] = {
         'second channel: a series like SOURCE whose pixels on the circle '
         'are correlated with the centres of SOURCE (default: SOURCE)',
         metavar='SOURCE2',
+    ),
+    'directions': Option(
+        ('--directions',),
+        'with --neighbour: forward (centres in SOURCE, circle points in '
+        'SOURCE2) or both (also the reverse, in the same pass)',
+        default='forward',
+        choices=('forward', 'both'),
     ),
     'scheduler': Option(
         ('--scheduler',),
@@ -601,6 +619,72 @@ def add(
         option = OPTIONS[name]
         keywords = {**option.keywords(), **overrides}
         parser.add_argument(*option.flags, dest=name, **keywords)
+
+
+# the names of the store formats in help texts
+_FORMAT_NAMES = {'hdf5': 'HDF5', 'zarr': 'zarr'}
+
+
+def add_compression(parser: argparse.ArgumentParser, /) -> None:
+    """Add ``--compression`` with the names each store format takes.
+
+    The names come from :data:`ipcf.io.stores.COMPRESSIONS`, read when
+    the option is added, so that the help lists what each format takes
+    here (HDF5 takes zstd only with hdf5plugin). Any name of one format
+    parses; :func:`check_compression` then refuses one that the output's
+    format does not take.
+
+    """
+    from .io.stores import COMPRESSIONS
+
+    names = tuple(dict.fromkeys(n for ns in COMPRESSIONS.values() for n in ns))
+    formats = []
+    for kind, accepted in COMPRESSIONS.items():
+        text = f'{_FORMAT_NAMES.get(kind, kind)} {", ".join(accepted)}'
+        if kind == 'hdf5' and 'zstd' not in accepted:
+            text += ' (zstd with hdf5plugin)'
+        formats.append(text)
+    add(
+        parser,
+        'compression',
+        choices=names,
+        help=f'compression of the output store: {"; ".join(formats)} '
+        '(default: none)',
+    )
+
+
+def check_compression(
+    compression: str | None, output: str | os.PathLike[str], /
+) -> None:
+    """Refuse a ``--compression`` that the format of output does not take.
+
+    Examples
+    --------
+    >>> check_compression('lzf', 'movie.h5')
+    >>> check_compression('lzf', 'movie.zarr')
+    Traceback (most recent call last):
+    ...
+    ValueError: --compression lzf does not apply to zarr outputs ...
+
+    """
+    from ._files import file_kind
+    from .io.stores import COMPRESSIONS
+
+    kind = file_kind(output)
+    if compression is None or kind not in COMPRESSIONS:
+        return  # no compression, or a suffix that convert refuses
+    accepted = COMPRESSIONS[kind]
+    if compression in accepted:
+        return
+    names = ', '.join(accepted[:-1]) + f' or {accepted[-1]}'
+    msg = (
+        f'--compression {compression} does not apply to '
+        f'{_FORMAT_NAMES.get(kind, kind)} outputs ({os.fspath(output)}); '
+        f'they take {names}'
+    )
+    if kind == 'hdf5' and compression == 'zstd':
+        msg += ' (zstd in HDF5 needs hdf5plugin: pip install hdf5plugin)'
+    raise ValueError(msg)
 
 
 def add_output(

@@ -8,7 +8,10 @@ mistake (missing or corrupt file, bad option value, a full disk, too
 little memory, a missing optional package) prints one line to stderr and
 exits with status 2; ``--debug`` shows the traceback instead. Library
 messages are put in the command's terms (``overwrite=True`` becomes
-``--overwrite``). Ctrl-C prints one line and exits with status 130.
+``--overwrite``). Ctrl-C prints one line and exits with status 130. An
+output that is, holds or lies inside an input is refused before any
+work, with or without ``--overwrite``; figures are written under a
+temporary name and renamed when complete, as every other output.
 
 """
 
@@ -30,8 +33,10 @@ from typing import Any
 from ._options import (
     ArgumentParser,
     add,
+    add_compression,
     add_output,
     add_sources,
+    check_compression,
     output_of,
     parse_frame_count,
     series_shape,
@@ -227,7 +232,8 @@ def _error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
     """Return the one-line message of a failure, None for a bug."""
     full = _no_space(exc)
     if full is not None:
-        return f'{full or _output(args)}: no space left on device'
+        filename, detail = full
+        return f'{filename or _output(args)}: no space left on device{detail}'
     if isinstance(exc, MemoryError):
         text = ' '.join(str(exc).split())
         return f'out of memory: {text}' if text else 'out of memory'
@@ -255,10 +261,17 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def _no_space(exc: BaseException) -> str | None:
-    """Return the file of a full disk ('' if unnamed), None if not full."""
+def _no_space(exc: BaseException) -> tuple[str, str] | None:
+    """Return the file of a full disk ('' if unnamed) and what ipcf says.
+
+    ipcf's own check of the free space says, in parentheses, how much is
+    needed and free (:func:`ipcf._files.no_space_error`); that detail is
+    kept. None if the disk is not full.
+
+    """
     full = False
     filename = ''
+    detail = ''
     for error in _causes(exc):
         if not isinstance(error, OSError):
             continue
@@ -269,7 +282,14 @@ def _no_space(exc: BaseException) -> str | None:
             full = True
         if error.filename and not filename:
             filename = os.fspath(error.filename)
-    return filename if full else None
+        reason = error.strerror if isinstance(error.strerror, str) else ''
+        if not detail and reason.startswith(f'{_NO_SPACE} ('):
+            detail = ' ' + reason.removeprefix(_NO_SPACE).strip()
+    return (filename, detail) if full else None
+
+
+# how ipcf's own check of the free space begins its reason
+_NO_SPACE = 'no space left on device'
 
 
 def _missing_extra(exc: BaseException) -> tuple[str, str] | None:
@@ -370,7 +390,10 @@ def _one_line(
             text = f'{inputs[0]}: {text}'
     text = text.replace('choose one by key', _choose_key(args))
     text = text.replace('try clear_border=False', _keep_border(args))
-    return _KEYWORD.sub(lambda match: _option_text(match, args), text)
+    text = _BARE_KEYWORD.sub(lambda match: _give_option(match, args), text)
+    text = _KEYWORD.sub(lambda match: _option_text(match, args), text)
+    # 'pass' is for keywords; an option is given
+    return re.sub(r'\bpass (?=--[a-z])', 'give ', text)
 
 
 def _choose_key(args: argparse.Namespace) -> str:
@@ -389,6 +412,8 @@ def _keep_border(args: argparse.Namespace) -> str:
 _KEYWORD = re.compile(
     r"\b(?P<name>[a-z][a-z_]*)=(?P<value>'[^']*'|-?\d[\w.+-]*|True\b)"
 )
+# 'pass name=' in a library message: a keyword to give, without a value
+_BARE_KEYWORD = re.compile(r"\bpass (?P<name>[a-z][a-z_]*)=(?![\w'\"-])")
 _KEYWORD_OPTIONS = {
     'npoints': 'points',
     'nbins': 'bins',
@@ -396,6 +421,18 @@ _KEYWORD_OPTIONS = {
     'num_workers': 'workers',
     'w': 'psf_radius',
 }
+
+
+def _give_option(match: re.Match[str], args: argparse.Namespace) -> str:
+    """Return ``give --option VALUE`` for ``pass keyword=`` of an option."""
+    from ._options import OPTIONS
+
+    dest = _KEYWORD_OPTIONS.get(match['name'], match['name'])
+    option = OPTIONS.get(dest)
+    if option is None or not hasattr(args, dest):
+        return match[0]
+    value = f' {option.metavar}' if option.metavar else ''
+    return f'give {option.flags[0]}{value}'
 
 
 def _option_text(match: re.Match[str], args: argparse.Namespace) -> str:
@@ -475,11 +512,12 @@ def _parser() -> argparse.ArgumentParser:
     add_sources(
         p, help='the series: a directory, glob, several files or a file'
     )
-    add(p, 'roi', 'frames', 'chunks', 'compression')
+    add(p, 'roi', 'frames', 'chunks')
+    add_compression(p)
     add(p, 'block', help='--roi auto: the sides are multiples of it')
     add(p, 'key', 'dtype')
     add(p, 'shape', help='raw .bin source without sidecar: [T,]H,W')
-    add(p, 'threads', 'overwrite', 'resume')
+    add(p, 'gaps', 'threads', 'overwrite', 'resume')
 
     p = command('roi', _cmd_roi, 'propose a region of interest (and a figure)')
     p.add_argument('paths', nargs='+', metavar='PATH', help='the series')
@@ -495,8 +533,10 @@ def _parser() -> argparse.ArgumentParser:
         p,
         'output',
         default='roi.png',
-        help="figure of the mean image and the region; '' for none",
+        help='figure of the mean image and the region (.png, .svg or '
+        ".pdf); '' for none",
     )
+    add(p, 'dpi')
 
     p = command(
         'maps', _cmd_maps, 'diffusion, flow and barrier maps of a result'
@@ -511,8 +551,8 @@ def _parser() -> argparse.ArgumentParser:
     add_sources(p, help='the series: a file, directory, glob or files')
     add(p, 'radius', 'points', 'bins', 'dt', 'bleach', 'roi', 'mask')
     add(p, 'block', help='result pixels per block side')
-    add(p, 'mode', 'engine', 'neighbour', 'scheduler', 'cluster', 'workers')
-    add(p, 'threads', 'resume', 'overwrite')
+    add(p, 'mode', 'engine', 'neighbour', 'directions', 'gaps')
+    add(p, 'scheduler', 'cluster', 'workers', 'threads', 'resume', 'overwrite')
     p.add_argument(
         '--maps',
         action='store_true',
@@ -649,6 +689,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from .convert import convert
 
     source, output = sources_and_output(args)
+    check_compression(args.compression, output)
     _require(*_zarr_for(source, output), *_skimage_for(args.roi))
     start = time.perf_counter()
     path = convert(
@@ -665,6 +706,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         resume=args.resume,
         block=args.block,
         num_threads=args.threads,
+        gaps=args.gaps,
         progress=args.progress,
     )
     seconds = time.perf_counter() - start
@@ -683,6 +725,9 @@ def _cmd_roi(args: argparse.Namespace) -> int:
     source = args.paths[0] if len(args.paths) == 1 else args.paths
     _require('skimage', *_zarr_for(source))
     if args.output:
+        # the figure's checks come before the mean image is read
+        _figure_format(args.output)
+        _refuse_inputs(args.output, args.paths)
         _require('matplotlib')
     if args.key is not None:
         source = io.open_series(source, key=args.key)
@@ -700,13 +745,47 @@ def _cmd_roi(args: argparse.Namespace) -> int:
     )
     print(roi.format_roi(box))
     if args.output:
-        path = roi.save_roi_figure(image, box, args.output)
-        print(f'wrote {path}', file=sys.stderr)
+        from . import plot
+
+        y0, y1, x0, x1 = box
+        fig = plot.roi(
+            image,
+            box=box,
+            title=f'roi {roi.format_roi(box)} ({y1 - y0} x {x1 - x0} pixels)',
+        )
+        _save_figure(fig, args.output, dpi=args.dpi)
+        print(f'wrote {args.output}', file=sys.stderr)
     return 0
+
+
+def _figure_format(output: str) -> str:
+    """Return the format of a figure file by its suffix, or refuse it."""
+    suffix = Path(output).suffix.lower()
+    if suffix not in {'.png', '.svg', '.pdf'}:
+        msg = f'{output}: the output must end in .png, .svg or .pdf'
+        raise ValueError(msg)
+    return suffix[1:]
+
+
+def _save_figure(fig: Any, output: str, *, dpi: int) -> None:
+    """Write a figure under a temporary name, renamed when complete."""
+    from ._files import publishing
+
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    with publishing(output, overwrite=True) as part:
+        fig.savefig(part, format=_figure_format(output), dpi=dpi)
+
+
+def _refuse_inputs(output: Any, /, *inputs: Any) -> None:
+    """Refuse an output that is, contains or lies inside an input."""
+    from ._files import check_not_input
+
+    check_not_input(output, [item for item in inputs if item is not None])
 
 
 def _cmd_maps(args: argparse.Namespace) -> int:
     output = output_of(args)
+    _refuse_inputs(output, args.result)
     _require(*_zarr_for(args.result, output))
     return _write_maps(
         args.result,
@@ -753,7 +832,9 @@ def _write_maps(
     path = analysis.save_maps(out, output, overwrite=overwrite)
     pooled = out.attrs['D_pooled']
     error = out.attrs['D_pooled_error']
-    print(f'wrote {path}; pooled D = {pooled:.3g} ± {error:.2g} µm²/s')
+    note = out.attrs.get('D_pooled_note')
+    said = f' ({note})' if note else ''
+    print(f'wrote {path}; pooled D = {pooled:.3g} ± {error:.2g} µm²/s{said}')
     return 0
 
 
@@ -810,6 +891,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     )
     units = None
     if args.maps:
+        maps_output = Path(output).with_name(f'{Path(output).stem}_maps.h5')
+        _refuse_inputs(maps_output, source, args.neighbour)
         # the maps need units: refuse now, not after the whole pCF
         units = _units(
             args.pixel_size,
@@ -851,6 +934,7 @@ def _analyze(
         roi=args.roi,
         mask=args.mask,
         neighbour=args.neighbour,
+        directions=args.directions,
         block=args.block,
         mode=args.mode,
         engine=args.engine,
@@ -861,6 +945,7 @@ def _analyze(
         resume=args.resume,
         overwrite=args.overwrite,
         progress=args.progress,
+        gaps=args.gaps,
         report=report,
     )
 
@@ -929,13 +1014,9 @@ def _benchmark(name: str) -> Any:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from ._files import publishing
-
     output = output_of(args)
-    suffix = Path(output).suffix.lower()
-    if suffix not in {'.png', '.svg', '.pdf'}:
-        msg = f'{output}: the output must end in .png, .svg or .pdf'
-        raise ValueError(msg)
+    _figure_format(output)
+    _refuse_inputs(output, args.path, args.data)
     _require('matplotlib', *_zarr_for(args.path, args.data))
     from . import plot
 
@@ -950,8 +1031,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         psf_radius=args.psf_radius,
         progress=args.progress,
     )
-    with publishing(output, overwrite=True) as part:
-        fig.savefig(part, format=suffix[1:], dpi=args.dpi)
+    _save_figure(fig, output, dpi=args.dpi)
     print(f'wrote {output}')
     return 0
 

@@ -63,6 +63,7 @@ def run_demo(
 
     """
     from . import io, plot, simulate
+    from ._files import publishing
     from .pcf import pcf_image
     from .plot.report import representative_pixels, write_report
     from .store import save_result
@@ -136,7 +137,9 @@ def run_demo(
     for name, fig in figures.items():
         file = 'summary.png' if name == 'figure' else f'{name}.png'
         paths[name] = directory / file
-        fig.savefig(paths[name], dpi=100)
+        # under a temporary name until complete, as every output
+        with publishing(paths[name], overwrite=True) as part:
+            fig.savefig(part, format='png', dpi=100)
     step('figures', start, directory)
 
     start = time.perf_counter()

@@ -4,8 +4,8 @@ A light-sheet recording shows a cell on a dark background; analysing only
 the cell's bounding box saves most of the work. :func:`detect` finds the
 largest bright object in a mean image (:func:`mean_image`) and returns a
 box whose sides are multiples of the analysis block, :func:`parse_roi`
-reads a box given as text, :func:`load_mask` reads a pixel mask, and
-:func:`save_roi_figure` draws the box on the image.
+reads a box given as text and :func:`load_mask` reads a pixel mask. Drawing
+a box or mask over the image is for :func:`ipcf.plot.roi`.
 
 Boxes are ``(y0, y1, x0, x1)``: rows ``y0:y1`` and columns ``x0:x1``,
 written ``'y0:y1,x0:x1'`` on the command line.
@@ -26,7 +26,6 @@ __all__ = [
     'mean_image',
     'parse_roi',
     'region',
-    'save_roi_figure',
 ]
 
 import math
@@ -475,80 +474,3 @@ def _read_mask(path: pathlib.Path, name: str) -> numpy.ndarray:
         text = ' '.join(str(exc).split()) or type(exc).__name__
         msg = f'cannot read the mask {name}: {text}'
         raise ValueError(msg) from exc
-
-
-def save_roi_figure(
-    image: ArrayLike,
-    box: Sequence[int],
-    path: str | os.PathLike[str],
-    /,
-    *,
-    title: str | None = None,
-    dpi: int = 100,
-) -> pathlib.Path:
-    """Write a PNG (or other format by suffix) of an image and a box.
-
-    Parameters
-    ----------
-    image : array_like, shape (H, W)
-        The image, shown in grey between its 1st and 99.9th percentile.
-    box : (y0, y1, x0, x1)
-        The box, drawn as a rectangle and written in the title.
-    path : str or os.PathLike
-        Output file; the suffix picks the format (``.png``, ``.pdf``,
-        ``.svg``, ...). Parent directories are created.
-    title : str, optional
-        Title; default: the box as ``'roi y0:y1,x0:x1 (h x w)'``.
-    dpi : int, optional, default: 100
-        Resolution of raster output.
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = f'{tmp}/roi.png'
-    ...     out = save_roi_figure(numpy.eye(64), (8, 40, 8, 40), path)
-    ...     out.stat().st_size > 0
-    True
-
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    image = numpy.asarray(image, dtype=numpy.float64)
-    if image.ndim != 2:
-        msg = f'image has shape {image.shape}; expected a 2-D image'
-        raise ValueError(msg)
-    y0, y1, x0, x1 = (int(v) for v in box)
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = image.shape
-    aspect = height / max(width, 1)
-    figure = Figure(figsize=(8, max(2.5, 8 * aspect + 0.6)))
-    axes = figure.add_subplot()
-    finite = image[numpy.isfinite(image)]
-    lo, hi = numpy.percentile(finite, [1, 99.9]) if finite.size else (0.0, 1.0)
-    axes.imshow(image, cmap='gray', vmin=lo, vmax=hi if hi > lo else lo + 1)
-    axes.add_patch(
-        Rectangle(
-            (x0 - 0.5, y0 - 0.5),
-            x1 - x0,
-            y1 - y0,
-            fill=False,
-            edgecolor='tab:orange',
-            linewidth=1.5,
-        )
-    )
-    if title is None:
-        title = f'roi {format_roi(box)} ({y1 - y0} x {x1 - x0} pixels)'
-    axes.set_title(title)
-    axes.set_xlabel('x (pixel)')
-    axes.set_ylabel('y (pixel)')
-    figure.tight_layout()
-    figure.savefig(path, dpi=dpi)
-    return path

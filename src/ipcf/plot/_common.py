@@ -45,6 +45,7 @@ __all__ = [
     'figure_axes',
     'format_delay',
     'holds_result',
+    'image_figsize',
     'is_path',
     'limits',
     'masked_note',
@@ -80,6 +81,28 @@ def figure_axes(
 
     fig = Figure(figsize=figsize, layout='constrained')
     return fig, fig.add_subplot(projection='polar' if polar else None)
+
+
+def image_figsize(
+    height: int, width: int, /, *, side: float = 5.0, least: float = 2.0
+) -> tuple[float, float]:
+    """Return the size in inches of a figure of one image and colour bar.
+
+    The image's longer side gets `side` inches and its shorter side its
+    share of them, but at least `least`, so that the figure follows the
+    image's shape and stays bounded however thin the image is; title,
+    labels and colour bar get room around it.
+
+    >>> image_figsize(64, 64), image_figsize(24, 1), image_figsize(1, 10**6)
+    ((6.5, 6.0), (3.5, 6.0), (6.5, 3.0))
+
+    """
+    aspect = max(int(height), 1) / max(int(width), 1)
+    if aspect >= 1:
+        image = (max(side / aspect, least), side)
+    else:
+        image = (side, max(side * aspect, least))
+    return image[0] + 1.5, image[1] + 1.0
 
 
 def colormap(name: str, /) -> Any:

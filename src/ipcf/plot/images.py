@@ -188,6 +188,9 @@ def maps(
     and the direction of transport drawn as arrows (length: flow
     strength) over the anisotropy image. The maps are drawn as given;
     compute them first with ``ipcf.maps(result, pixel_size=..., w=...)``.
+    The title of the D panel gives the pooled D (``attrs['D_pooled']``),
+    marked ``(apparent)`` where ``attrs['D_pooled_free']`` is False: the
+    curves are not those of free diffusion there.
 
     Parameters
     ----------
@@ -307,7 +310,12 @@ def maps(
         axes_i.set(title=title, xlabel=f'x ({unit})', ylabel=f'y ({unit})')
     pooled = dataset.attrs.get('D_pooled')
     if 'D' in names and pooled is not None and numpy.isfinite(pooled):
-        axes[2].set_title(f'diffusion coefficient, pooled {pooled:.3g}')
+        # the curves are not those of free diffusion: no D, an apparent one
+        free = dataset.attrs.get('D_pooled_free')
+        apparent = ' (apparent)' if free is not None and not free else ''
+        axes[2].set_title(
+            f'diffusion coefficient, pooled {pooled:.3g}{apparent}'
+        )
 
     # arrows on a coarse grid, so they stay readable on large maps
     step = max(1, math.ceil(max(len(ys), len(xs)) / arrows))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from .._files import publishing
+from .._files import check_not_input, publishing
 from .._sources import physical_units, source_of
 from .._utils import progress_bar
 from .._validate import (
@@ -120,7 +120,8 @@ def write_report(
     path : str or path
         Output HTML file; replaced if it exists. It is written under a
         hidden name beside it and renamed when complete, so a report
-        that exists is a finished one.
+        that exists is a finished one. It must not be, hold or lie
+        inside the result store or the data.
     data, pixels, pixel_size, psf_radius, title, timings, progress :
         See :func:`report_html`.
 
@@ -128,6 +129,12 @@ def write_report(
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    ValueError
+        If `path` is the result store or the data (or holds or lies in
+        one), before anything is computed; else as :func:`report_html`.
 
     Examples
     --------
@@ -141,8 +148,17 @@ def write_report(
     True
 
     """
-    text = report_html(
+    path = Path(path)
+    result_path = None
+    check_not_input(path, [result, data])
+    if isinstance(result, (str, os.PathLike)):
+        result_path = Path(result)
+        result = read_result(result_path)
+        if data is None:
+            check_not_input(path, source_of(result, result_path))
+    text = _report_html(
         result,
+        result_path,
         data=data,
         pixels=pixels,
         pixel_size=pixel_size,
@@ -151,7 +167,6 @@ def write_report(
         timings=timings,
         progress=progress,
     )
-    path = Path(path)
     with publishing(path, overwrite=True) as part:
         part.write_text(text, encoding='utf-8')
     return path
@@ -225,6 +240,37 @@ def report_html(
     True
 
     """
+    result_path = None
+    if isinstance(result, (str, os.PathLike)):
+        result_path = Path(result)
+        result = read_result(result_path)
+    return _report_html(
+        result,
+        result_path,
+        data=data,
+        pixels=pixels,
+        pixel_size=pixel_size,
+        psf_radius=psf_radius,
+        title=title,
+        timings=timings,
+        progress=progress,
+    )
+
+
+def _report_html(
+    result: Any,
+    result_path: Path | None,
+    /,
+    *,
+    data: Any,
+    pixels: Sequence[tuple[int, int]] | None,
+    pixel_size: float | None,
+    psf_radius: float | None,
+    title: str | None,
+    timings: Mapping[str, float] | None,
+    progress: bool,
+) -> str:
+    """Return the report of a loaded result (see :func:`report_html`)."""
     from .. import __version__
 
     started = time.perf_counter()
@@ -236,10 +282,6 @@ def report_html(
         title = check_string(title, 'title')
     extra_timings = _check_timings(timings)
     progress = check_bool(progress, 'progress')
-    result_path = None
-    if isinstance(result, (str, os.PathLike)):
-        result_path = Path(result)
-        result = read_result(result_path)
     check_result(result)
     if pixels is None:
         pixels = representative_pixels(result)
@@ -259,8 +301,12 @@ def report_html(
 
     sections: list[str] = []
     notes: list[str] = []
+    # computed once: for the figure and for what the pooled D means
+    dataset = _compute_maps(
+        result, units['pixel_size'], units['psf_radius'], notes
+    )
     figures = _figure_plan(
-        result, series, pixels, units['pixel_size'], units['psf_radius'], notes
+        result, series, pixels, units['pixel_size'], dataset
     )
     rendered: dict[str, list[str]] = {}
     bar = progress_bar(len(figures), enable=progress, desc='report')
@@ -302,11 +348,18 @@ def report_html(
     for section, heading in (
         ('data', 'Image series'),
         ('overview', 'pCF images'),
-        ('maps', 'Maps'),
     ):
         if section in rendered:
             sections.append(f'<h2>{heading}</h2>')
             sections.append(_flex(rendered[section]))
+    if dataset is not None:
+        sections.append('<h2>Maps</h2>')
+        truth = _simulation_truth(data)
+        text, comparable = _pooled_text(dataset.attrs, truth)
+        kind = '' if comparable else ' class="note"'
+        sections.append(f'<p{kind}>{_esc(text)}</p>')
+        if 'maps' in rendered:
+            sections.append(_flex(rendered['maps']))
     for y, x in pixels:
         key = f'pixel {y},{x}'
         if key in rendered:
@@ -393,8 +446,7 @@ def _figure_plan(
     series: Any,
     pixels: Sequence[tuple[int, int]],
     pixel_size: float | None,
-    psf_radius: float | None,
-    notes: list[str],
+    dataset: Any,
 ) -> list[tuple[str, str, Callable[[], Figure]]]:
     """Return (section, caption, make_figure) of every figure to draw."""
     plan: list[tuple[str, str, Callable[[], Figure]]] = []
@@ -442,9 +494,15 @@ def _figure_plan(
                 ),
             )
         )
-    maps_figure = _maps_figure(result, pixel_size, psf_radius, notes)
-    if maps_figure is not None:
-        plan.append(('maps', 'Maps derived from the pCF', maps_figure))
+    if dataset is not None:
+        # the report computes the maps; the figure only draws them
+        plan.append(
+            (
+                'maps',
+                'Maps derived from the pCF',
+                _bound(maps, dataset, pixel_size=pixel_size),
+            )
+        )
 
     for y, x in pixels:
         key = f'pixel {y},{x}'
@@ -470,28 +528,98 @@ def _figure_plan(
     return plan
 
 
-def _maps_figure(
+def _compute_maps(
     result: Any,
     pixel_size: float | None,
     psf_radius: float | None,
     notes: list[str],
-) -> Callable[[], Figure] | None:
-    """Return a maker of the maps figure, or None with a note why not."""
+) -> xarray.Dataset | None:
+    """Return the maps of the result, or None with a note why not."""
     if pixel_size is None or psf_radius is None:
         notes.append(
             'Maps: left out; they need the pixel size and the PSF radius '
             'in µm (from the data metadata, or pixel_size= and psf_radius=)'
         )
         return None
+    from ..analysis import maps as compute_maps
 
-    def make() -> Figure:
-        # the report computes the maps; the figure only draws them
-        from ..analysis import maps as compute_maps
+    try:
+        return compute_maps(result, pixel_size=pixel_size, w=psf_radius)
+    except (ValueError, ImportError) as exc:
+        notes.append(f'Maps: not computed ({exc})')
+        return None
 
-        dataset = compute_maps(result, pixel_size=pixel_size, w=psf_radius)
-        return maps(dataset, pixel_size=pixel_size)
 
-    return make
+def _pooled_text(
+    attrs: Mapping[str, Any], truth: Mapping[str, Any] | None, /
+) -> tuple[str, bool]:
+    """Return what the pooled D is, and whether it compares with truth.
+
+    `truth` is the metadata of a simulation, with its diffusion
+    coefficient (None if not known); a pooled D of curves that are not
+    those of free diffusion (``D_pooled_free`` False) is an apparent D
+    that does not compare with it, for the cause the simulation says.
+
+    >>> attrs = {'D_pooled': 2.06, 'D_pooled_error': 0.12,
+    ...          'D_pooled_free': True, 'D_pooled_note': 'a fit'}
+    >>> _pooled_text(attrs, {'diffusion': 4.0})
+    ('Pooled D: 2.06 ± 0.12 µm²/s (a fit)', True)
+
+    """
+    pooled = float(attrs.get('D_pooled', math.nan))
+    error = float(attrs.get('D_pooled_error', math.nan))
+    text = f'Pooled D: {pooled:.3g} ± {error:.2g} µm²/s'
+    note = attrs.get('D_pooled_note')
+    if note:
+        text += f' ({note})'
+    free = attrs.get('D_pooled_free')
+    known = truth is not None and free is not None
+    if not known or bool(free) or not math.isfinite(pooled):
+        return text, True
+    text += (
+        " — not comparable with the simulation's D = "
+        f'{_format_value(truth["diffusion"])} µm²/s, which is that of free '
+        f'steps; here {_why_not_free(truth)}.'
+    )
+    return text, False
+
+
+def _why_not_free(truth: Mapping[str, Any], /) -> str:
+    """Return why a simulation's curves are not those of free diffusion."""
+    diffusion = truth['diffusion']
+    if truth.get('velocity') is not None:
+        return 'a flow carries the molecules too'
+    if isinstance(diffusion, (list, tuple)) and len(set(diffusion)) > 1:
+        return 'populations of several diffusion coefficients mix'
+    if truth.get('kind') == 'free':
+        return 'the curves do not follow the model of free diffusion'
+    return 'walls or compartment edges confine the molecules'
+
+
+def _simulation_truth(data: Any) -> dict[str, Any] | None:
+    """Return the data's metadata if it holds a true D, else None.
+
+    Simulations record theirs (:mod:`ipcf.simulate`): one number, or one
+    per population, with the kind of simulation and its parameters.
+
+    """
+    if data is None:
+        return None
+    from ..io import read_metadata
+
+    try:
+        metadata = dict(read_metadata(data) or {})
+    except (OSError, ValueError, TypeError):
+        return None
+    value = metadata.get('diffusion')
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if not values or not all(_is_real(v) for v in values):
+        return None
+    return metadata
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _bound(function: Callable[..., Figure], *args: Any, **kwargs: Any):

@@ -25,6 +25,7 @@ from ._common import (
     colormap,
     extent,
     figure_axes,
+    image_figsize,
     is_path,
     spatial,
 )
@@ -92,7 +93,7 @@ def mean_image(
     height, width = image.shape
     if mark is not None:
         mark = check_image_pixel(mark, image.shape, name='mark')
-    fig, ax = figure_axes(ax)
+    fig, ax = figure_axes(ax, figsize=image_figsize(height, width))
     im = ax.imshow(
         numpy.ma.masked_invalid(image),
         cmap=colormap(INTENSITY),
