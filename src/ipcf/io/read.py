@@ -25,15 +25,17 @@ from .._files import SUFFIXES, file_kind, is_zarr_store
 from .._utils import number_threads
 from .._validate import check_choice, check_string
 from ._lazy import check_array, chunks_of, native
+from ._units import merge_units
 from .metadata import attrs_metadata
 from .raw import open_raw, raw_metadata
-from .stores import open_dataset, store_metadata
+from .stores import open_dataset, store_metadata, store_units
 from .tiff import (
     TiffSeries,
     check_numbering,
     natural_sorted,
     open_tiff,
     tiff_metadata,
+    tiff_units,
 )
 
 __all__ = [
@@ -253,8 +255,12 @@ def read_metadata(source: Any, /, *, key: str | None = None) -> dict:
     if fmt == 'raw':
         return raw_metadata(target)
     if fmt in {'tiff', 'tiff-series'}:
-        return tiff_metadata(target if fmt == 'tiff' else target[0])
-    if fmt in {'hdf5', 'zarr'}:
+        path = target if fmt == 'tiff' else target[0]
+        return merge_units(tiff_metadata(path), tiff_units(path))
+    if fmt == 'zarr':
+        stored = store_metadata(target, fmt, key=key, name=name)
+        return merge_units(stored, store_units(target, name=name))
+    if fmt == 'hdf5':
         return store_metadata(target, fmt, key=key, name=name)
     attrs = getattr(source, 'attrs', None)
     if hasattr(attrs, 'get'):
@@ -357,8 +363,9 @@ def _open(
     else:
         array, files = source, None
     member = name
-    if fmt in {'hdf5', 'zarr'} and array.name.strip('/'):
-        member = f'{name} dataset {array.name.strip("/")!r}'
+    member_name = (getattr(array, 'name', '') or '').strip('/')
+    if fmt in {'hdf5', 'zarr'} and member_name:
+        member = f'{name} dataset {member_name!r}'
     check_array(array, member)
     return array, fmt, name, files
 

@@ -30,8 +30,9 @@ import numpy
 from .._containers import create_array, open_root
 from .._files import publishing
 from .._validate import check_choice
-from ._lazy import normalize_key
+from ._lazy import ArrayView, normalize_key
 from ._output import COMPRESSION, HDF5_ZSTD, blocks, check_compression
+from ._units import ngff_axes, ngff_multiscale, ngff_units
 from .metadata import attrs_metadata
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     'compression_options',
     'open_dataset',
     'store_metadata',
+    'store_units',
     'write_store',
 ]
 
@@ -227,6 +229,8 @@ def open_dataset(
     if kind == 'zarr':
         array = _zarr_array(_open_zarr(path, key, name)[0], path, name)
         check_zarr_chunks(array, gaps=gaps, name=name)
+        if array.ndim > 3:
+            return _squeeze_ngff(array, path, name)
         return array
     h5 = _open_hdf5(path)
     try:
@@ -282,6 +286,27 @@ def store_metadata(
     with _open_hdf5(path) as h5:
         dataset = _select_member(h5, key, name, _hdf5_members(h5))
         return attrs_metadata(dataset.attrs, h5.attrs, name=name)
+
+
+def store_units(path: pathlib.Path, /, *, name: str | None = None) -> dict:
+    """Return the units an OME-Zarr store declares, or {}.
+
+    The NGFF ``multiscales`` of the root group give the pixel sizes and
+    frame interval of dataset 0 (see :func:`ipcf.io._units.ngff_units`).
+    Other zarr stores give {}.
+
+    """
+    name = repr(os.fspath(path)) if name is None else name
+    zarr = _zarr()
+    try:
+        root = zarr.open(os.fspath(path), mode='r')
+    except Exception as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = f'{name} is not a readable zarr store: {text}'
+        raise ValueError(msg) from exc
+    if isinstance(root, zarr.Array):
+        return {}
+    return ngff_units(root.attrs.asdict())
 
 
 def write_store(
@@ -432,12 +457,101 @@ def _open_zarr(
             msg = f'{name} is a zarr array, not a group; {key=} is not used'
             raise ValueError(msg)
         return root, None
+    multiscale = ngff_multiscale(root.attrs)
+    if key is None and multiscale is not None:
+        return _ngff_level(root, multiscale, name), root
     members = {
         k: tuple(v.shape)
         for k, v in sorted(root.members(max_depth=None))
         if isinstance(v, zarr.Array)
     }
     return _select_member(root, key, name, members), root
+
+
+def _ngff_level(root: Any, multiscale: dict, name: str) -> Any:
+    """Return the first resolution level of an OME-Zarr multiscale."""
+    datasets = multiscale.get('datasets') or []
+    path = datasets[0].get('path') if datasets else None
+    if not isinstance(path, str) or path.strip('/') not in root:
+        msg = (
+            f'{name} is an OME-Zarr group whose first multiscale dataset '
+            f'{path!r} is missing'
+        )
+        raise ValueError(msg)
+    array = root[path.strip('/')]
+    ngff_keep(array.shape, ngff_axes(multiscale), name)
+    return array
+
+
+def ngff_keep(
+    shape: Sequence[int], axes: list[dict], name: str, /
+) -> list[int]:
+    """Return the positions of the t, y, x axes of an OME-Zarr array.
+
+    The other axes must have length 1. Without axes, a 3-D array is
+    taken as (t, y, x).
+
+    >>> ngff_keep((5, 1, 1, 8, 8), [{'name': n} for n in 'tczyx'], 'a')
+    [0, 3, 4]
+
+    """
+    labels = [str(a.get('name', '')).lower() for a in axes]
+    if not labels and len(shape) == 3:
+        return [0, 1, 2]
+    given = ''.join(labels) or '?' * len(shape)
+    if len(labels) != len(shape) or not {'t', 'y', 'x'} <= set(labels):
+        msg = (
+            f'{name} is an OME-Zarr image of shape {tuple(shape)} with axes '
+            f'{given!r}; expected axes t, y and x, any others of length 1'
+        )
+        raise ValueError(msg)
+    keep = [labels.index(a) for a in 'tyx']
+    others = [i for i in range(len(shape)) if i not in keep]
+    if keep != sorted(keep) or any(shape[i] != 1 for i in others):
+        msg = (
+            f'{name} is an OME-Zarr image of shape {tuple(shape)} with axes '
+            f'{given!r}; expected t before y before x, other axes of '
+            f'length 1'
+        )
+        raise ValueError(msg)
+    return keep
+
+
+class _Squeezed:
+    """Read (t, y, x) blocks of an array whose other axes have length 1."""
+
+    def __init__(self, array: Any, keep: list[int]) -> None:
+        self.array = array
+        self.keep = keep
+        self.name = getattr(array, 'name', '')
+
+    def __call__(self, key: tuple[slice, slice, slice]) -> Any:
+        index: list[Any] = [0] * len(self.array.shape)
+        for i, part in zip(self.keep, key, strict=True):
+            index[i] = part
+        return self.array[tuple(index)]
+
+
+def _squeeze_ngff(array: Any, root_path: pathlib.Path, name: str) -> Any:
+    """Return a (T, H, W) view of an OME-Zarr array of more dimensions.
+
+    Arrays of stores without NGFF metadata are returned unchanged.
+    """
+    zarr = _zarr()
+    root = zarr.open(os.fspath(root_path), mode='r')
+    multiscale = None
+    if not isinstance(root, zarr.Array):
+        multiscale = ngff_multiscale(root.attrs)
+    if multiscale is None:
+        return array  # not OME-Zarr: check_array says it is not 3-D
+    keep = ngff_keep(array.shape, ngff_axes(multiscale), name)
+    shape = tuple(int(array.shape[i]) for i in keep)
+    chunks = getattr(array, 'chunks', None)
+    if chunks is not None:
+        chunks = tuple(int(chunks[i]) for i in keep)
+    view = ArrayView(_Squeezed(array, keep), shape, array.dtype, chunks=chunks)
+    view.name = array.name
+    return view
 
 
 # picklable datasets ----------------------------------------------------

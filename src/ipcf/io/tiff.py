@@ -49,6 +49,7 @@ from ._lazy import (
     source_paths,
 )
 from ._output import blocks, check_compression, check_output, frames_per_block
+from ._units import imagej_units, ome_units
 from .metadata import dump_metadata, parse_metadata
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     'natural_sorted',
     'open_tiff',
     'tiff_metadata',
+    'tiff_units',
     'write_tiff',
 ]
 
@@ -758,6 +760,43 @@ def tiff_metadata(path: Any, /) -> dict:
         shaped = tif.shaped_metadata
         if shaped:
             return parse_metadata(shaped[0].get('metadata'), name)
+    return {}
+
+
+@_tifffile_notes
+def tiff_units(path: Any, /) -> dict:
+    """Return the units an OME-TIFF or ImageJ TIFF file declares, or {}.
+
+    The OME-XML of an OME-TIFF (:func:`ipcf.io._units.ome_units`), else
+    the ImageJ metadata and the XResolution and YResolution tags of an
+    ImageJ TIFF (:func:`ipcf.io._units.imagej_units`). Other TIFF files
+    give {}.
+
+    Raises
+    ------
+    ValueError
+        If the file is not readable.
+
+    """
+    tif = _open_tiff_file(path)
+    with tif:
+        name = repr(os.fspath(path))
+        if tif.is_ome:
+            return ome_units(tif.ome_metadata, name=name)
+        if tif.is_imagej:
+            page = tif.pages.first
+            resolution = tuple(
+                page.tags[key].value if key in page.tags else None
+                for key in ('XResolution', 'YResolution')
+            )
+            axes = None
+            if tif.series:
+                series = tif.series[0]
+                axes = series.get_axes(False)
+                shape = series.get_shape(False)
+                if axes.endswith('S') and shape[-1] == 1:
+                    axes = axes[:-1]
+            return imagej_units(tif.imagej_metadata, resolution, axes=axes)
     return {}
 
 
