@@ -89,7 +89,9 @@ def physical_units(*records: Any) -> dict[str, float | None]:
 
     Each record is a mapping (result attrs, metadata) or a source that
     :func:`ipcf.io.read_metadata` reads; the first that knows a value
-    gives it. Unknown values are None.
+    gives it. Unknown values are None. Of a source, the metadata ipcf
+    stored come first, then the units its file declares (OME-TIFF,
+    ImageJ TIFF, OME-Zarr: ``pixel_size`` and ``frame_interval``).
 
     Examples
     --------

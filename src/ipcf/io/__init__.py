@@ -8,7 +8,12 @@ Supported formats, chosen by the path's suffix:
 - TIFF series: a directory of TIFF files, a glob pattern, or a list of
   files, each one 2-D frame (natural sort: ``frame10`` follows ``frame9``);
 - HDF5 ``.h5``/``.hdf5``/``.hdf``: one 3-D dataset, ``data`` by default;
-- zarr ``.zarr``: a zarr array or a group holding one, ``data`` by default.
+- zarr ``.zarr``: a zarr array or a group holding one, ``data`` by default;
+  of an OME-Zarr (NGFF) group, the first resolution level.
+
+:func:`read_metadata` gives the metadata ipcf stored and, beneath them,
+the pixel sizes, frame interval and channels that OME-TIFF, ImageJ TIFF
+and OME-Zarr files declare (:mod:`~ipcf.io._units`).
 
 :func:`open_series` returns a lazy array-like that reads only what a slice
 needs; :func:`imwrite` and :func:`imwrite_series` write atomically, frame

@@ -97,7 +97,10 @@ def open_series(
         - a ``.h5``/``.hdf5``/``.hdf`` file: the ``h5py.Dataset`` itself.
           Its file stays open as long as the dataset is referenced; call
           ``dataset.file.close()`` to close it earlier.
-        - a ``.zarr`` directory: the ``zarr.Array``.
+        - a ``.zarr`` directory: the ``zarr.Array``. An OME-Zarr (NGFF)
+          group gives its first resolution level, whose axes must be
+          ``t``, ``y``, ``x`` in that order, any others of length 1
+          (then read through a lazy ``(T, H, W)`` view).
         - a numpy array or any object with ``shape``, ``dtype``, ``ndim``
           and ``__getitem__`` (dask arrays, memmaps, h5py and zarr
           arrays): returned unchanged once checked.
@@ -214,7 +217,7 @@ def imread(
 
 
 def read_metadata(source: Any, /, *, key: str | None = None) -> dict:
-    """Return the metadata dict that :func:`imwrite` stored with a series.
+    """Return the metadata of a series: stored by ipcf, and the file's units.
 
     Parameters
     ----------
@@ -227,7 +230,35 @@ def read_metadata(source: Any, /, *, key: str | None = None) -> dict:
     Returns
     -------
     dict
-        The stored metadata, or an empty dict if there is none.
+        The JSON metadata that :func:`imwrite` stored, and what the file
+        itself declares in microscope units, where it does:
+
+        - ``'pixel_size'`` (µm, along x), ``'pixel_size_y'``,
+          ``'pixel_size_z'`` (µm);
+        - ``'frame_interval'`` (s); absent where the file gives none,
+          and ``'units_note'`` says so;
+        - ``'channels'`` (names), ``'axes'`` (the file's own axes, as
+          ``'TZCYX'``), ``'acquisition_date'``;
+        - ``'units_source'``: for each of these, where it came from.
+
+        Read are OME-TIFF (``PhysicalSizeX/Y/Z`` and their units,
+        ``TimeIncrement`` and its unit, else the median interval of the
+        planes' ``DeltaT``, logged as a warning when the intervals differ
+        by more than 1 %, ``Channel Name``, ``AcquisitionDate``), ImageJ
+        TIFF (``finterval``, ``unit`` with the XResolution and YResolution
+        tags, ``spacing``) and OME-Zarr (the ``multiscales`` axes' units
+        with the scale of dataset 0, ``omero`` channel labels). The
+        first file of a TIFF series is read. Files that declare none of
+        these add nothing; an empty dict means nothing is known.
+
+    Notes
+    -----
+    The order of precedence, first wins: the metadata ipcf stored (a
+    quantity stored under any of its names, ``frame_time`` or ``dt`` for
+    the frame interval, is not taken from the file), then the file's
+    own tags. :func:`ipcf._sources.physical_units` then takes from it the
+    pixel size, PSF radius and frame interval that the analysis, maps
+    and plots use.
 
     Raises
     ------
