@@ -611,3 +611,33 @@ def test_validate_compartments():
     attrs = maps(control, pixel_size=PIXEL, w=PSF).attrs
     assert_allclose(attrs['D_pooled'], truth, rtol=0.15)
     assert attrs['D_pooled_free']
+
+
+def test_units_from_the_series(tmp_path):
+    sim = ipcf.simulate.free(shape=(2048, 20, 20), seed=0)
+    path = tmp_path / 'free.bin'
+    sim.save(path)
+    out = ipcf.analyze(
+        str(path), tmp_path / 'r.h5', radius=4, npoints=8, bleach=None
+    )
+    result = ipcf.load_result(out)
+    found = maps(result)
+    given = maps(result, pixel_size=0.1, w=0.25)
+    assert found.attrs['pixel_size'] == sim.truth['pixel_size']
+    assert found.attrs['w'] == sim.truth['psf_radius']
+    assert found.attrs['units_source']['w'].startswith('metadata of')
+    assert given.attrs['units_source'] == {'pixel_size': 'given', 'w': 'given'}
+    assert found['D'].equals(given['D'])
+    # one given, the other found
+    mixed = maps(result, w=0.3)
+    assert mixed.attrs['w'] == 0.3
+    assert mixed.attrs['units_source']['pixel_size'].startswith('metadata')
+
+
+def test_units_missing_say_so():
+    data = numpy.random.default_rng(0).poisson(100, (256, 16, 16))
+    result = ipcf.pcf_image(data, radius=2, npoints=8, nbins=8)
+    with pytest.raises(ValueError, match='pixel_size= and w= not given'):
+        maps(result)
+    with pytest.raises(TypeError, match='pixel_size'):
+        maps(result, pixel_size='0.1', w=0.25)

@@ -38,8 +38,8 @@ def maps(
     result: xarray.DataArray,
     /,
     *,
-    pixel_size: float,
-    w: float,
+    pixel_size: float | None = None,
+    w: float | None = None,
     mask: ArrayLike | None = None,
     window: int = 1,
     threshold: float = 2.0,
@@ -53,10 +53,15 @@ def maps(
         pCF result of :func:`ipcf.pcf_image` or :func:`ipcf.load_result`,
         dims ``('y', 'x', 'point', 'delay')``, with its coordinates
         ``angle``, ``distance``, ``delay`` (s) and ``bin_edge``.
-    pixel_size : float
-        Pixel side in µm, > 0.
-    w : float
-        1/e² radius of the point spread function in µm, > 0.
+    pixel_size : float, optional
+        Pixel side in µm, > 0. None (default) takes it from the result's
+        attributes or from the metadata of the series it was computed
+        from (:func:`ipcf.io.read_metadata`: ipcf's own record, OME or
+        ImageJ tags); ``attrs['units_source']`` says which.
+    w : float, optional
+        1/e² radius of the point spread function in µm, > 0. None
+        (default) takes it from the result or its series as for
+        `pixel_size` (simulations record it).
     mask : array_like of bool, optional
         Pixels to analyse and to pool: shape ``(ny, nx)`` of the result
         grid, or an image mask that covers the result's ``y`` and ``x``
@@ -210,8 +215,7 @@ def maps(
     import xarray
 
     info = check_result(result)
-    pixel_size = check_positive(pixel_size, 'pixel_size')
-    w = check_positive(w, 'w')
+    pixel_size, w, units_source = _units(result, pixel_size, w)
     threshold = check_positive(threshold, 'threshold')
     window = check_int(window, 'window', minimum=1)
     if window % 2 == 0:
@@ -295,11 +299,49 @@ def maps(
         'D_pooled_free': pooled['free'],
         'D_pooled_note': _pooled_note(pooled),
         'angles': _CONVENTION,
+        'units_source': units_source,
     }
     source = result.attrs.get('source')
     if source is not None:
         attrs['source'] = str(source)
     return xarray.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _units(
+    result: Any, pixel_size: Any, w: Any
+) -> tuple[float, float, dict[str, str]]:
+    """Return pixel size and PSF radius, given or from the metadata."""
+    from .._sources import physical_units, source_of
+
+    given = {'pixel_size': pixel_size, 'w': w}
+    missing = [name for name, value in given.items() if value is None]
+    found: dict[str, Any] = {}
+    where = {name: 'given' for name in given if name not in missing}
+    if missing:
+        source = source_of(result)
+        known = physical_units(result.attrs)
+        on_disk = physical_units(source) if source is not None else {}
+        for name, key in (('pixel_size', 'pixel_size'), ('w', 'psf_radius')):
+            if name not in missing:
+                continue
+            if known.get(key) is not None:
+                found[name], where[name] = known[key], 'result attributes'
+            elif on_disk.get(key) is not None:
+                found[name] = on_disk[key]
+                where[name] = f'metadata of {source}'
+        absent = [name for name in missing if name not in found]
+        if absent:
+            names = ' and '.join(f'{n}=' for n in absent)
+            msg = (
+                f'{names} not given and not recorded with the result or '
+                'its series; pass them (in µm)'
+            )
+            raise ValueError(msg)
+    pixel_size = check_positive(
+        found.get('pixel_size', pixel_size), 'pixel_size'
+    )
+    w = check_positive(found.get('w', w), 'w')
+    return pixel_size, w, where
 
 
 def _pooled_note(pooled: dict[str, Any]) -> str:
