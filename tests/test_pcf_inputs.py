@@ -74,4 +74,4 @@ def test_result_larger_than_memory_is_refused(monkeypatch, series):
 
     monkeypatch.setattr(os, 'sysconf', lambda name: 10)  # 100 bytes here
     with pytest.raises(ValueError, match='more than the 1e-07 GB'):
-        ipcf.pcf_image(series, radius=2, npoints=64, nbins=32)
+        ipcf.pcf_image(series, radius=2, npoints=16, nbins=32)
