@@ -172,6 +172,8 @@ def test_demo_small(tmp_path):
     page = (tmp_path / 'demo' / 'report.html').read_text(encoding='utf-8')
     for step in (*steps, 'store result', 'figures', 'this report'):
         assert f'<th>{step}</th>' in page
+    # the series is recorded beside the result, found from anywhere
+    assert result.attrs['source'] == 'channel.bin'
 
 
 # one option layer ---------------------------------------------------------
@@ -193,6 +195,7 @@ def test_analyze_help_shows_defaults(capsys):
         '--bleach METHOD[:PARAM]': '(default: filter:1024)',
         '--block PIXELS': '(default: 64)',
         '--mode {circular,linear}': '(default: circular)',
+        '--offset COUNTS': '(default: 0.0)',
         '--engine NAME': '(default: auto)',
         '--scheduler NAME': '(default: threads)',
         '--threads N': 'default: all usable cores',
@@ -873,3 +876,31 @@ def test_bench_is_not_in_the_package():
     assert not (Path(ipcf.__file__).parent / 'bench.py').exists()
     with pytest.raises(AttributeError):
         ipcf.bench  # noqa: B018
+
+
+def test_analyze_passes_offset(monkeypatch):
+    calls = []
+
+    def analyze(source, output, /, **kwargs):
+        calls.append(kwargs)
+        return Path(output)
+
+    monkeypatch.setattr('ipcf.pipeline.analyze', analyze)
+    assert main(['analyze', 'a.h5', 'r.h5', '--quiet']) == 0
+    assert main(['analyze', 'a.h5', 'r.h5', '--offset', '100', '--quiet']) == 0
+    assert [kwargs['offset'] for kwargs in calls] == [0.0, 100.0]
+
+
+@pytest.mark.parametrize('value', ['-1', 'inf', 'nan', 'counts'])
+def test_analyze_bad_offset(value, capsys):
+    assert main(['analyze', 'a.h5', 'r.h5', '--offset', value]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1, err
+    assert err.startswith('ipcf analyze: error: argument --offset')
+
+
+def test_analyze_offset_reaches_the_result(tmp_path, store):
+    out = tmp_path / 'r.h5'
+    args = ['analyze', str(store), str(out), *ANALYZE, '--bleach', 'none']
+    assert main([*args, '--offset', '20', '--quiet']) == 0
+    assert ipcf.load_result(out).attrs['offset'] == 20.0

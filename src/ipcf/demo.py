@@ -64,6 +64,7 @@ def run_demo(
     """
     from . import io, plot, simulate
     from ._files import publishing
+    from ._sources import relative_source
     from .pcf import pcf_image
     from .plot.report import representative_pixels, write_report
     from .store import save_result
@@ -108,7 +109,9 @@ def run_demo(
 
     start = time.perf_counter()
     result_path = directory / 'channel_pcf.h5'
-    save_result(result, result_path, source=str(data_path), overwrite=True)
+    # recorded relative to the result, so the folder can move
+    source = relative_source(data_path, result_path)
+    save_result(result, result_path, source=source, overwrite=True)
     step('store result', start, result_path)
 
     start = time.perf_counter()
