@@ -362,6 +362,81 @@ def test_offset_zero(engine, mode, cross, reverse):
         assert_allclose(unsmoothed[0, :, :, 0, 0], variance, atol=ATOL)
 
 
+@pytest.mark.parametrize('mode', ['circular', 'linear'])
+@pytest.mark.parametrize(
+    ('cross', 'reverse'), [(False, False), (True, False), (True, True)]
+)
+def test_camera_offset(engine, mode, cross, reverse):
+    """A camera offset, with pixels at or below it, as the reference."""
+    data = series((128, 12, 13), 20.0, seed=30, offset=100)
+    second = series((128, 12, 13), 8.0, seed=31, offset=100)
+    rng = numpy.random.default_rng(30)
+    data[:, 5, 6] = 90  # a centre, and a neighbour of others
+    data[:, 0, :] = 100  # neighbours only, at the offset exactly
+    data[:, 8, 2:5] = 90 + rng.poisson(5.0, (128, 3))  # below, not flat
+    second[:, 3, 9] = 99
+    plan = image_plan(
+        2, 8, 128, 8, mode=mode, cross=cross, reverse=reverse, offset=100.0
+    )
+    channels = [data, second] if cross else [data]
+    result = check(engine, plan, channels, num_threads=2)
+    assert numpy.isnan(result[0, 3, 4]).all()
+    assert numpy.isnan(result[0, 6, 0:3]).all()
+    assert numpy.isnan(result[0]).any(axis=(2, 3)).sum() >= 10
+    assert not numpy.isnan(result[0, 1, 8]).all()
+    assert not numpy.isinf(result).any()
+    # the same data and plan without the offset: no NaN, smaller curves
+    plain = run(engine, dataclasses.replace(plan, offset=0.0), channels)
+    assert not numpy.isnan(plain).any()
+
+
+@pytest.mark.parametrize('mode', ['circular', 'linear'])
+def test_camera_offset_zero(engine, mode):
+    """offset=0.0 is the plan without an offset, bit for bit."""
+    data = series((64, 10, 11), 30.0, seed=32)
+    plan = image_plan(2, 8, 64, 6, mode=mode)
+    assert plan.offset == 0.0
+    assert_array_equal(
+        run(engine, dataclasses.replace(plan, offset=0.0), [data]),
+        run(engine, plan, [data]),
+    )
+
+
+@pytest.mark.parametrize('offset', [0.0, 100.0])
+@pytest.mark.parametrize(
+    ('mode', 'expected'),
+    [('circular', [1 / 3, -1 / 3]), ('linear', [1 / 3, -1 / 4])],
+)
+def test_camera_offset_by_hand(engine, offset, mode, expected):
+    """Two pixels, four frames, worked by hand.
+
+    ``a - o = [1, 3, 1, 3]`` and ``b - o = [1, 5, 1, 5]``: ``da = [-1, 1,
+    -1, 1]``, ``db = [-2, 2, -2, 2]``, ``(<a> - o)(<b> - o) = 6``. At
+    delay 0 ``<da db> / 6 = 1/3``; at delay 1 the circular sum is ``-8 /
+    (4 * 6)`` and the linear one ``-6 / (4 * 6)``.
+
+    """
+    data = numpy.empty((4, 1, 3), numpy.float64)
+    data[:, 0, 0] = 7.0
+    data[:, 0, 1] = [1, 3, 1, 3]
+    data[:, 0, 2] = [1, 5, 1, 5]
+    data += offset
+    plan = Plan(
+        offsets=numpy.array([[1, 0]]),
+        halo=(0, 1),
+        nframes=4,
+        edges=(1, 2),
+        mode=mode,
+        smoothing=False,
+        offset=offset,
+    )
+    result = check(engine, plan, [data])
+    assert_allclose(result[0, 0, 0, 0], expected, rtol=0, atol=ATOL)
+    assert_allclose(
+        run('reference', plan, [data])[0, 0, 0, 0], expected, rtol=1e-6
+    )
+
+
 @pytest.mark.parametrize(
     ('offsets', 'halo', 'shape'),
     [

@@ -357,3 +357,79 @@ def test_pcf_image_neighbour_other_dtype(series):
     assert_allclose(
         pcf_image(small, neighbour=large, **kwargs), expected, atol=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    ('offset', 'error', 'match'),
+    [
+        (-1.0, ValueError, 'offset=-1.0 must be >= 0'),
+        (math.inf, ValueError, 'offset=inf must be finite'),
+        (math.nan, ValueError, 'offset=nan must be finite'),
+        ('100', TypeError, "offset='100' is not a real number"),
+        (True, TypeError, 'offset=True'),
+        (None, TypeError, 'offset=None'),
+    ],
+)
+def test_pcf_image_bad_offset(series, offset, error, match):
+    with pytest.raises(error, match=match):
+        pcf_image(series, radius=2, npoints=4, offset=offset)
+
+
+def test_pcf_image_offset_zero_is_the_default(series):
+    options = {'radius': 2, 'npoints': 8, 'nbins': 8}
+    plain = pcf_image(series, **options)
+    zero = pcf_image(series, offset=0, **options)
+    assert zero.identical(plain)
+    assert plain.attrs['offset'] == 0.0
+    assert isinstance(zero.attrs['offset'], float)
+
+
+@pytest.mark.parametrize('mode', ['circular', 'linear'])
+def test_pcf_image_offset_scales_each_pair(series, mode):
+    """Each curve grows by <a><b> / ((<a> - o)(<b> - o)), NaN at <= o."""
+    data = series.copy()
+    data[:, 4, 5] = 75  # below the offset: NaN, never inf or a sign flip
+    options = {'radius': 2, 'npoints': 8, 'nbins': 8, 'mode': mode}
+    offset = 80.0
+    plain = pcf_image(data, engine='reference', **options)
+    result = pcf_image(data, offset=offset, engine='reference', **options)
+    assert result.attrs['offset'] == offset
+    mean = data.astype(numpy.float64).mean(axis=0)
+    r = 2
+    centre = mean[r:-r, r:-r] - offset
+    for i, (u, v) in enumerate(circle(2, 8).tolist()):
+        partner = mean[r + v : mean.shape[0] - r + v, r + u :][
+            :, : centre.shape[1]
+        ]
+        factor = (centre + offset) * partner / (centre * (partner - offset))
+        bad = (centre <= 0) | (partner <= offset)
+        expected = numpy.where(bad[..., None], numpy.nan, factor[..., None])
+        ratio = result[:, :, i] / plain[:, :, i]
+        assert_allclose(ratio, expected * numpy.ones_like(ratio), rtol=1e-4)
+    assert numpy.isnan(result.sel(y=4, x=5)).all()
+    assert not numpy.isinf(result).any()
+
+
+def test_simulated_offset_restores_physical_amplitude():
+    """offset=truth['offset'] scales the peak by <a><b>/((<a>-o)(<b>-o))."""
+    from ipcf import simulate
+
+    sim = simulate.free(shape=(1024, 12, 12), seed=3)
+    offset = sim.truth['offset']
+    options = {'radius': 2, 'npoints': 8, 'nbins': 16}
+    plain = pcf_image(sim.data, **options).values
+    physical = pcf_image(sim.data, offset=offset, **options).values
+    # the peak of the mean curve of point 0, its pixel's own curve
+    k = int(plain[..., 0, 1:].mean(axis=(0, 1)).argmax()) + 1
+    y, x = numpy.unravel_index(
+        int(plain[:, :, 0, k].argmax()), plain.shape[:2]
+    )
+    u, v = (int(n) for n in circle(2, 8)[0])
+    frames = sim.data[:1024].astype(numpy.float64)
+    a = frames[:, y + 2, x + 2].mean()
+    b = frames[:, y + 2 + v, x + 2 + u].mean()
+    factor = a * b / ((a - offset) * (b - offset))
+    assert factor > 10
+    peak, peak0 = physical[y, x, 0, k], plain[y, x, 0, k]
+    assert float(peak) > float(peak0) > 0
+    assert_allclose(float(peak) / float(peak0), factor, rtol=1e-5)

@@ -427,3 +427,56 @@ def test_gaps_in_a_series(series, tmp_path):
         **OPTIONS,
     )  # fmt: skip
     assert ipcf.load_result(path).attrs['frames_total'] == 63
+
+
+@pytest.mark.parametrize('block', [3, 64])
+def test_blocked_with_offset_equals_whole(series, tmp_path, block):
+    """A camera offset: blocked equals whole, recorded, resume checks it."""
+    data = series.copy()
+    data[:, 6, 7] = 50  # below the offset: NaN
+    whole = ipcf.pcf_image(data, offset=60.0, **OPTIONS)
+    path = analyze(
+        data, tmp_path / 'r.h5', bleach=None, block=block, offset=60.0,
+        **OPTIONS,
+    )  # fmt: skip
+    result = ipcf.load_result(path)
+    assert result.attrs['offset'] == 60.0
+    assert_array_equal(numpy.isnan(result), numpy.isnan(whole))
+    assert numpy.isnan(result.sel(y=6, x=7)).all()
+    assert_allclose(result, whole, rtol=0, atol=1e-6)
+    record = result.encoding['provenance']
+    assert record['parameters']['offset'] == 60.0
+    assert 'offset=60.0' in record['call']
+
+
+def test_resume_refuses_another_offset(series, tmp_path, monkeypatch):
+    out = tmp_path / 'r.h5'
+    compute = pipeline._compute_block
+    calls = []
+
+    def failing(spec, *args):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(spec)
+        return compute(spec, *args)
+
+    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    options = {'bleach': None, 'block': 4, 'scheduler': 'synchronous'}
+    with pytest.raises(KeyboardInterrupt):
+        analyze(series, out, offset=50.0, **options, **OPTIONS)
+    monkeypatch.setattr(pipeline, '_compute_block', compute)
+    for other in (0.0, 50.5):
+        with pytest.raises(ValueError, match='other parameters'):
+            analyze(series, out, offset=other, resume=True, **options,
+                    **OPTIONS)  # fmt: skip
+    analyze(series, out, offset=50.0, resume=True, **options, **OPTIONS)
+    expected = ipcf.pcf_image(series, offset=50.0, **OPTIONS)
+    assert_allclose(ipcf.load_result(out), expected, rtol=0, atol=1e-6)
+
+
+def test_bad_offset(series, tmp_path):
+    with pytest.raises(ValueError, match='offset=-1.0'):
+        analyze(series, tmp_path / 'r.h5', offset=-1.0, **OPTIONS)
+    with pytest.raises(TypeError, match='offset='):
+        analyze(series, tmp_path / 'r.h5', offset='100', **OPTIONS)
+    assert not (tmp_path / 'r.h5').exists()

@@ -458,6 +458,15 @@ OPTIONS: dict[str, Option] = {
         default='circular',
         choices=('circular', 'linear'),
     ),
+    'offset': Option(
+        ('--offset',),
+        'camera offset in counts, subtracted from the means that '
+        'normalise the curves; pixels whose mean does not exceed it give '
+        'NaN',
+        type=nonnegative_float,
+        default=0.0,
+        metavar='COUNTS',
+    ),
     'engine': Option(
         ('--engine',),
         'pCF engine: auto, reference, cpu or gpu',

@@ -551,7 +551,7 @@ def _parser() -> argparse.ArgumentParser:
     add_sources(p, help='the series: a file, directory, glob or files')
     add(p, 'radius', 'points', 'bins', 'dt', 'bleach', 'roi', 'mask')
     add(p, 'block', help='result pixels per block side')
-    add(p, 'mode', 'engine', 'neighbour', 'directions', 'gaps')
+    add(p, 'mode', 'offset', 'engine', 'neighbour', 'directions', 'gaps')
     add(p, 'scheduler', 'cluster', 'workers', 'threads', 'resume', 'overwrite')
     p.add_argument(
         '--maps',
@@ -937,6 +937,7 @@ def _analyze(
         directions=args.directions,
         block=args.block,
         mode=args.mode,
+        offset=args.offset,
         engine=args.engine,
         scheduler=args.scheduler,
         cluster=args.cluster,

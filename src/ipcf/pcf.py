@@ -34,6 +34,7 @@ from ._validate import (
     check_int,
     check_mask,
     check_positive,
+    check_real,
     check_series,
 )
 from .plan import Plan, average_bins, bin_delays, circle, logbins, smooth
@@ -78,6 +79,7 @@ def pcf_image(
     mask: ArrayLike | None = None,
     truncate: bool = True,
     mode: str = 'circular',
+    offset: float = 0.0,
     engine: str = 'auto',
     num_threads: int | None = None,
     progress: bool = False,
@@ -115,6 +117,12 @@ def pcf_image(
         Use the first ``N = 2**floor(log2(T))`` frames. Else use all.
     mode : {'circular', 'linear'}, optional
         Circular (default) or zero-padded linear correlation.
+    offset : float, optional, default: 0.0
+        Camera offset in counts, at least 0 (the constant a camera adds
+        to every sample). The fluctuations are unchanged, but the curves
+        are normalised by the means less the offset, so that amplitudes
+        are physical. Curves of pairs with a pixel whose mean does not
+        exceed the offset are NaN.
     engine : {'auto', 'reference', 'cpu', 'gpu'}, optional
         Implementation; all agree within 1e-5. ``'auto'`` picks the
         fastest available. See :func:`ipcf.engines.available`.
@@ -161,6 +169,12 @@ def pcf_image(
     smoothed (:func:`average_bins`, :func:`smooth`). Curves of pixels
     whose mean intensity is zero are NaN.
 
+    With a camera offset ``o`` the means in both denominators become
+    ``<a> - o`` and ``<b> - o``; the circular curve is then
+    ``<da(t) db(t + tau)> / ((<a> - o) (<b> - o))``, which for ``o = 0``
+    is the formula above. Curves of pairs with a pixel whose mean is at
+    most ``o`` are NaN (never infinite, never of flipped sign).
+
     Examples
     --------
     >>> data = numpy.random.default_rng(0).poisson(100, (64, 12, 12))
@@ -181,6 +195,7 @@ def pcf_image(
         npoints=npoints,
         nbins=nbins,
         mode=mode,
+        offset=offset,
         engine=engine,
         truncate=truncate,
         cross=neighbour is not None,
@@ -212,7 +227,7 @@ class PcfAnalysis:
 
     Parameters
     ----------
-    radius, npoints, nbins, mode, engine, truncate, directions :
+    radius, npoints, nbins, mode, offset, engine, truncate, directions :
         As for :func:`pcf_image`.
     cross : bool, optional, default: False
         Whether a second channel serves the neighbours.
@@ -235,6 +250,7 @@ class PcfAnalysis:
         npoints: int | None = 32,
         nbins: int = 32,
         mode: str = 'circular',
+        offset: float = 0.0,
         engine: str = 'auto',
         truncate: bool = True,
         cross: bool = False,
@@ -256,6 +272,7 @@ class PcfAnalysis:
             )
         self.nbins = check_int(nbins, 'nbins', minimum=2)
         self.mode = check_choice(mode, 'mode', MODES)
+        self.offset = check_real(offset, 'offset', minimum=0.0)
         self.truncate = check_bool(truncate, 'truncate')
         self.cross = check_bool(cross, 'cross')
         self.directions = check_choice(directions, 'directions', DIRECTIONS)
@@ -310,6 +327,7 @@ class PcfAnalysis:
             mode=self.mode,
             cross=self.cross,
             reverse=self.directions == 'both',
+            offset=self.offset,
         )
 
     def parameters(self) -> dict[str, Any]:
@@ -320,6 +338,7 @@ class PcfAnalysis:
             'nbins': self.nbins,
             'truncate': self.truncate,
             'mode': self.mode,
+            'offset': self.offset,
             'engine': self.engine.NAME,
         }
         if self.cross:
@@ -382,6 +401,7 @@ class PcfAnalysis:
             **extra,
             'truncate': self.truncate,
             'mode': self.mode,
+            'offset': self.offset,
             'engine': self.engine.NAME,
             **(
                 {'cross': True, 'directions': self.directions}

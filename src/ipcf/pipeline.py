@@ -84,6 +84,7 @@ def analyze(
     mask: ArrayLike | str | os.PathLike[str] | None = None,
     block: int = 64,
     mode: str = 'circular',
+    offset: float = 0.0,
     engine: str = 'auto',
     scheduler: str = 'threads',
     cluster: str | None = None,
@@ -111,8 +112,11 @@ def analyze(
         A second channel of the same shape for the cross-channel pCF:
         centres from `source`, circle neighbours from `neighbour`. Each
         channel is bleach-corrected on its own.
-    directions, radius, npoints, nbins, mode, engine :
-        As for :func:`ipcf.pcf_image`.
+    directions, radius, npoints, nbins, mode, offset, engine :
+        As for :func:`ipcf.pcf_image`. `offset` is the camera offset in
+        counts, subtracted from the means that normalise the curves
+        (after the photobleaching correction); pixels whose mean does not
+        exceed it give NaN.
     dt : float, optional
         Frame interval in seconds; default from the source's metadata
         (``frame_time``) or 1.
@@ -191,6 +195,7 @@ def analyze(
         npoints=npoints,
         nbins=nbins,
         mode=mode,
+        offset=offset,
         engine=engine,
         cross=neighbour is not None,
         directions=directions,

@@ -67,6 +67,10 @@ class Plan:
     reverse : bool
         With `cross`, also the curves of centres in channel 1 toward
         neighbours in channel 0, from the same pairs.
+    offset : float
+        Camera offset in counts, at least 0: the curves are normalised by
+        ``(<a> - offset) (<b> - offset)`` instead of ``<a> <b>``, and
+        pairs with a pixel whose mean does not exceed it are NaN.
 
     Examples
     --------
@@ -84,6 +88,7 @@ class Plan:
     smoothing: bool = True
     cross: bool = False
     reverse: bool = False
+    offset: float = 0.0
 
     @classmethod
     def image(
@@ -96,6 +101,7 @@ class Plan:
         mode: str = 'circular',
         cross: bool = False,
         reverse: bool = False,
+        offset: float = 0.0,
     ) -> Plan:
         """Return the plan of the circle pCF of an image series."""
         return cls(
@@ -106,6 +112,7 @@ class Plan:
             mode=mode,
             cross=cross,
             reverse=reverse,
+            offset=offset,
         )
 
     @property

@@ -58,14 +58,14 @@ def block_means(block, r0, r1, mean, c0, c1):  # pragma: no cover - numba
 
 
 @njit(nogil=True, cache=True)
-def load_series(block, mean, b0, b1, z):  # pragma: no cover - numba
-    """Store relative fluctuations (x - m) / m of a block of pixels in z.
+def load_series(block, mean, offset, b0, b1, z):  # pragma: no cover - numba
+    """Store relative fluctuations (x - m) / (m - offset) of pixels in z.
 
     Row ``r * columns + c`` of `z` receives frames of blocks ``b0 .. b1``
     (of :data:`LOAD_FRAMES` frames) of pixel ``block[:, r, c]``, whose
     mean is ``mean[r, c]``; a block beyond the frames zeroes the rest of
-    the row (zero padding for linear correlation). Pixels of zero mean
-    give zeros.
+    the row (zero padding for linear correlation). Pixels whose mean
+    does not exceed `offset` give zeros.
 
     """
     nframes, nrows, ncols = block.shape
@@ -79,7 +79,7 @@ def load_series(block, mean, b0, b1, z):  # pragma: no cover - numba
                     zj[nframes:] = 0.0
                     continue
                 m = mean[r, c]
-                s = 1.0 / m if m != 0.0 else 0.0
+                s = 1.0 / (m - offset) if m > offset else 0.0
                 for t in range(t0, t1):
                     zj[t] = (block[t, r, c] - m) * s
 
@@ -291,6 +291,7 @@ def scatter_curves(
     chi,
     mean_a,
     mean_b,
+    offset,
     hy,
     hx,
     out,
@@ -304,8 +305,8 @@ def scatter_curves(
     from centre ``p + (u, v)`` back toward ``p`` as ``accp + accq`` for
     the points in `minus_idx` (direction `minus_dir`), wherever the
     centre lies in row ``yc`` between ``clo[yc]`` and ``chi[yc]``. The
-    binning matrices hold the smoothing already. Pairs with a pixel of
-    zero mean are NaN, as in the reference engine.
+    binning matrices hold the smoothing already. Pairs with a pixel whose
+    mean does not exceed `offset` are NaN, as in the reference engine.
 
     """
     ntasks = uv.shape[0]
@@ -319,7 +320,9 @@ def scatter_curves(
             for x in range(lo[t, y], hi[t, y]):
                 ap = accp[t, y - pr0, x - xw0]
                 aq = accq[t, y - pr0, x - xw0]
-                zero = mean_a[y, x] * mean_b[y + v, x + u] == 0.0
+                ca = mean_a[y, x] - offset
+                cb = mean_b[y + v, x + u] - offset
+                zero = not (ca > 0.0 and cb > 0.0) or ca * cb == 0.0
                 if nplus > 0 and clo[y] <= x < chi[y]:
                     for n in range(plus_ptr[t], plus_ptr[t + 1]):
                         dst = out[0, y - hy, x - hx, plus_idx[n]]

@@ -1,8 +1,9 @@
 """Fast CPU engine: bin averages of cross-spectra by matrix products.
 
 The route is :mod:`ipcf.engines._spectral`'s: with ``z = (x - <x>) /
-<x>`` the relative fluctuations of a pixel (float32, after subtracting
-the float64 mean), the binned and smoothed curve from a centre toward a
+(<x> - offset)`` the relative fluctuations of a pixel (float32, after
+subtracting the float64 mean; ``offset`` is the plan's camera offset,
+0 by default), the binned and smoothed curve from a centre toward a
 neighbour is ``Re(X) @ Re(M) - Im(X) @ Im(M)`` of their cross-spectrum
 ``X``, and the curve back is the sum: one pair of matrix products serves
 two directions. Linear mode zero-pads to a 5-smooth length.
@@ -97,8 +98,9 @@ def compute(
     The whole image is one pass: rows are pulled from `reader` as the
     ring of spectra moves down, so no row is transformed twice (strips
     of columns of very wide images share only their column halo).
-    Centres outside `mask` are not computed. Zero-mean pairs give NaN,
-    as in the reference engine.
+    Centres outside `mask` are not computed. Pairs with a pixel whose
+    mean does not exceed ``plan.offset`` give NaN, as in the reference
+    engine.
 
     """
     from threadpoolctl import threadpool_limits
@@ -219,7 +221,7 @@ class _Spectral:
         self.nframes = nframes
         self.length = length
         self.nbins = len(edges)
-        # relative fluctuations z = (x - m) / m: no 1 / (<a><b>) later
+        # relative fluctuations z = (x - m) / (m - offset): no norm later
         matrix = binning_matrix(nframes, length, edges, smoothing)
         ncols = 16 * -(-len(edges) // 16)
         self.mre = numpy.zeros((self.nfreq, ncols), numpy.float32)
@@ -290,6 +292,7 @@ class _Region:
     ):
         self.reader = reader
         self.cross = plan.cross
+        self.offset = float(plan.offset)
         self.hy, self.hx = plan.halo
         self.out = out
         self.clo = clo
@@ -437,6 +440,7 @@ class _Region:
                         self.chi,
                         mean_a,
                         mean_b,
+                        self.offset,
                         self.hy,
                         self.hx,
                         self.out,
@@ -488,7 +492,7 @@ class _Region:
             _parallel(
                 self.pool,
                 [
-                    (block, mblock, b0, b1, z)
+                    (block, mblock, self.offset, b0, b1, z)
                     for b0, b1 in _parts(0, nblocks, nparts)
                 ],
                 kernels.load_series,

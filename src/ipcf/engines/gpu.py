@@ -12,7 +12,8 @@ centre and of its neighbour, ``X = conj(A) * B`` at frequencies
 float64), the binned curve from the centre toward the neighbour is
 ``(P - Q) / (<a> <b>)`` with ``P = Re(X) @ Re(M)`` and
 ``Q = Im(X) @ Im(M)``, and the curve from the neighbour back toward the
-centre is ``(P + Q) / (<a> <b>)``: one pair of float32 matrix products
+centre is ``(P + Q) / (<a> <b>)`` (with the plan's camera offset
+subtracted from both means): one pair of float32 matrix products
 serves two circle points. The smoothing is linear too and is folded into
 ``M``. The zero frequency is left out: the series are mean-free, so any
 rounding left in their float32 means cannot leak into the result.
@@ -307,6 +308,7 @@ def _compute(
                 (hy, hx),
                 chunk_pixels,
                 (mre, mim, planes, products),
+                plan.offset,
             )
             if progress is not None:
                 progress(ndir * (y1 - y0) * (x1 - x0))
@@ -325,8 +327,13 @@ def _window(
     halo,
     chunk,
     bufs,
+    camera_offset=0.0,
 ) -> None:
-    """Compute the curves of the centres in box = (y0, y1, x0, x1)."""
+    """Compute the curves of the centres in box = (y0, y1, x0, x1).
+
+    `camera_offset` is subtracted from the means that normalise them.
+
+    """
     xp = ops.xp
     mre, mim, planes, products = bufs
     tile_pixels = planes.shape[1]
@@ -344,12 +351,12 @@ def _window(
     # the reader serves views of arrays in memory: one host copy, into
     # the pinned buffer that is sent to the device
     block = reader.read(0, y0, y0 + wrows, x0, x0 + wwidth)
-    spec_a, inv_a = _spectra(ops, block, spectral, chunk)
+    spec_a, inv_a = _spectra(ops, block, spectral, chunk, camera_offset)
     if nchannels == 1:
         spec_b, inv_b = spec_a, inv_a
     else:
         block = reader.read(1, y0, y0 + wrows, x0, x0 + wwidth)
-        spec_b, inv_b = _spectra(ops, block, spectral, chunk)
+        spec_b, inv_b = _spectra(ops, block, spectral, chunk, camera_offset)
     # the zero frequency is left out: the series are mean-free
     spec_a = spec_a[:, 1:]
     spec_b = spec_b[:, 1:]
@@ -410,11 +417,12 @@ def _window(
     target[:, ~centres[y0:y1, x0:x1]] = numpy.nan
 
 
-def _spectra(ops, block, plan, chunk_pixels) -> tuple[Any, Any]:
+def _spectra(ops, block, plan, chunk_pixels, offset=0.0) -> tuple[Any, Any]:
     """Return spectra (npix, L // 2 + 1) and inverse means of a block.
 
     `block` is a host array of shape (N, rows, width); pixels are in
-    row-major order. Inverse means are NaN where the mean is zero.
+    row-major order. Inverse means are ``1 / (mean - offset)``, NaN
+    where the mean does not exceed the camera `offset`.
 
     """
     xp = ops.xp
@@ -435,9 +443,10 @@ def _spectra(ops, block, plan, chunk_pixels) -> tuple[Any, Any]:
             raw = raw.reshape(nframes, n)
             mean = raw.sum(axis=0, dtype=xp.float64) / nframes
             ops.centre(raw, mean, z)
-            zero = mean == 0
+            above = mean - offset
+            zero = ~(above > 0)
             inv[p0 : p0 + n] = xp.where(
-                zero, xp.nan, 1.0 / xp.where(zero, 1.0, mean)
+                zero, xp.nan, 1.0 / xp.where(zero, 1.0, above)
             )
         with ops.stage('fft'):
             spec[p0 : p0 + n] = xp.fft.rfft(z, axis=-1)

@@ -54,7 +54,9 @@ def compute(
                 for i, (u, v) in enumerate(plan.offsets.tolist()):
                     b = second[:, y + hy + v, x + hx + u]
                     g = average_bins(
-                        _pair_curve(a, b, plan.mode, plan.nframes // 2),
+                        _pair_curve(
+                            a, b, plan.mode, plan.nframes // 2, plan.offset
+                        ),
                         plan.edges,
                     )
                     out[d, y, x, i] = smooth(g) if plan.smoothing else g
@@ -62,16 +64,26 @@ def compute(
                 progress(nx)
 
 
-def _pair_curve(a, b, mode, ndelays):
-    """Return G(tau) for tau = 0 .. ndelays-1, centre a toward b."""
+def _pair_curve(a, b, mode, ndelays, offset=0.0):
+    """Return G(tau) for tau = 0 .. ndelays-1, centre a toward b.
+
+    The normalisation is ``N (<a> - offset) (<b> - offset)``; pairs with
+    a mean that does not exceed the offset are NaN.
+
+    """
     n = a.size
     mean_a = a.mean()
     mean_b = b.mean()
-    norm = n * mean_a * mean_b
+    if not (mean_a > offset and mean_b > offset):
+        return numpy.full(ndelays, numpy.nan)
+    norm = n * (mean_a - offset) * (mean_b - offset)
     if norm == 0.0:
         return numpy.full(ndelays, numpy.nan)
     if mode == 'circular':
+        # <a b> / ((<a>-o)(<b>-o)) - <a><b> / ((<a>-o)(<b>-o)); exactly
+        # <a b> / (<a><b>) - 1 for offset 0
         c = correlate(b, a, mode='circular', backend='numpy_fft')
-        return c[n // 2 : n // 2 + ndelays] / norm - 1.0
+        base = n * mean_a * mean_b / norm
+        return c[n // 2 : n // 2 + ndelays] / norm - base
     c = correlate(b - mean_b, a - mean_a, mode='linear', backend='numpy_fft')
     return c[n // 2 : n // 2 + ndelays] / norm
