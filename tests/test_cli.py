@@ -904,3 +904,23 @@ def test_analyze_offset_reaches_the_result(tmp_path, store):
     args = ['analyze', str(store), str(out), *ANALYZE, '--bleach', 'none']
     assert main([*args, '--offset', '20', '--quiet']) == 0
     assert ipcf.load_result(out).attrs['offset'] == 20.0
+
+
+def test_info_prints_the_units_of_the_file(tmp_path, capsys):
+    import tifffile
+
+    data = numpy.zeros((20, 8, 8), numpy.uint16)
+    path = tmp_path / 'movie.ome.tif'
+    tifffile.imwrite(
+        path, data, ome=True,
+        metadata={'axes': 'TYX', 'PhysicalSizeX': 0.1, 'PhysicalSizeY': 0.1,
+                  'TimeIncrement': 2.0, 'TimeIncrementUnit': 'ms'},
+    )  # fmt: skip
+    assert main(['info', str(path)]) == 0
+    out = capsys.readouterr().out
+    assert 'pixel size: 0.1 x 0.1 µm' in out
+    assert 'frame interval: 0.002 s' in out
+    plain = tmp_path / 'plain.tif'
+    tifffile.imwrite(plain, data)
+    assert main(['info', str(plain)]) == 0
+    assert 'frame interval: not recorded' in capsys.readouterr().out

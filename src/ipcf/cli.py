@@ -676,12 +676,33 @@ def _cmd_info(args: argparse.Namespace) -> int:
         info = result_info(source)
     if info is None:
         info = io.info(source, key=args.key)
+        info = {**info, **_units_lines(info.get('metadata') or {})}
     width = max(len(key) for key in info)
     for key, value in info.items():
         if key == 'metadata' and value:
             value = json.dumps(value, default=str)
         print(f'{key:>{width}}: {value}')
     return 0
+
+
+def _units_lines(metadata: dict[str, Any]) -> dict[str, str]:
+    """Return the units a series records, as lines for ``ipcf info``."""
+    lines = {}
+    sizes = [
+        metadata.get(k) for k in ('pixel_size', 'pixel_size_y', 'pixel_size_z')
+    ]
+    if sizes[0] is not None:
+        named = [f'{v:g}' for v in sizes if v is not None]
+        lines['pixel size'] = ' x '.join(named) + ' µm'
+    interval = metadata.get('frame_interval', metadata.get('frame_time'))
+    lines['frame interval'] = (
+        f'{interval:g} s' if interval is not None else 'not recorded'
+    )
+    if metadata.get('channels'):
+        lines['channels'] = ', '.join(str(c) for c in metadata['channels'])
+    if metadata.get('axes'):
+        lines['axes'] = str(metadata['axes'])
+    return lines
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
