@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import mmap
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any
@@ -26,9 +27,11 @@ __all__ = [
     'ArrayView',
     'FileMap',
     'LazySeries',
+    'Planes',
     'as_range',
     'bounds',
     'check_array',
+    'check_plane',
     'chunks_of',
     'native',
     'normalize_key',
@@ -73,6 +76,65 @@ class Getter:
 
     def __call__(self, key: tuple[slice, slice, slice]) -> Any:
         return self.array[key]
+
+
+class Planes:
+    """Read (t, y, x) blocks of an N-D array at fixed other indices.
+
+    `keep` gives the positions of the t, y and x axes; `fixed` maps each
+    other position to its index (the selected channel or plane, or 0 for
+    an axis of length 1). Pickles as the array and the indices.
+
+    >>> data = numpy.arange(24).reshape(2, 3, 2, 2)
+    >>> Planes(data, [0, 2, 3], {1: 2})((slice(0, 2),) * 3)[:, 0, 0]
+    array([ 8, 20])
+
+    """
+
+    def __init__(
+        self, array: Any, keep: list[int], fixed: dict[int, int]
+    ) -> None:
+        self.array = array
+        self.keep = list(keep)
+        self.fixed = dict(fixed)
+        self.name = getattr(array, 'name', '')
+
+    def __call__(self, key: tuple[slice, slice, slice]) -> Any:
+        index: list[Any] = [0] * len(self.array.shape)
+        for i, value in self.fixed.items():
+            index[i] = value
+        for i, part in zip(self.keep, key, strict=True):
+            index[i] = part
+        return self.array[tuple(index)]
+
+
+def check_plane(
+    value: Any, name: str, length: int | None, axis: str, source: str, /
+) -> int:
+    """Return value checked as an index of an axis of length `length`.
+
+    `length` None means the source has no such axis.
+
+    >>> check_plane(1, 'channel', 2, 'C', 'a.tif')
+    1
+
+    """
+    if isinstance(value, bool | numpy.bool_) or not isinstance(
+        value, numbers.Integral
+    ):
+        msg = f'{name}={value!r} is not an integer'
+        raise TypeError(msg)
+    value = int(value)
+    if length is None:
+        msg = f'{name}={value} given, but {source} has no {axis} axis'
+        raise ValueError(msg)
+    if not 0 <= value < length:
+        msg = (
+            f'{name}={value} is out of range for {source}, whose {axis} '
+            f'axis has length {length}: expected 0 to {length - 1}'
+        )
+        raise ValueError(msg)
+    return value
 
 
 def source_paths(array: Any, /) -> list[str]:

@@ -69,6 +69,8 @@ def open_series(
     key: str | None = None,
     num_threads: int | None = None,
     gaps: str = 'error',
+    channel: int | None = None,
+    z: int | None = None,
 ) -> Any:
     """Return a lazy ``(T, H, W)`` array-like of an image time series.
 
@@ -88,8 +90,9 @@ def open_series(
           :func:`imwrite` writes. Returned as a read-only ``numpy.memmap``.
         - a ``.tif``/``.tiff`` file (multi-page, OME-TIFF, BigTIFF, ImageJ)
           whose first series is 3-D, or has more dimensions of which all
-          but ``(T, H, W)`` have length 1. Uncompressed files are
-          memory-mapped; compressed ones are read strip by strip.
+          but ``(T, H, W)`` have length 1 or are selected by `channel`
+          and `z`. Uncompressed files are memory-mapped; compressed ones
+          are read strip by strip.
         - a directory of ``*.tif``/``*.tiff`` files, a glob pattern such as
           ``'data/*.tif'``, or a list of paths: a :class:`TiffSeries`,
           one 2-D frame per file in natural order (``frame2`` before
@@ -99,8 +102,9 @@ def open_series(
           ``dataset.file.close()`` to close it earlier.
         - a ``.zarr`` directory: the ``zarr.Array``. An OME-Zarr (NGFF)
           group gives its first resolution level, whose axes must be
-          ``t``, ``y``, ``x`` in that order, any others of length 1
-          (then read through a lazy ``(T, H, W)`` view).
+          ``t``, ``y``, ``x`` in that order, any others of length 1 or
+          selected by `channel` (axis ``c``) and `z` (then read through
+          a lazy ``(T, H, W)`` view).
         - a numpy array or any object with ``shape``, ``dtype``, ``ndim``
           and ``__getitem__`` (dask arrays, memmaps, h5py and zarr
           arrays): returned unchanged once checked.
@@ -124,6 +128,14 @@ def open_series(
         and reads what is there (a list of files is taken as given).
         Only the file names are checked, not time stamps stored in the
         files.
+    channel : int, optional
+        OME-TIFF, ImageJ hyperstack and OME-Zarr only: index of the
+        channel (C axis) to read, from 0. Required where the C axis is
+        longer than 1 and the file has another axis besides T, Y, X
+        (a time axis, say).
+    z : int, optional
+        As `channel`, for the z-plane (Z axis). Only the selected planes
+        are read; the reader pickles with its selection.
 
     Returns
     -------
@@ -140,10 +152,12 @@ def open_series(
         If the format is not supported, the data are not 3-D, a raw file
         has no known shape or a wrong size, an option does not apply,
         files are missing from a numbered series or chunks from a zarr
-        array (unless ``gaps='ignore'``).
+        array (unless ``gaps='ignore'``), a file has C or Z axes longer
+        than 1 and `channel` or `z` is not given, or an index is out of
+        range or given for a file without that axis.
     TypeError
-        If the dtype is not integer or floating-point, or `source` is of
-        an unsupported type.
+        If the dtype is not integer or floating-point, `source` is of
+        an unsupported type, or `channel` or `z` is not an integer.
 
     Examples
     --------
@@ -168,6 +182,8 @@ def open_series(
         key=key,
         num_threads=num_threads,
         gaps=gaps,
+        channel=channel,
+        z=z,
     )[0]
 
 
@@ -363,6 +379,8 @@ def _open(
     key: str | None = None,
     num_threads: int | None = None,
     gaps: str = 'error',
+    channel: int | None = None,
+    z: int | None = None,
 ) -> tuple[Any, str, str, int | None]:
     """Return (array, format, name, number of files) of a source."""
     if key is not None:
@@ -379,18 +397,27 @@ def _open(
     if fmt not in {'hdf5', 'zarr'} and key is not None:
         msg = f'{key=} applies to HDF5 and zarr only, not to {fmt} {name}'
         raise ValueError(msg)
+    for value, option in ((channel, 'channel'), (z, 'z')):
+        if value is not None and fmt not in {'tiff', 'zarr'}:
+            msg = (
+                f'{option}={value!r} applies to TIFF and OME-Zarr files '
+                f'only, not to the {fmt} source {name}'
+            )
+            raise ValueError(msg)
     files: int | None = 1
     if fmt == 'raw':
         array = open_raw(target, shape=shape, dtype=dtype)
     elif fmt == 'tiff':
-        array = open_tiff(target)
+        array = open_tiff(target, channel=channel, z=z)
     elif fmt == 'tiff-series':
         if isinstance(source, (str, os.PathLike)):  # a folder or pattern
             check_numbering(target, gaps=gaps, name=name)
         array = TiffSeries(target, num_threads=nthreads)
         files = len(target)
     elif fmt in {'hdf5', 'zarr'}:
-        array = open_dataset(target, fmt, key=key, name=name, gaps=gaps)
+        array = open_dataset(
+            target, fmt, key=key, name=name, gaps=gaps, channel=channel, z=z
+        )
     else:
         array, files = source, None
     member = name

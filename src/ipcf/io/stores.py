@@ -30,7 +30,7 @@ import numpy
 from .._containers import create_array, open_root
 from .._files import publishing
 from .._validate import check_choice
-from ._lazy import ArrayView, normalize_key
+from ._lazy import ArrayView, Planes, check_plane, normalize_key
 from ._output import COMPRESSION, HDF5_ZSTD, blocks, check_compression
 from ._units import ngff_axes, ngff_multiscale, ngff_units
 from .metadata import attrs_metadata
@@ -187,6 +187,8 @@ def open_dataset(
     key: str | None = None,
     name: str | None = None,
     gaps: str = 'error',
+    channel: int | None = None,
+    z: int | None = None,
 ) -> Any:
     """Return the 3-D dataset of an HDF5 file or zarr store, open.
 
@@ -204,6 +206,8 @@ def open_dataset(
     gaps : {'error', 'ignore'}, optional, default: 'error'
         zarr only: chunks missing from the store (they would read as the
         fill value) raise ValueError naming them; 'ignore' logs them.
+    channel, z : int, optional
+        OME-Zarr only: index along the c and z axes of the image.
 
     Returns
     -------
@@ -229,8 +233,8 @@ def open_dataset(
     if kind == 'zarr':
         array = _zarr_array(_open_zarr(path, key, name)[0], path, name)
         check_zarr_chunks(array, gaps=gaps, name=name)
-        if array.ndim > 3:
-            return _squeeze_ngff(array, path, name)
+        if key is None or array.ndim > 3 or (channel, z) != (None, None):
+            return _squeeze_ngff(array, path, name, channel=channel, z=z)
         return array
     h5 = _open_hdf5(path)
     try:
@@ -478,26 +482,32 @@ def _ngff_level(root: Any, multiscale: dict, name: str) -> Any:
             f'{path!r} is missing'
         )
         raise ValueError(msg)
-    array = root[path.strip('/')]
-    ngff_keep(array.shape, ngff_axes(multiscale), name)
-    return array
+    return root[path.strip('/')]
 
 
 def ngff_keep(
-    shape: Sequence[int], axes: list[dict], name: str, /
-) -> list[int]:
+    shape: Sequence[int],
+    axes: list[dict],
+    name: str,
+    /,
+    *,
+    channel: int | None = None,
+    z: int | None = None,
+) -> tuple[list[int], dict[int, int]]:
     """Return the positions of the t, y, x axes of an OME-Zarr array.
 
-    The other axes must have length 1. Without axes, a 3-D array is
-    taken as (t, y, x).
+    Also the index of each other axis: `channel` and `z` along c and z,
+    0 along axes of length 1, which all others must have. Without axes,
+    a 3-D array is taken as (t, y, x).
 
-    >>> ngff_keep((5, 1, 1, 8, 8), [{'name': n} for n in 'tczyx'], 'a')
-    [0, 3, 4]
+    >>> ngff_keep((5, 2, 1, 8, 8), [{'name': n} for n in 'tczyx'], 'a',
+    ...           channel=1)
+    ([0, 3, 4], {1: 1, 2: 0})
 
     """
     labels = [str(a.get('name', '')).lower() for a in axes]
     if not labels and len(shape) == 3:
-        return [0, 1, 2]
+        labels = ['t', 'y', 'x']
     given = ''.join(labels) or '?' * len(shape)
     if len(labels) != len(shape) or not {'t', 'y', 'x'} <= set(labels):
         msg = (
@@ -506,7 +516,35 @@ def ngff_keep(
         )
         raise ValueError(msg)
     keep = [labels.index(a) for a in 'tyx']
-    others = [i for i in range(len(shape)) if i not in keep]
+    fixed: dict[int, int] = {}
+    for value, label, option in ((channel, 'c', 'channel'), (z, 'z', 'z')):
+        if value is None:
+            continue
+        axis = labels.index(label) if label in labels else None
+        length = None if axis is None else int(shape[axis])
+        fixed[axis] = check_plane(  # type: ignore[index]
+            value, option, length, label, f'the OME-Zarr image {name}'
+        )
+    others = [i for i in range(len(shape)) if i not in keep + list(fixed)]
+    unselected = [
+        label
+        for label, option in (('c', 'channel'), ('z', 'z'))
+        if label in labels
+        and labels.index(label) in others
+        and shape[labels.index(label)] != 1
+    ]
+    if unselected:
+        lengths = ', '.join(
+            f'{a}={n}' for a, n in zip(given, shape, strict=True)
+        )
+        options = ' and '.join(_OPTIONS[a] for a in unselected)
+        what = ' and one '.join(_PLANES[a] for a in unselected)
+        msg = (
+            f'{name} is an OME-Zarr image of shape {tuple(shape)} with axes '
+            f'{given!r} ({lengths}); pass {options} to select one '
+            f'{what}'
+        )
+        raise ValueError(msg)
     if keep != sorted(keep) or any(shape[i] != 1 for i in others):
         msg = (
             f'{name} is an OME-Zarr image of shape {tuple(shape)} with axes '
@@ -514,25 +552,22 @@ def ngff_keep(
             f'length 1'
         )
         raise ValueError(msg)
-    return keep
+    fixed.update(dict.fromkeys(others, 0))
+    return keep, fixed
 
 
-class _Squeezed:
-    """Read (t, y, x) blocks of an array whose other axes have length 1."""
-
-    def __init__(self, array: Any, keep: list[int]) -> None:
-        self.array = array
-        self.keep = keep
-        self.name = getattr(array, 'name', '')
-
-    def __call__(self, key: tuple[slice, slice, slice]) -> Any:
-        index: list[Any] = [0] * len(self.array.shape)
-        for i, part in zip(self.keep, key, strict=True):
-            index[i] = part
-        return self.array[tuple(index)]
+_OPTIONS = {'c': 'channel=', 'z': 'z='}
+_PLANES = {'c': 'channel', 'z': 'z-plane'}
 
 
-def _squeeze_ngff(array: Any, root_path: pathlib.Path, name: str) -> Any:
+def _squeeze_ngff(
+    array: Any,
+    root_path: pathlib.Path,
+    name: str,
+    *,
+    channel: int | None = None,
+    z: int | None = None,
+) -> Any:
     """Return a (T, H, W) view of an OME-Zarr array of more dimensions.
 
     Arrays of stores without NGFF metadata are returned unchanged.
@@ -543,13 +578,25 @@ def _squeeze_ngff(array: Any, root_path: pathlib.Path, name: str) -> Any:
     if not isinstance(root, zarr.Array):
         multiscale = ngff_multiscale(root.attrs)
     if multiscale is None:
+        if channel is not None or z is not None:
+            msg = (
+                f'channel= and z= apply to OME-Zarr images, not to the '
+                f'plain zarr array of {name}'
+            )
+            raise ValueError(msg)
         return array  # not OME-Zarr: check_array says it is not 3-D
-    keep = ngff_keep(array.shape, ngff_axes(multiscale), name)
+    keep, fixed = ngff_keep(
+        array.shape, ngff_axes(multiscale), name, channel=channel, z=z
+    )
+    if keep == [0, 1, 2] and array.ndim == 3:
+        return array
     shape = tuple(int(array.shape[i]) for i in keep)
     chunks = getattr(array, 'chunks', None)
     if chunks is not None:
         chunks = tuple(int(chunks[i]) for i in keep)
-    view = ArrayView(_Squeezed(array, keep), shape, array.dtype, chunks=chunks)
+    view = ArrayView(
+        Planes(array, keep, fixed), shape, array.dtype, chunks=chunks
+    )
     view.name = array.name
     return view
 

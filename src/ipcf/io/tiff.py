@@ -41,9 +41,11 @@ from ._lazy import (
     ArrayView,
     Getter,
     LazySeries,
+    Planes,
     as_range,
     bounds,
     check_array,
+    check_plane,
     normalize_key,
     open_filemap,
     source_paths,
@@ -607,7 +609,13 @@ def _open_tiff_file(path: Any) -> Any:
 
 
 @_tifffile_notes
-def open_tiff(path: pathlib.Path, /) -> Any:
+def open_tiff(
+    path: pathlib.Path,
+    /,
+    *,
+    channel: int | None = None,
+    z: int | None = None,
+) -> Any:
     """Return a lazy (T, H, W) array of the first series in a TIFF file.
 
     Parameters
@@ -615,7 +623,11 @@ def open_tiff(path: pathlib.Path, /) -> Any:
     path : pathlib.Path
         A multi-page TIFF, OME-TIFF, ImageJ or BigTIFF file whose first
         series is 3-D, or has more dimensions of which all but
-        ``(T, H, W)`` have length 1.
+        ``(T, H, W)`` have length 1 or are selected.
+    channel, z : int, optional
+        Index along the series' C and Z axes (tifffile's axes, as OME
+        and ImageJ hyperstacks declare them). Required where that axis
+        is longer than 1 and the series has other axes besides.
 
     Returns
     -------
@@ -654,7 +666,9 @@ def open_tiff(path: pathlib.Path, /) -> Any:
                 f'shape {declared} but holds {full}'
             )
             raise ValueError(msg)
-        keep, shape = _series_axes(full, series.get_axes(False), name)
+        keep, fixed, shape = _series_axes(
+            full, series.get_axes(False), name, channel=channel, z=z
+        )
         dtype = series.dtype
         if dtype is None or dtype.kind not in 'uif':
             msg = (
@@ -674,12 +688,16 @@ def open_tiff(path: pathlib.Path, /) -> Any:
                 )
                 raise ValueError(msg)
             tif.close()
+            if math.prod(shape) != math.prod(full):
+                # map the whole series; reads touch the selected planes
+                array = open_filemap(path, filedtype, offset, full)
+                return ArrayView(Planes(array, keep, fixed), shape, filedtype)
             # the axes dropped have length 1: (T, H, W) has their layout
             array = open_filemap(path, filedtype, offset, shape)
             if filedtype.isnative:
                 return array
             return ArrayView(Getter(array), shape, filedtype)
-        return _tiff_lazy(tif, series, full, keep, shape, name)
+        return _tiff_lazy(tif, series, full, keep, fixed, shape, name)
     except BaseException:
         tif.close()
         raise
@@ -801,29 +819,62 @@ def tiff_units(path: Any, /) -> dict:
 
 
 def _series_axes(
-    shape: tuple[int, ...], axes: str, name: str
-) -> tuple[list[int], tuple[int, int, int]]:
-    """Return positions of T, Y, X in a TIFF series shape, and (T, H, W).
+    shape: tuple[int, ...],
+    axes: str,
+    name: str,
+    *,
+    channel: int | None = None,
+    z: int | None = None,
+) -> tuple[list[int], dict[int, int], tuple[int, int, int]]:
+    """Return positions of T, Y, X, the fixed indices, and (T, H, W).
 
-    Length-1 axes other than Y and X are dropped, last first, until three
-    remain.
+    `channel` and `z` fix the C and Z axes; other length-1 axes than Y
+    and X are fixed at 0, last first, until three remain.
     """
     ndim = len(shape)
-    if 'Y' in axes and 'X' in axes and len(axes) == ndim:
+    labelled = len(axes) == ndim
+    if 'Y' in axes and 'X' in axes and labelled:
         image = {axes.index('Y'), axes.index('X')}
     else:
         image = {ndim - 2, ndim - 1}
-    keep = list(range(ndim))
+    fixed: dict[int, int] = {}
+    for value, label, option in ((channel, 'C', 'channel'), (z, 'Z', 'z')):
+        if value is None:
+            continue
+        axis = axes.index(label) if labelled and label in axes else None
+        length = None if axis is None else shape[axis]
+        fixed[axis] = check_plane(  # type: ignore[index]
+            value, option, length, label, f'TIFF file {name}'
+        )
+    keep = [i for i in range(ndim) if i not in fixed]
     for i in reversed(range(ndim)):
         if len(keep) <= 3:
             break
-        if shape[i] == 1 and i not in image:
+        if i in keep and shape[i] == 1 and i not in image:
             keep.remove(i)
+            fixed[i] = 0
     if ndim < 3:
         msg = (
             f'TIFF file {name} holds a single {shape} image, not a time '
             f'series (T, H, W); for one file per frame, open the '
             f'directory, a glob pattern or a list of the files'
+        )
+        raise ValueError(msg)
+    extra = [i for i in keep if i not in image]
+    selectable = [
+        option
+        for label, option in (('C', 'channel'), ('Z', 'z'))
+        if labelled and label in axes and axes.index(label) in extra
+    ]
+    if len(keep) != 3 and selectable:
+        lengths = ', '.join(
+            f'{axes[i]}={shape[i]}' for i in range(ndim) if i in keep
+        )
+        options = ' and '.join(f'{o}=' for o in selectable)
+        msg = (
+            f'TIFF file {name} holds a series of shape {shape} with axes '
+            f'{axes!r} ({lengths}); pass {options} to select one '
+            f'{" and one ".join(_AXIS_NAMES[o] for o in selectable)}'
         )
         raise ValueError(msg)
     if len(keep) != 3 or set(keep[1:]) != image:
@@ -832,7 +883,10 @@ def _series_axes(
             f'{axes!r}; expected (T, H, W), other dimensions of length 1'
         )
         raise ValueError(msg)
-    return keep, tuple(shape[i] for i in keep)  # type: ignore[return-value]
+    return keep, fixed, tuple(shape[i] for i in keep)  # type: ignore
+
+
+_AXIS_NAMES = {'channel': 'channel', 'z': 'z-plane'}
 
 
 def _declared_shape(tif: Any) -> tuple[int, ...] | None:
@@ -849,11 +903,12 @@ def _tiff_lazy(
     series: Any,
     full: tuple[int, ...],
     keep: list[int],
+    fixed: dict[int, int],
     shape: tuple[int, int, int],
     name: str,
 ) -> ArrayView:
     """Return a lazy view decoding only the strips or pages needed."""
-    reader = _TiffReader(tif.filehandle.path, full, keep, shape)
+    reader = _TiffReader(tif.filehandle.path, full, keep, shape, fixed)
     chunks = reader.attach(tif, series, name)
     return ArrayView(reader, shape, series.dtype, chunks=chunks)
 
@@ -873,11 +928,13 @@ class _TiffReader:
         full: tuple[int, ...],
         keep: list[int],
         shape: tuple[int, int, int],
+        fixed: dict[int, int] | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.full = tuple(full)
         self.keep = list(keep)
         self.shape = tuple(shape)
+        self.fixed = dict(fixed or {})
         self._lock = threading.Lock()
         self._tif: Any = None
         self._read: Any = None
@@ -888,6 +945,7 @@ class _TiffReader:
             'full': self.full,
             'keep': self.keep,
             'shape': self.shape,
+            'fixed': self.fixed,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -935,6 +993,8 @@ class _TiffReader:
             self._open()
         if self._read is not None:
             full_key: list[int | slice] = [0] * len(self.full)
+            for i, value in self.fixed.items():
+                full_key[i] = value
             for i, k in zip(self.keep, key, strict=True):
                 full_key[i] = k
             try:
