@@ -924,3 +924,30 @@ def test_info_prints_the_units_of_the_file(tmp_path, capsys):
     tifffile.imwrite(plain, data)
     assert main(['info', str(plain)]) == 0
     assert 'frame interval: not recorded' in capsys.readouterr().out
+
+
+def test_analyze_cross_channel_of_one_file(tmp_path, capsys):
+    """--channel, --z and --neighbour-channel select within one file."""
+    import tifffile
+
+    rng = numpy.random.default_rng(5)
+    data = rng.poisson(100, (64, 2, 2, 20, 20)).astype(numpy.uint16)
+    path = tmp_path / 'cell.ome.tif'
+    tifffile.imwrite(path, data, ome=True, metadata={'axes': 'TCZYX'})
+    out = tmp_path / 'cross.h5'
+    args = ['analyze', str(path), str(out), *ANALYZE, '--quiet']
+    args += ['--bleach', 'none', '--directions', 'both']
+    assert main([*args, '--neighbour-channel', '1']) == 2
+    assert 'give --channel C and --z Z to' in capsys.readouterr().err
+    assert main([*args, '--channel', '0', '--neighbour-channel', '-1']) == 2
+    capsys.readouterr()
+    selection = ['--channel', '0', '--z', '1', '--neighbour-channel', '1']
+    assert main([*args, *selection]) == 0, capsys.readouterr().err
+    result = ipcf.load_result(out)
+    expected = ipcf.pcf_image(
+        data[:, 0, 1], neighbour=data[:, 1, 1], directions='both',
+        radius=2, npoints=8, nbins=8,
+    )  # fmt: skip
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+    assert (result.attrs['channel'], result.attrs['z']) == (0, 1)
+    assert result.attrs['neighbour_channel'] == 1

@@ -480,3 +480,73 @@ def test_bad_offset(series, tmp_path):
     with pytest.raises(TypeError, match='offset='):
         analyze(series, tmp_path / 'r.h5', offset='100', **OPTIONS)
     assert not (tmp_path / 'r.h5').exists()
+
+
+@pytest.fixture
+def two_channel_file(tmp_path):
+    """A (T, C, Z, Y, X) OME-TIFF of two channels and two planes."""
+    import tifffile
+
+    rng = numpy.random.default_rng(3)
+    data = rng.poisson(100, (64, 2, 2, 14, 14)).astype(numpy.uint16)
+    path = tmp_path / 'cell.ome.tif'
+    tifffile.imwrite(
+        path,
+        data,
+        ome=True,
+        metadata={
+            'axes': 'TCZYX',
+            'TimeIncrement': 0.002,
+            'TimeIncrementUnit': 's',
+        },
+    )
+    return path, data
+
+
+@pytest.mark.parametrize('scheduler', ['synchronous', 'processes'])
+def test_cross_channel_of_one_file(two_channel_file, tmp_path, scheduler):
+    """Two channels of one file equal pcf_image of the two arrays."""
+    path, data = two_channel_file
+    out = analyze(
+        path, tmp_path / 'cross.h5', channel=0, z=1, neighbour_channel=1,
+        directions='both', bleach=None, block=4, scheduler=scheduler,
+        num_workers=2, **OPTIONS,
+    )  # fmt: skip
+    result = ipcf.load_result(out)
+    expected = ipcf.pcf_image(
+        data[:, 0, 1], neighbour=data[:, 1, 1], directions='both', **OPTIONS
+    )
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+    assert result.attrs['channel'] == 0
+    assert result.attrs['z'] == 1
+    assert result.attrs['neighbour_channel'] == 1
+    assert result.attrs['dt'] == 0.002  # the OME TimeIncrement
+
+
+def test_selection_refused_or_kept_on_resume(
+    two_channel_file, tmp_path, monkeypatch
+):
+    """A resumed run must select the same channel and plane."""
+    path, data = two_channel_file
+    out = tmp_path / 'r.h5'
+    compute = pipeline._compute_block
+    calls = []
+
+    def failing(spec, *args):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(spec)
+        return compute(spec, *args)
+
+    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    options = {'bleach': None, 'block': 4, 'scheduler': 'synchronous'}
+    with pytest.raises(KeyboardInterrupt):
+        analyze(path, out, channel=0, z=0, **options, **OPTIONS)
+    monkeypatch.setattr(pipeline, '_compute_block', compute)
+    with pytest.raises(ValueError, match='other parameters'):
+        analyze(path, out, channel=1, z=0, resume=True, **options, **OPTIONS)
+    with pytest.raises(ValueError, match='pass channel= and z='):
+        analyze(path, out, resume=True, **options, **OPTIONS)
+    analyze(path, out, channel=0, z=0, resume=True, **options, **OPTIONS)
+    expected = ipcf.pcf_image(data[:, 0, 0], **OPTIONS)
+    assert_allclose(ipcf.load_result(out), expected, rtol=0, atol=1e-6)

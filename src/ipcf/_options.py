@@ -484,10 +484,32 @@ OPTIONS: dict[str, Option] = {
         'are correlated with the centres of SOURCE (default: SOURCE)',
         metavar='SOURCE2',
     ),
+    'channel': Option(
+        ('--channel',),
+        'channel (C axis, from 0) of a multi-channel OME-TIFF, ImageJ '
+        'hyperstack or OME-Zarr SOURCE',
+        type=nonnegative_int,
+        metavar='C',
+    ),
+    'z': Option(
+        ('--z',),
+        'z-plane (Z axis, from 0) of a multi-plane SOURCE, and of the '
+        'neighbour',
+        type=nonnegative_int,
+        metavar='Z',
+    ),
+    'neighbour_channel': Option(
+        ('--neighbour-channel',),
+        'channel of the neighbour series: of --neighbour, else of SOURCE '
+        'itself (the cross-channel pCF of two channels of one file)',
+        type=nonnegative_int,
+        metavar='C',
+    ),
     'directions': Option(
         ('--directions',),
-        'with --neighbour: forward (centres in SOURCE, circle points in '
-        'SOURCE2) or both (also the reverse, in the same pass)',
+        'with --neighbour or --neighbour-channel: forward (centres in '
+        'SOURCE, circle points in the neighbour) or both (also the '
+        'reverse, in the same pass)',
         default='forward',
         choices=('forward', 'both'),
     ),

@@ -391,6 +391,7 @@ def _one_line(
     text = text.replace('choose one by key', _choose_key(args))
     text = text.replace('try clear_border=False', _keep_border(args))
     text = _BARE_KEYWORD.sub(lambda match: _give_option(match, args), text)
+    text = _AND_KEYWORD.sub(lambda match: _give_option(match, args), text)
     text = _KEYWORD.sub(lambda match: _option_text(match, args), text)
     # 'pass' is for keywords; an option is given
     return re.sub(r'\bpass (?=--[a-z])', 'give ', text)
@@ -414,6 +415,10 @@ _KEYWORD = re.compile(
 )
 # 'pass name=' in a library message: a keyword to give, without a value
 _BARE_KEYWORD = re.compile(r"\bpass (?P<name>[a-z][a-z_]*)=(?![\w'\"-])")
+# '... and name=' after a keyword to give: 'pass channel= and z='
+_AND_KEYWORD = re.compile(
+    r"(?<=[A-Z]) and (?P<name>[a-z][a-z_]*)=(?![\w'\"-])"
+)
 _KEYWORD_OPTIONS = {
     'npoints': 'points',
     'nbins': 'bins',
@@ -432,7 +437,8 @@ def _give_option(match: re.Match[str], args: argparse.Namespace) -> str:
     if option is None or not hasattr(args, dest):
         return match[0]
     value = f' {option.metavar}' if option.metavar else ''
-    return f'give {option.flags[0]}{value}'
+    verb = 'give' if match[0].startswith('pass') else ' and'
+    return f'{verb} {option.flags[0]}{value}'
 
 
 def _option_text(match: re.Match[str], args: argparse.Namespace) -> str:
@@ -551,7 +557,9 @@ def _parser() -> argparse.ArgumentParser:
     add_sources(p, help='the series: a file, directory, glob or files')
     add(p, 'radius', 'points', 'bins', 'dt', 'bleach', 'roi', 'mask')
     add(p, 'block', help='result pixels per block side')
-    add(p, 'mode', 'offset', 'engine', 'neighbour', 'directions', 'gaps')
+    add(p, 'channel', 'z')
+    add(p, 'mode', 'offset', 'engine', 'neighbour', 'neighbour_channel')
+    add(p, 'directions', 'gaps')
     add(p, 'scheduler', 'cluster', 'workers', 'threads', 'resume', 'overwrite')
     p.add_argument(
         '--maps',
@@ -954,7 +962,10 @@ def _analyze(
         bleach=args.bleach,
         roi=args.roi,
         mask=args.mask,
+        channel=args.channel,
+        z=args.z,
         neighbour=args.neighbour,
+        neighbour_channel=args.neighbour_channel,
         directions=args.directions,
         block=args.block,
         mode=args.mode,

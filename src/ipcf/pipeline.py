@@ -73,7 +73,10 @@ def analyze(
     output: str | os.PathLike[str],
     /,
     *,
+    channel: int | None = None,
+    z: int | None = None,
     neighbour: Any = None,
+    neighbour_channel: int | None = None,
     directions: str = 'forward',
     radius: int = 6,
     npoints: int | None = 32,
@@ -108,10 +111,21 @@ def analyze(
     output : str or path-like
         Result store, ``.h5`` or ``.zarr``; read it with
         :func:`ipcf.load_result`.
+    channel, z : int, optional
+        The channel and z-plane of a multi-dimensional file (OME-TIFF,
+        ImageJ hyperstack, OME-Zarr) to analyse, as for
+        :func:`ipcf.io.open_series`; needed where the file has more than
+        one. `z` selects the plane of the neighbour too. Each block
+        reopens the same selection.
     neighbour : str, path, list of paths or array_like, optional
         A second channel of the same shape for the cross-channel pCF:
         centres from `source`, circle neighbours from `neighbour`. Each
         channel is bleach-corrected on its own.
+    neighbour_channel : int, optional
+        The channel of the neighbour series: of `neighbour` where given,
+        else of `source` itself, so that ``channel=0,
+        neighbour_channel=1`` is the cross-channel pCF of two channels
+        of one file.
     directions, radius, npoints, nbins, mode, offset, engine :
         As for :func:`ipcf.pcf_image`. `offset` is the camera offset in
         counts, subtracted from the means that normalise the curves
@@ -197,14 +211,19 @@ def analyze(
         mode=mode,
         offset=offset,
         engine=engine,
-        cross=neighbour is not None,
+        cross=neighbour is not None or neighbour_channel is not None,
         directions=directions,
     )
-    sources = [source] if neighbour is None else [source, neighbour]
+    sources = [source]
+    selections = [{'channel': channel, 'z': z}]
+    if neighbour is not None or neighbour_channel is not None:
+        sources.append(source if neighbour is None else neighbour)
+        selections.append({'channel': neighbour_channel, 'z': z})
     return run(
         analysis,
         sources,
         output,
+        selections=selections,
         dt=dt,
         bleach=bleach,
         roi=roi,
@@ -229,6 +248,7 @@ def run(
     output: str | os.PathLike[str],
     /,
     *,
+    selections: Sequence[dict[str, int | None]] | None = None,
     dt: float | None = None,
     bleach: str | None = 'filter:1024',
     roi: str | Sequence[int] | None = None,
@@ -255,6 +275,12 @@ def run(
     sources : sequence
         One series per input channel of the analysis (see
         :func:`analyze`); all of one shape.
+    selections : sequence of dict, optional
+        For each source, the options ``'channel'`` and ``'z'`` of
+        :func:`ipcf.io.open_series` (None for the whole series); each
+        block reopens the source with them. Recorded in the result
+        (``channel``, ``z``, ``neighbour_channel``), and a resumed run
+        must select the same.
     output, dt, bleach, roi, mask, block, scheduler, cluster, \
 num_workers, num_threads, resume, overwrite, progress, gaps, report :
         As for :func:`analyze`.
@@ -285,7 +311,22 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
             f'{len(sources)} were given'
         )
         raise ValueError(msg)
-    series = [_io.open_series(s, gaps=gaps) for s in sources]
+    if selections is None:
+        selections = [{} for _ in sources]
+    selections = [
+        {k: v for k, v in dict(select).items() if v is not None}
+        for select in selections
+    ]
+    if len(selections) != len(sources):
+        msg = (
+            f'{len(selections)} selections were given for '
+            f'{len(sources)} series'
+        )
+        raise ValueError(msg)
+    series = [
+        _io.open_series(s, gaps=gaps, **select)
+        for s, select in zip(sources, selections, strict=True)
+    ]
     shape = tuple(int(n) for n in series[0].shape)
     for other in series[1:]:
         if tuple(int(n) for n in other.shape) != shape:
@@ -340,9 +381,13 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         'source': described[0],
         'source_fingerprint': fingerprint(series[0]),
     }
+    for option, value in selections[0].items():
+        attrs[option] = value
     if len(sources) > 1:
         attrs['neighbour'] = described[1]
         attrs['neighbour_fingerprint'] = fingerprint(series[1])
+        if 'channel' in selections[1]:
+            attrs['neighbour_channel'] = selections[1]['channel']
     params = {
         **analysis.parameters(),
         'dt': dt,
@@ -361,6 +406,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         _run_and_store(
             analysis,
             sources,
+            selections,
             series,
             output,
             record,
@@ -391,6 +437,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
 def _run_and_store(
     analysis,
     sources,
+    selections,
     series,
     output,
     record,
@@ -426,9 +473,10 @@ def _run_and_store(
 
     start = time.perf_counter()
     todo = [b for b in blocks if not record.done(b)]
+    # paths travel with their selection; other sources as opened
     task_sources = [
-        s if _is_path_like(s) else d
-        for s, d in zip(sources, series, strict=True)
+        (s, select) if _is_path_like(s) else (d, {})
+        for s, select, d in zip(sources, selections, series, strict=True)
     ]
     options = {
         'analysis': analysis,
@@ -540,12 +588,12 @@ def plan_blocks(
 
 def _compute_block(
     spec: tuple[int, int, int, int],
-    sources: list[Any],
+    sources: list[tuple[Any, dict[str, int]]],
     mask: numpy.ndarray | None,
     num_threads: int,
     options: dict[str, Any],
 ) -> tuple[int, int, float]:
-    """Analyse one block and record it."""
+    """Analyse one block of (source, open_series options) and record it."""
     from . import bleach as _bleach
     from . import io as _io
 
@@ -566,8 +614,8 @@ def _compute_block(
             return by, bx, time.perf_counter() - start
     method, param = options['bleach']
     channels = []
-    for source in sources:
-        series = _io.open_series(source, gaps=options['gaps'])
+    for source, select in sources:
+        series = _io.open_series(source, gaps=options['gaps'], **select)
         pixels = numpy.asarray(series[:, rows, cols])
         if method != 'none':
             pixels = _bleach.correct(
@@ -768,8 +816,14 @@ def _call(analysis: Any, sources: list[str], output: Path, params) -> str:
         roi=tuple(params['roi']),
         block=params['block'],
     )
-    if len(sources) > 1:
+    for option in ('channel', 'z'):
+        if option in params:
+            options[option] = params[option]
+    same = len(sources) > 1 and sources[1] == sources[0]
+    if len(sources) > 1 and not (same and 'neighbour_channel' in params):
         options['neighbour'] = sources[1]
+    if 'neighbour_channel' in params:
+        options['neighbour_channel'] = params['neighbour_channel']
     text = ', '.join(f'{k}={v!r}' for k, v in options.items())
     return f'ipcf.analyze({sources[0]!r}, {str(output)!r}, {text})'
 
