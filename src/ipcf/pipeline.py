@@ -298,7 +298,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
     from . import roi as _roi
     from ._files import OutputLock, check_not_input, store_kind
     from ._sources import relative_source
-    from .store import BlockRecord, fingerprint
+    from .store import BlockRecord, ResultWriter, fingerprint, provenance
 
     start = time.perf_counter()
     # every check comes before anything is created on disk
@@ -403,169 +403,89 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         )
         timings = {'prepare': time.perf_counter() - start}
         _step(report, 'prepare', start)
-        _run_and_store(
-            analysis,
-            sources,
-            selections,
-            series,
+
+        # the result records this run's stage times; a resumed run its
+        # own, with the blocks that were done before
+        start = time.perf_counter()
+        todo = [b for b in blocks if not record.done(b)]
+        # paths travel with their selection; other sources as opened
+        task_sources = [
+            (s, select) if _is_path_like(s) else (d, {})
+            for s, select, d in zip(sources, selections, series, strict=True)
+        ]
+        options = {
+            'analysis': analysis,
+            'plan': plan,
+            'bleach': (method, param),
+            'box': box,
+            'record': record,
+            'gaps': gaps,
+        }
+        try:
+            _run_blocks(
+                todo,
+                task_sources,
+                full_mask,
+                options,
+                scheduler=scheduler,
+                cluster=cluster_workers,
+                num_workers=num_workers,
+                threads=threads,
+                total=len(blocks),
+                done=len(blocks) - len(todo),
+                progress=progress,
+            )
+        except (ValueError, TypeError):
+            # bad data (NaN in a block, say): a rerun would fail the same
+            # way, so a run that started the record leaves nothing behind
+            if record.created:
+                record.remove()
+            raise
+        timings[f'{analysis.name} blocks'] = time.perf_counter() - start
+        if len(todo) < len(blocks):
+            timings['resumed_blocks'] = len(blocks) - len(todo)
+        schema.attrs['timings'] = timings
+        _step(report, f'{analysis.name} blocks', start)
+
+        start = time.perf_counter()
+        chunks = (min(block, 64), min(block, 64))
+        with ResultWriter(
             output,
-            record,
-            blocks,
-            full_mask,
             schema,
-            plan,
-            params,
-            described,
-            box=box,
-            block=block,
-            method=method,
-            param=param,
-            scheduler=scheduler,
-            cluster=cluster_workers,
-            num_workers=num_workers,
-            threads=threads,
+            group=group or analysis.name,
+            chunks=chunks,
             overwrite=overwrite,
-            progress=progress,
-            group=group,
-            gaps=gaps,
-            timings=timings,
-            report=report,
-        )
+            provenance=provenance(
+                source=described[0],
+                parameters=params,
+                call=_call(analysis, described, output, params),
+            ),
+        ) as writer:
+            for spec in blocks:
+                values = record.load(spec)
+                if values is not None:
+                    writer.write(values, y=spec[0], x=spec[1])
+        record.remove()
+        _step(report, 'store', start)
     return output
-
-
-def _run_and_store(
-    analysis,
-    sources,
-    selections,
-    series,
-    output,
-    record,
-    blocks,
-    full_mask,
-    schema,
-    plan,
-    params,
-    described,
-    *,
-    box,
-    block,
-    method,
-    param,
-    scheduler,
-    cluster,
-    num_workers,
-    threads,
-    overwrite,
-    progress,
-    group,
-    gaps,
-    timings,
-    report,
-) -> None:
-    """Compute the blocks still to do, then write the store.
-
-    The result records the seconds of this run's stages (``timings``);
-    a resumed run records its own, with ``resumed_blocks`` done before.
-
-    """
-    from .store import ResultWriter, provenance
-
-    start = time.perf_counter()
-    todo = [b for b in blocks if not record.done(b)]
-    # paths travel with their selection; other sources as opened
-    task_sources = [
-        (s, select) if _is_path_like(s) else (d, {})
-        for s, select, d in zip(sources, selections, series, strict=True)
-    ]
-    options = {
-        'analysis': analysis,
-        'plan': plan,
-        'bleach': (method, param),
-        'box': box,
-        'record': record,
-        'gaps': gaps,
-    }
-    try:
-        _run_blocks(
-            todo,
-            task_sources,
-            full_mask,
-            options,
-            scheduler=scheduler,
-            cluster=cluster,
-            num_workers=num_workers,
-            threads=threads,
-            total=len(blocks),
-            done=len(blocks) - len(todo),
-            progress=progress,
-        )
-    except (ValueError, TypeError):
-        # bad data (NaN in a block, say): a rerun would fail the same
-        # way, so a run that started the record leaves nothing behind
-        if record.created:
-            record.remove()
-        raise
-    timings[f'{analysis.name} blocks'] = time.perf_counter() - start
-    if len(todo) < len(blocks):
-        timings['resumed_blocks'] = len(blocks) - len(todo)
-    schema.attrs['timings'] = timings
-    _step(report, f'{analysis.name} blocks', start)
-
-    start = time.perf_counter()
-    chunks = (min(block, 64), min(block, 64))
-    with ResultWriter(
-        output,
-        schema,
-        group=group or analysis.name,
-        chunks=chunks,
-        overwrite=overwrite,
-        provenance=provenance(
-            source=described[0],
-            parameters=params,
-            call=_call(analysis, described, output, params),
-        ),
-    ) as writer:
-        for spec in blocks:
-            values = record.load(spec)
-            if values is not None:
-                writer.write(values, y=spec[0], x=spec[1])
-    record.remove()
-    _step(report, 'store', start)
 
 
 def _check_space(schema: Any, output: Path, *, resume: bool) -> None:
     """Refuse a result that cannot fit in the output's file system.
 
-    The store needs the result once and the block records once more.
+    The store needs the result once and the block records once more; a
+    resumed run has part of the records already and is not checked.
 
     """
-    import shutil
+    from ._files import check_free_space
 
+    if resume:
+        return
     need = 2 * sum(
         math.prod(v.shape) * numpy.dtype(v.dtype).itemsize
         for v in schema.variables.values()
     )
-    folder = output.parent if str(output.parent) else Path('.')
-    try:
-        free = shutil.disk_usage(folder).free
-    except OSError:
-        return  # the folder is missing: writing will say so
-    if not resume and need > free:
-        msg = (
-            f'the result of {str(output)!r} needs about {_size(need)} '
-            f'(result and block records), but only {_size(free)} is free '
-            'there'
-        )
-        raise OSError(msg)
-
-
-def _size(nbytes: float) -> str:
-    for unit in ('bytes', 'kB', 'MB', 'GB', 'TB'):
-        if nbytes < 1000 or unit == 'TB':
-            return f'{nbytes:.3g} {unit}'
-        nbytes /= 1000
-    return f'{nbytes:.3g} PB'  # pragma: no cover
+    check_free_space(output, need, what='the result and its block records')
 
 
 def plan_blocks(
