@@ -318,12 +318,11 @@ class PcfAnalysis:
 
     def plan(self, nframes: int) -> Plan:
         """Return the plan for a series of nframes available frames."""
-        used = self.frames_used(nframes)
-        return Plan(
-            offsets=self.points,
-            halo=self.halo,
-            nframes=used,
-            edges=tuple(int(e) for e in logbins(used // 2, self.nbins)),
+        return Plan.image(
+            radius=self.radius,
+            npoints=len(self.points),
+            nframes=self.frames_used(nframes),
+            nbins=self.nbins,
             mode=self.mode,
             cross=self.cross,
             reverse=self.directions == 'both',
@@ -465,7 +464,7 @@ class PcfAnalysis:
             values,
             name=self.name,
             dims=self.dims(plan),
-            coords={k: (d, c) for k, (d, c) in coords.items()},
+            coords=coords,
             attrs=attrs,
         )
 

@@ -41,7 +41,6 @@ import numpy
 
 from ._containers import create_array, get_json, open_root, set_json
 from ._files import (
-    OutputExistsError,
     check_target,
     fsync_write,
     hidden_path,
@@ -787,11 +786,16 @@ def _read_group(grp: Any, path: Path, group: str) -> tuple[Any, dict]:
     coords = {key: coords[key] for key in record['coords']}
     data_vars = {key: variable(key) for key in record['data_vars']}
     dataset = xarray.Dataset(data_vars, coords=coords, attrs=record['attrs'])
+    return _as_result(dataset, record), record
+
+
+def _as_result(dataset: Any, record: dict) -> Any:
+    """Return the stored Dataset, or its one DataArray if that was saved."""
     if record['kind'] == 'DataArray':
         result = dataset[record['name']]
         result.attrs = dict(record['attrs'])
-        return result, record
-    return dataset, record
+        return result
+    return dataset
 
 
 def _to_netcdf(result: Any, tmp: Path, provenance: Any) -> None:
@@ -827,11 +831,7 @@ def _from_netcdf(path: Path) -> tuple[Any, dict]:
     for key, attrs in record.get('var_attrs', {}).items():
         if key in dataset.variables:
             dataset[key].attrs = attrs
-    if record['kind'] == 'DataArray':
-        result = dataset[record['name']]
-        result.attrs = dict(record['attrs'])
-        return result, record
-    return dataset, record
+    return _as_result(dataset, record), record
 
 
 def _describe(source: Any) -> str:
@@ -841,6 +841,3 @@ def _describe(source: Any) -> str:
         return f'{len(source)} files from {os.fspath(source[0])}'
     shape = getattr(source, 'shape', None)
     return f'{type(source).__name__} {tuple(shape) if shape else ""}'.strip()
-
-
-__all__ += ['OutputExistsError']
