@@ -562,7 +562,7 @@ def fingerprint(data: Any, dtype: Any = None, /) -> str:
 
 def provenance(
     *,
-    source: Any = None,
+    source: str | os.PathLike[str] | None = None,
     data: Any = None,
     parameters: Mapping[str, Any] | None = None,
     call: str | None = None,
@@ -572,7 +572,9 @@ def provenance(
     Parameters
     ----------
     source : str, path or None
-        The input as the user named it.
+        The input as the result records it (see
+        :func:`ipcf._sources.relative_source` for series of files and
+        arrays).
     data : array_like, optional
         The opened input, for its :func:`fingerprint`.
     parameters : mapping, optional
@@ -588,7 +590,7 @@ def provenance(
 
     """
     return provenance_record(
-        source=None if source is None else _describe(source),
+        source=None if source is None else os.fspath(source),
         source_fingerprint=None if data is None else fingerprint(data),
         parameters=jsonable(dict(parameters or {})),
         call=call,
@@ -832,12 +834,3 @@ def _from_netcdf(path: Path) -> tuple[Any, dict]:
         if key in dataset.variables:
             dataset[key].attrs = attrs
     return _as_result(dataset, record), record
-
-
-def _describe(source: Any) -> str:
-    if isinstance(source, str | os.PathLike):
-        return os.fspath(source)
-    if isinstance(source, list | tuple) and source:
-        return f'{len(source)} files from {os.fspath(source[0])}'
-    shape = getattr(source, 'shape', None)
-    return f'{type(source).__name__} {tuple(shape) if shape else ""}'.strip()
