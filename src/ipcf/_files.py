@@ -33,12 +33,14 @@ __all__ = [
     'format_size',
     'free_space',
     'hidden_path',
+    'known_suffixes',
     'is_no_space',
     'is_zarr_store',
     'no_space_error',
     'publishing',
     'remove_path',
     'store_kind',
+    'writer_kind',
 ]
 
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -91,10 +93,47 @@ def store_kind(
     """
     kind = file_kind(path)
     if kind not in kinds:
-        known = ', '.join(s for k in kinds for s in SUFFIXES[k])
         msg = (
             f'{name} {os.fspath(path)!r} has an unknown suffix; '
-            f'use one of {known}'
+            f'use one of {known_suffixes(kinds)}'
+        )
+        raise ValueError(msg)
+    return kind
+
+
+def known_suffixes(kinds: tuple[str, ...], /) -> str:
+    """Return the suffixes of formats, for messages.
+
+    >>> known_suffixes(('zarr', 'netcdf'))
+    '.zarr, .nc'
+
+    """
+    return ', '.join(s for k in kinds for s in SUFFIXES[k])
+
+
+def writer_kind(
+    path: str | os.PathLike[str],
+    kinds: tuple[str, ...],
+    /,
+    *,
+    action: str,
+    hint: str = '',
+) -> str:
+    """Return the format of path among kinds, or refuse its suffix.
+
+    The message reads ``cannot {action} 'path': unsupported suffix
+    '.x'; use {suffixes}{hint}``.
+
+    >>> writer_kind('movie.TIF', ('tiff', 'raw'), action='write')
+    'tiff'
+
+    """
+    kind = file_kind(path)
+    if kind not in kinds:
+        msg = (
+            f'cannot {action} {os.fspath(path)!r}: unsupported suffix '
+            f'{Path(path).suffix.lower()!r}; use {known_suffixes(kinds)}'
+            f'{hint}'
         )
         raise ValueError(msg)
     return kind

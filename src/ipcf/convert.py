@@ -55,18 +55,17 @@ from ._containers import (
     set_json,
 )
 from ._files import (
-    SUFFIXES,
     OutputLock,
     check_free_space,
     check_not_input,
     check_target,
     disk_size,
-    file_kind,
     format_size,
     hidden_path,
     is_no_space,
     publish,
     remove_path,
+    writer_kind,
 )
 from ._utils import number_threads, progress_bar
 from ._validate import check_bool, check_choice, check_int
@@ -735,15 +734,7 @@ def _read_slab(data: Any, key: tuple[slice, slice, slice]) -> numpy.ndarray:
 
 def _output_kind(path: pathlib.Path) -> str:
     """Return 'hdf5' or 'zarr' for the output's suffix."""
-    kind = file_kind(path)
-    if kind not in KINDS:
-        known = ', '.join(s for k in KINDS for s in SUFFIXES[k])
-        msg = (
-            f'cannot convert to {os.fspath(path)!r}: unsupported suffix '
-            f'{path.suffix.lower()!r}; use {known}'
-        )
-        raise ValueError(msg)
-    return kind
+    return writer_kind(path, tuple(KINDS), action='convert to')
 
 
 def _frame_range(frames: Any, nframes: int) -> tuple[int, int]:

@@ -18,7 +18,12 @@ from typing import Any
 
 import numpy
 
-from .._files import SUFFIXES, check_target, file_kind, is_zarr_store
+from .._files import (
+    check_target,
+    file_kind,
+    is_zarr_store,
+    writer_kind,
+)
 from ._lazy import native
 
 __all__ = [
@@ -60,16 +65,12 @@ def output_kind(path: pathlib.Path, /) -> str:
     'tiff'
 
     """
-    kind = file_kind(path)
-    if kind not in COMPRESSION:
-        known = ', '.join(s for k in COMPRESSION for s in SUFFIXES[k])
-        msg = (
-            f'cannot write {os.fspath(path)!r}: unsupported suffix '
-            f'{path.suffix.lower()!r}; use {known}, or imwrite_series for '
-            f'a directory of TIFF files'
-        )
-        raise ValueError(msg)
-    return kind
+    return writer_kind(
+        path,
+        tuple(COMPRESSION),
+        action='write',
+        hint=', or imwrite_series for a directory of TIFF files',
+    )
 
 
 def check_compression(compression: Any, kind: str, /) -> str | None:
