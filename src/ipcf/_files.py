@@ -48,6 +48,10 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     'tiff': ('.tif', '.tiff'),
     'hdf5': ('.h5', '.hdf5', '.hdf'),
     'zarr': ('.zarr',),
+    'czi': ('.czi',),
+    'lif': ('.lif',),
+    'nd2': ('.nd2',),
+    'lfd': ('.b64', '.z64'),
     'netcdf': ('.nc',),
     'html': ('.html', '.htm'),
     'image': ('.png', '.svg', '.pdf', '.jpg', '.jpeg'),
@@ -64,6 +68,8 @@ def file_kind(path: str | os.PathLike[str], /) -> str | None:
 
     >>> file_kind('data/movie.TIF'), file_kind('r.zarr'), file_kind('x.q')
     ('tiff', 'zarr', None)
+    >>> file_kind('cell.czi'), file_kind('run.ND2'), file_kind('s.b64')
+    ('czi', 'nd2', 'lfd')
 
     """
     suffix = Path(path).suffix.lower()

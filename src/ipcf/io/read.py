@@ -26,6 +26,7 @@ from .._utils import number_threads
 from .._validate import check_choice, check_string
 from ._lazy import check_array, chunks_of, native
 from ._units import merge_units
+from ._vendor import FORMATS, format_units, open_format
 from .metadata import attrs_metadata
 from .raw import open_raw, raw_metadata
 from .stores import open_dataset, store_metadata, store_units
@@ -55,7 +56,11 @@ SUPPORTED = (
     f'TIFF ({", ".join(SUFFIXES["tiff"])}), '
     f'TIFF series (directory, glob pattern or list of files), '
     f'HDF5 ({", ".join(SUFFIXES["hdf5"])}), '
-    f'zarr ({", ".join(SUFFIXES["zarr"])})'
+    f'zarr ({", ".join(SUFFIXES["zarr"])}), '
+    f'Zeiss CZI ({", ".join(SUFFIXES["czi"])}), '
+    f'Leica LIF ({", ".join(SUFFIXES["lif"])}), '
+    f'Nikon ND2 ({", ".join(SUFFIXES["nd2"])}), '
+    f'SimFCS stacks ({", ".join(SUFFIXES["lfd"])})'
 )
 """The source formats, for messages."""
 
@@ -105,6 +110,13 @@ def open_series(
           ``t``, ``y``, ``x`` in that order, any others of length 1 or
           selected by `channel` (axis ``c``) and `z` (then read through
           a lazy ``(T, H, W)`` view).
+        - a Zeiss ``.czi``, Leica ``.lif`` or Nikon ``.nd2`` file, read
+          through pylibCZIrw, liffile or nd2 (``pip install
+          "ipcf[formats]"``): the T axis as frames, one channel and
+          z-plane selected by `channel` and `z` (a LIF file's image by
+          `key`); only the frames and rows a slice needs are read.
+        - a SimFCS ``.b64`` (int16, memory-mapped) or ``.z64`` (float32,
+          decompressed when first read) image stack, through lfdfiles.
         - a numpy array or any object with ``shape``, ``dtype``, ``ndim``
           and ``__getitem__`` (dask arrays, memmaps, h5py and zarr
           arrays): returned unchanged once checked.
@@ -117,6 +129,8 @@ def open_series(
     key : str, optional
         HDF5 and zarr only: path of the dataset in the file. Default:
         ``'data'`` if that is a 3-D dataset, else the only 3-D dataset.
+        LIF files: name or path of the image, required where the file
+        holds several.
     num_threads : int, optional
         Threads reading the files of a TIFF series. Default: all cores.
     gaps : {'error', 'ignore'}, optional, default: 'error'
@@ -241,7 +255,8 @@ def read_metadata(source: Any, /, *, key: str | None = None) -> dict:
         As for :func:`open_series`. Arrays with an ``attrs`` mapping
         (h5py, zarr) give their ``'metadata'`` attribute.
     key : str, optional
-        HDF5 and zarr only: the dataset, as for :func:`open_series`.
+        HDF5 and zarr only: the dataset, as for :func:`open_series`;
+        LIF files: the image.
 
     Returns
     -------
@@ -263,7 +278,14 @@ def read_metadata(source: Any, /, *, key: str | None = None) -> dict:
         by more than 1 %, ``Channel Name``, ``AcquisitionDate``), ImageJ
         TIFF (``finterval``, ``unit`` with the XResolution and YResolution
         tags, ``spacing``) and OME-Zarr (the ``multiscales`` axes' units
-        with the scale of dataset 0, ``omero`` channel labels). The
+        with the scale of dataset 0, ``omero`` channel labels), CZI
+        (``Scaling``, the ``TimeStamps`` attachment, channel names and
+        emission wavelengths, ``AcquisitionDateAndTime``), LIF (the
+        dimensions' lengths, the ``TimeStampList``), ND2 (calibration,
+        z step, frame time stamps, channel names and emission
+        wavelengths) and SimFCS stacks (which declare nothing: only
+        ``axes`` and ``units_note``); per-frame time stamps give the
+        median interval, logged as a warning when irregular. The
         first file of a TIFF series is read. Files that declare none of
         these add nothing; an empty dict means nothing is known.
 
@@ -309,6 +331,14 @@ def read_metadata(source: Any, /, *, key: str | None = None) -> dict:
         return merge_units(stored, store_units(target, name=name))
     if fmt == 'hdf5':
         return store_metadata(target, fmt, key=key, name=name)
+    if fmt in FORMATS:
+        if key is not None and fmt != 'lif':
+            msg = (
+                f'{key=} applies to HDF5 and zarr files and LIF images '
+                f'only, not to {name}'
+            )
+            raise ValueError(msg)
+        return format_units(fmt, target, key=key)
     attrs = getattr(source, 'attrs', None)
     if hasattr(attrs, 'get'):
         return attrs_metadata(attrs, None, name=name)
@@ -394,13 +424,17 @@ def _open(
             f'{fmt} source {name}'
         )
         raise ValueError(msg)
-    if fmt not in {'hdf5', 'zarr'} and key is not None:
-        msg = f'{key=} applies to HDF5 and zarr only, not to {fmt} {name}'
+    if fmt not in {'hdf5', 'zarr', 'lif'} and key is not None:
+        msg = (
+            f'{key=} applies to HDF5 and zarr files and LIF images only, '
+            f'not to {fmt} {name}'
+        )
         raise ValueError(msg)
     for value, option in ((channel, 'channel'), (z, 'z')):
-        if value is not None and fmt not in {'tiff', 'zarr'}:
+        if value is not None and fmt not in {'tiff', 'zarr', *FORMATS}:
             msg = (
                 f'{option}={value!r} applies to TIFF and OME-Zarr files '
+                f'and the microscope formats (CZI, LIF, ND2, SimFCS) '
                 f'only, not to the {fmt} source {name}'
             )
             raise ValueError(msg)
@@ -418,6 +452,8 @@ def _open(
         array = open_dataset(
             target, fmt, key=key, name=name, gaps=gaps, channel=channel, z=z
         )
+    elif fmt in FORMATS:
+        array = open_format(fmt, target, channel=channel, z=z, key=key)
     else:
         array, files = source, None
     member = name
@@ -464,7 +500,7 @@ def _classify(source: Any) -> tuple[str, Any, str]:
                 msg = f'no TIFF files (*.tif, *.tiff) in directory {text!r}'
                 raise FileNotFoundError(msg)
             return 'tiff-series', natural_sorted(files), name
-        if kind in {'raw', 'tiff', 'hdf5'}:
+        if kind in {'raw', 'tiff', 'hdf5', *FORMATS}:
             return kind, path, name
         msg = f'unsupported file type {text!r}; supported: {SUPPORTED}'
         raise ValueError(msg)
