@@ -137,7 +137,16 @@ def fit(
         start = _start_one(lag, data, weights, side=side, w=w, w_z=w_z)
     else:
         start = _start_two(lag, data, weights, side=side, w=w, w_z=w_z)
-    params, chi, curve, jac = _levenberg_marquardt(model, start, data, weights)
+    # log D stays within 1e4 of the times the lags cover, so that the
+    # model stays finite however badly a pixel fits
+    slow, fast = _trial_diffusion(lag, 2, side=side, w=w)[::-1]
+    low = numpy.full(start.shape[1], -numpy.inf)
+    high = numpy.full(start.shape[1], numpy.inf)
+    low[1:-1:2] = math.log(slow) - math.log(1e4)
+    high[1:-1:2] = math.log(fast) + math.log(1e4)
+    params, chi, curve, jac = _levenberg_marquardt(
+        model, start, data, weights, bounds=(low, high)
+    )
     npar = params.shape[1]
     dof = (weights > 0).sum(axis=1) - npar
     with numpy.errstate(divide='ignore', invalid='ignore'):
@@ -286,10 +295,16 @@ def _levenberg_marquardt(
     data: NDArray,
     weights: NDArray,
     *,
+    bounds: tuple[NDArray, NDArray] | None = None,
     iterations: int = _ITERATIONS,
     tolerance: float = 1e-10,
 ) -> tuple[NDArray, NDArray, NDArray, NDArray]:
-    """Minimise sum w (data - f)² per row; every row damped on its own."""
+    """Minimise sum w (data - f)² per row; every row damped on its own.
+
+    Steps that leave `bounds` (low, high per parameter) are cut back to
+    them.
+
+    """
     params = params.copy()
     npar = params.shape[1]
     eye = numpy.eye(npar)
@@ -312,7 +327,10 @@ def _levenberg_marquardt(
         )
         step = numpy.linalg.solve(_regular(scaled), gradient[..., None])
         trial = params[idx] + step[..., 0]
-        tvalues, tjac = function(trial)
+        if bounds is not None:
+            numpy.clip(trial, bounds[0], bounds[1], out=trial)
+        with numpy.errstate(all='ignore'):
+            tvalues, tjac = function(trial)
         tresidual = data[idx] - tvalues
         tchi = (weights[idx] * tresidual**2).sum(axis=1)
         better = numpy.isfinite(tchi) & (tchi <= chi[idx])

@@ -814,6 +814,9 @@ def fit_acf(
     size = area if w_z is None else area * math.sqrt(math.pi) * w_z
     out['density'] = out['N'] / size
     dims = ('y', 'x')
+    for value in out.values():
+        # a failed pixel's values may not fit float32
+        value[~(numpy.abs(value) < 1e30)] = numpy.nan
     variables = {
         key: (dims, value.reshape(height, width).astype(numpy.float32))
         for key, value in out.items()
