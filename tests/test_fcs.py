@@ -73,6 +73,21 @@ def test_acf_image_equals_direct_formula(engine, series):
     assert_array_equal(series, before)
 
 
+def test_gpu_arithmetic_on_numpy_runs_the_acf_plan(series):
+    """The GPU engine's array-module path takes the offset-0 plan too."""
+    from ipcf._rows import RowReader
+    from ipcf.engines import gpu, reference
+
+    plan = AcfAnalysis(nbins=12, offset=1.0).plan(series.shape[0])
+    engine_plan = plan.engine_plan
+    shape = engine_plan.out_shape(series.shape[1:])
+    result = numpy.full(shape, numpy.nan, numpy.float32)
+    expected = result.copy()
+    gpu._compute(numpy, engine_plan, RowReader([series], 200), result)
+    reference.compute(engine_plan, RowReader([series], 200), expected)
+    assert_allclose(result, expected, rtol=0, atol=1e-6)
+
+
 def test_acf_zero_is_relative_variance(series):
     acf = acf_image(series, nbins=8)
     data = series.astype(numpy.float64)
@@ -172,8 +187,13 @@ def test_pipeline_runs_acf_analysis(correlator, series, tmp_path):
     if correlator == 'multipletau':
         assert_allclose(stored['acf_error'].values, whole['acf_error'].values)
     assert_allclose(stored['delay'].values, whole['delay'].values)
+    before = dict(stored['acf'].attrs)
     fit = fit_acf(stored, pixel_size=0.1, w=0.25)
     assert fit['D'].shape == (7, 8)
+    assert fit.attrs['weights'] == (
+        'errors' if correlator == 'multipletau' else 'equal'
+    )
+    assert dict(stored['acf'].attrs) == before
 
 
 def test_pipeline_refuses_binning(series, tmp_path):

@@ -1092,6 +1092,8 @@ def _acf_values(acf: Any) -> tuple[Any, Any]:
             raise ValueError(msg)
         errors = acf['acf_error'].values if 'acf_error' in acf else None
         values = acf['acf']
+        # a copy: the Dataset's variable keeps its own attributes
+        values = values.copy(deep=False)
         values.attrs = {**acf.attrs, **values.attrs}
     elif isinstance(acf, xarray.DataArray):
         values = acf
