@@ -8,6 +8,10 @@ are served as views, without a copy; lazy arrays (h5py, zarr, dask,
 ipcf's own series) are read in slabs of rows that are kept until the
 engine moves past them, so each chunk on disk is read about once.
 
+A reader of volume series ``(T, Z, Y, X)`` serves planes instead:
+:meth:`RowReader.planes` returns an image reader whose channels are
+chosen planes, views of arrays in memory.
+
 """
 
 from __future__ import annotations
@@ -47,12 +51,16 @@ class RowReader:
 
     Parameters
     ----------
-    channels : sequence of array_like, shape (T, H, W)
-        Checked inputs of one shape; channel 0 holds the centres.
+    channels : sequence of array_like, shape (T, H, W) or (T, Z, H, W)
+        Checked inputs of one shape; channel 0 holds the centres. Volumes
+        are read through :meth:`planes`.
     nframes : int
         Frames served, the first of each input.
     slab_bytes : int, optional
         Bytes of a lazy input's rows kept at a time.
+    names : sequence of str, optional
+        Names of the channels in messages; default ``'data'`` and
+        ``'neighbour'``.
 
     Notes
     -----
@@ -65,6 +73,9 @@ class RowReader:
     >>> reader = RowReader([data], 2)
     >>> reader.read(0, 1, 3, 1, 2)[:, :, 0].tolist()
     [[5, 9], [17, 21]]
+    >>> volume = RowReader([numpy.zeros((4, 3, 5, 6))], 4)
+    >>> volume.shape, volume.planes([(0, 2), (0, 1)]).shape
+    ((4, 3, 5, 6), (4, 5, 6))
 
     """
 
@@ -75,20 +86,25 @@ class RowReader:
         /,
         *,
         slab_bytes: int = _SLAB_BYTES,
+        names: list[str] | None = None,
     ) -> None:
         self.channels = list(channels)
         first = self.channels[0]
         self.nframes = int(nframes)
-        self.height = int(first.shape[1])
-        self.width = int(first.shape[2])
+        self.depth = int(first.shape[1]) if len(first.shape) == 4 else None
+        self.height = int(first.shape[-2])
+        self.width = int(first.shape[-1])
         self.dtypes = [engine_dtype(c.dtype) for c in self.channels]
         self.dtype = max(self.dtypes, key=lambda d: d.itemsize)
-        self.names = ['data', 'neighbour'][: len(self.channels)]
+        if names is None:
+            names = ['data', 'neighbour'][: len(self.channels)]
+        self.names = list(names)
         self._direct = [_is_direct(c) for c in self.channels]
         self._slabs: list[tuple[int, int, int, int, numpy.ndarray] | None]
         self._slabs = [None] * len(self.channels)
         self._slab_bytes = int(slab_bytes)
-        self._warned = False
+        # shared with the plane readers: one warning per volume
+        self._warned = [False]
 
     @property
     def nchannels(self) -> int:
@@ -96,9 +112,34 @@ class RowReader:
         return len(self.channels)
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        """``(nframes, height, width)`` served."""
+    def shape(self) -> tuple[int, ...]:
+        """Frames, (depth,) height and width served."""
+        if self.depth is not None:
+            return (self.nframes, self.depth, self.height, self.width)
         return (self.nframes, self.height, self.width)
+
+    def planes(self, selection: list[tuple[int, int]], /) -> RowReader:
+        """Return an image reader of planes of a volume reader.
+
+        Channel k of the new reader is plane ``z`` of channel ``c`` for
+        ``selection[k] = (c, z)``. Arrays in memory are served as views;
+        lazy ones are read plane by plane as the new reader needs.
+
+        """
+        channels = []
+        names = []
+        for c, z in selection:
+            source = self.channels[c]
+            if self._direct[c]:
+                channels.append(source[:, z])
+            else:
+                channels.append(_Plane(source, z))
+            names.append(f'{self.names[c]} (plane {z})')
+        reader = RowReader(
+            channels, self.nframes, slab_bytes=self._slab_bytes, names=names
+        )
+        reader._warned = self._warned
+        return reader
 
     def read(
         self, channel: int, y0: int, y1: int, x0: int, x1: int, /
@@ -157,9 +198,9 @@ class RowReader:
         self, block: numpy.ndarray, channel: int, y0: int, y1: int
     ) -> None:
         name = self.names[channel]
-        if block.dtype.kind in 'if' and not self._warned and block.size:
+        if block.dtype.kind in 'if' and not self._warned[0] and block.size:
             if block.min() < 0:
-                self._warned = True
+                self._warned[0] = True
                 warnings.warn(
                     f'{name} has negative intensities (rows {y0}..{y1 - 1}): '
                     'the pCF normalizes by mean intensities, which are '
@@ -173,6 +214,26 @@ class RowReader:
                 f'{y0}..{y1 - 1}; replace them, e.g. with numpy.nan_to_num'
             )
             raise ValueError(msg)
+
+
+class _Plane:
+    """Plane z of a lazy volume series, sliced like an image series."""
+
+    def __init__(self, source: Any, z: int) -> None:
+        self.source = source
+        self.z = int(z)
+        shape = tuple(int(n) for n in source.shape)
+        self.shape = (shape[0], shape[2], shape[3])
+        self.dtype = source.dtype
+        chunks = getattr(source, 'chunks', None)
+        try:
+            self.chunks = (chunks[0], chunks[2], chunks[3])
+        except (TypeError, IndexError):
+            self.chunks = None
+
+    def __getitem__(self, key: tuple[slice, slice, slice]) -> Any:
+        t, y, x = key
+        return self.source[t, self.z, y, x]
 
 
 def _is_direct(array: Any) -> bool:

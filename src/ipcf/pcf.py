@@ -2,12 +2,13 @@
 
 The image pCF correlates the intensity time series of every pixel with the
 series of the pixels on a circle around it, averages each curve in
-logarithmic delay bins and smooths it. :func:`pcf_image` is the public
-front door: it validates its input, builds the :class:`ipcf.plan.Plan`
-once and hands it with a reader of the input to an engine
-(:mod:`ipcf.engines`), which pulls the rows it needs. With a second
-channel (``neighbour=``) the centres come from one channel and their
-circle neighbours from the other: the cross-channel pCF.
+logarithmic delay bins and smooths it. Of a volume series (T, Z, Y, X)
+the neighbours lie on a sphere instead (:func:`ipcf.plan.sphere`).
+:func:`pcf_image` is the public front door: it validates its input,
+builds the :class:`ipcf.plan.Plan` once and hands it with a reader of the
+input to an engine (:mod:`ipcf.engines`), which pulls the rows it needs.
+With a second channel (``neighbour=``) the centres come from one channel
+and their circle neighbours from the other: the cross-channel pCF.
 :class:`PcfAnalysis` is the same analysis as the blocked pipeline runs it
 (:func:`ipcf.analyze`).
 
@@ -37,7 +38,16 @@ from ._validate import (
     check_real,
     check_series,
 )
-from .plan import Plan, average_bins, bin_delays, circle, logbins, smooth
+from .plan import (
+    Plan,
+    average_bins,
+    bin_delays,
+    circle,
+    logbins,
+    smooth,
+    sphere,
+    sphere_depth,
+)
 
 if TYPE_CHECKING:
     import xarray
@@ -49,12 +59,14 @@ __all__ = [
     'MIN_FRAMES',
     'DuplicatePointsWarning',
     'PcfAnalysis',
+    'PcfVolumeAnalysis',
     'average_bins',
     'bin_delays',
     'circle',
     'logbins',
     'pcf_image',
     'smooth',
+    'sphere',
 ]
 
 MIN_FRAMES = 16
@@ -76,6 +88,7 @@ def pcf_image(
     npoints: int | None = 32,
     nbins: int = 32,
     dt: float = 1.0,
+    z_ratio: float = 1.0,
     mask: ArrayLike | None = None,
     truncate: bool = True,
     mode: str = 'circular',
@@ -88,12 +101,13 @@ def pcf_image(
 
     Parameters
     ----------
-    data : array_like, shape (T, H, W)
+    data : array_like, shape (T, H, W) or (T, Z, H, W)
         Image time series of integer or floating-point intensities: numpy
         array, memmap, h5py or zarr dataset, dask array, or anything that
         slices like one. Read row by row as the engine needs it; not
-        modified.
-    neighbour : array_like, shape (T, H, W), optional
+        modified. A 4-D volume series gives the 3-D pCF: neighbours on a
+        sphere (:func:`sphere`) instead of a circle, every voxel a centre.
+    neighbour : array_like, shape of `data`, optional
         A second channel of the same shape: circle neighbours come from
         it while centres come from `data` (the cross-channel pCF, with no
         symmetry between points). None correlates `data` with itself.
@@ -102,17 +116,24 @@ def pcf_image(
         `neighbour` toward circle points in `data`, from the same pairs
         at no extra transform cost, along a ``direction`` dimension.
     radius : int, optional, default: 6
-        Circle radius in pixels, at least 1 and below ``min(H, W) / 2``.
+        Circle (or sphere) radius in lateral pixels, at least 1 and below
+        ``min(H, W) / 2``.
     npoints : int or None, optional, default: 32
-        Number of circle points, see :func:`circle`.
+        Number of circle points, see :func:`circle` (sphere points for
+        volumes, see :func:`sphere`).
     nbins : int, optional, default: 32
         Number of logarithmic delay bins requested, at least 2; fewer may
         remain, see :func:`logbins`.
     dt : float, optional, default: 1.0
         Frame interval in seconds; delays are reported in its unit.
-    mask : array_like of bool, shape (H, W), optional
-        Pixels to analyse. Curves of centre pixels outside the mask are
-        NaN (their intensities still serve as neighbours).
+    z_ratio : float, optional, default: 1.0
+        Volumes only: z voxel size over lateral pixel size, > 0. The
+        sphere is ``round(radius / z_ratio)`` planes deep (the axial
+        halo ``hz``; Z must exceed ``2 * hz``), round in physical units.
+        Another value with 3-D data is an error.
+    mask : array_like of bool, shape (H, W) or (Z, H, W), optional
+        Pixels (voxels) to analyse. Curves of centres outside the mask
+        are NaN (their intensities still serve as neighbours).
     truncate : bool, optional, default: True
         Use the first ``N = 2**floor(log2(T))`` frames. Else use all.
     mode : {'circular', 'linear'}, optional
@@ -145,15 +166,23 @@ def pcf_image(
         ``attrs`` hold every parameter, the frames used, the engine and
         the package version.
 
+        Of a volume: shape ``(Z - 2 hz, H - 2r, W - 2r, npoints,
+        nbins')``, dims ``('z', 'y', 'x', 'point', 'delay')`` (with
+        ``direction`` after ``x``), ``z`` the input plane indices (the
+        first is ``hz``); ``point`` also carries ``w`` (planes) and
+        ``polar`` (radians from +z), ``angle`` is the azimuth and
+        ``distance`` is ``sqrt(u**2 + v**2 + (w * z_ratio)**2)`` in
+        lateral pixels; ``attrs`` add ``z_ratio``.
+
     Raises
     ------
     TypeError
         If `data` is not numeric, or an option has the wrong type (a
         number given as a string or a bool included).
     ValueError
-        If `data` is not 3-D, has fewer than 16 frames, contains NaN or
-        infinity, `neighbour` has another shape, or an option is out of
-        range.
+        If `data` is not 3-D or 4-D, has fewer than 16 frames, contains
+        NaN or infinity, `neighbour` has another shape, or an option is
+        out of range (the sphere too large for the volume included).
 
     Notes
     -----
@@ -189,27 +218,53 @@ def pcf_image(
     >>> both.dims, both['direction'].values.tolist()
     (('y', 'x', 'direction', 'point', 'delay'), ['forward', 'reverse'])
 
+    A volume series of 5 planes, z voxels twice the lateral pixel size:
+
+    >>> volume = numpy.random.default_rng(2).poisson(100, (64, 5, 8, 8))
+    >>> result = pcf_image(volume, radius=2, npoints=8, nbins=8, z_ratio=2.0)
+    >>> result.dims, result.shape
+    (('z', 'y', 'x', 'point', 'delay'), (3, 4, 4, 8, 7))
+    >>> result['w'].values.tolist()
+    [1, 1, 0, 0, -1, -1, 0, 0]
+
     """
-    analysis = PcfAnalysis(
-        radius=radius,
-        npoints=npoints,
-        nbins=nbins,
-        mode=mode,
-        offset=offset,
-        engine=engine,
-        truncate=truncate,
-        cross=neighbour is not None,
-        directions=directions,
-    )
-    channels, shape = _check_channels(data, neighbour)
-    nframes, height, width = shape
-    analysis.check_shape(height, width)
+    if not hasattr(data, 'shape') or not hasattr(data, 'dtype'):
+        data = numpy.asarray(data)
+    options = {
+        'radius': radius,
+        'npoints': npoints,
+        'nbins': nbins,
+        'mode': mode,
+        'offset': offset,
+        'engine': engine,
+        'truncate': truncate,
+        'cross': neighbour is not None,
+        'directions': directions,
+    }
+    analysis: PcfAnalysis
+    if len(data.shape) == 4:
+        analysis = PcfVolumeAnalysis(**options, z_ratio=z_ratio)
+    else:
+        analysis = PcfAnalysis(**options)
+        z_ratio = check_positive(z_ratio, 'z_ratio')
+        if z_ratio != 1.0:
+            msg = (
+                f'{z_ratio=} applies to 4-D volume series (T, Z, Y, X); '
+                f'data is {len(data.shape)}-D'
+            )
+            raise ValueError(msg)
+    channels, shape = _check_channels(data, neighbour, len(data.shape))
+    nframes, *spatial = shape
+    analysis.check_shape(*spatial)
     dt = check_positive(dt, 'dt')
     num_threads = number_threads(num_threads)
     if mask is not None:
-        mask = check_mask(mask, (height, width))
-        r = analysis.radius
-        check_any(mask[r : height - r, r : width - r], name='mask')
+        mask = check_mask(mask, tuple(spatial))
+        inner = tuple(
+            slice(h, n - h)
+            for h, n in zip(analysis.halo, spatial, strict=True)
+        )
+        check_any(mask[inner], name='mask')
     plan = analysis.plan(nframes)
     values = analysis.run(
         channels, plan, mask, num_threads=num_threads, progress=progress
@@ -242,6 +297,8 @@ class PcfAnalysis:
 
     name = 'pcf'
     min_frames = MIN_FRAMES
+    _shape_name = 'circle'
+    _init_depth = 0  # calls between a subclass's __init__ and this one
 
     def __init__(
         self,
@@ -259,16 +316,16 @@ class PcfAnalysis:
         from . import engines
 
         self.radius = check_int(radius, 'radius', minimum=1)
-        self.points = circle(self.radius, npoints)
+        self.points = self._neighbours(npoints)
         distinct = len(numpy.unique(self.points, axis=0))
         if distinct < len(self.points):
             warnings.warn(
                 f'npoints={len(self.points)} puts only {distinct} distinct '
-                f'points on a circle of radius {self.radius}; the others '
-                'repeat them (npoints=None chooses a count without '
-                'repeats)',
+                f'points on a {self._shape_name} of radius {self.radius}; '
+                'the others repeat them (npoints=None chooses a count '
+                'without repeats)',
                 DuplicatePointsWarning,
-                stacklevel=3,
+                stacklevel=3 + self._init_depth,
             )
         self.nbins = check_int(nbins, 'nbins', minimum=2)
         self.mode = check_choice(mode, 'mode', MODES)
@@ -281,8 +338,12 @@ class PcfAnalysis:
             raise ValueError(msg)
         self.engine = engines.get(engine)
 
+    def _neighbours(self, npoints: int | None) -> NDArray[numpy.intp]:
+        """Return the neighbour offsets (checked radius and npoints)."""
+        return circle(self.radius, npoints)
+
     @property
-    def halo(self) -> tuple[int, int]:
+    def halo(self) -> tuple[int, ...]:
         """Input pixels needed around a block of result pixels, (y, x)."""
         return (self.radius, self.radius)
 
@@ -361,19 +422,20 @@ class PcfAnalysis:
         """
         from ._rows import RowReader
 
-        _, height, width = (int(n) for n in channels[0].shape)
-        _check_memory(plan.out_shape((height, width)))
-        out = numpy.full(
-            plan.out_shape((height, width)), numpy.nan, numpy.float32
-        )
-        hy, hx = plan.halo
+        spatial = tuple(int(n) for n in channels[0].shape[1:])
+        _check_memory(plan.out_shape(spatial))
+        out = numpy.full(plan.out_shape(spatial), numpy.nan, numpy.float32)
         centres = None
         if mask is not None:
-            centres = mask[hy : height - hy, hx : width - hx]
+            inner = tuple(
+                slice(h, n - h)
+                for h, n in zip(plan.halo, spatial, strict=True)
+            )
+            centres = mask[inner]
             if not centres.any():
                 return out
         reader = RowReader(channels, plan.nframes)
-        total = out.shape[0] * out.shape[1] * out.shape[2]
+        total = math.prod(out.shape[:-2])
         bar = progress_bar(total, enable=progress, desc='pCF', unit='px')
         with bar:
             self.engine.compute(
@@ -455,7 +517,7 @@ class PcfAnalysis:
         from . import __version__
 
         values = _block_layout(values, plan)
-        grid = values.shape[:2]
+        grid = values.shape[: plan.ndim]
         origin = self.halo if origin is None else origin
         coords = self.coords(plan, grid, origin, dt)
         attrs = self.attrs(plan, dt=dt, **extra)
@@ -505,6 +567,109 @@ class PcfAnalysis:
         return {self.name: _block_layout(values, plan)}
 
 
+class PcfVolumeAnalysis(PcfAnalysis):
+    """The 3-D pCF of a volume series: neighbours on a sphere.
+
+    :func:`pcf_image` runs it on 4-D data ``(T, Z, Y, X)``; every engine
+    computes its :meth:`ipcf.plan.Plan.volume` plan (all but the
+    reference engine plane by plane, :mod:`ipcf.engines._volume`).
+
+    Parameters
+    ----------
+    radius, npoints, nbins, mode, offset, engine, truncate, directions, \
+z_ratio :
+        As for :func:`pcf_image` with volume data.
+    cross : bool, optional, default: False
+        Whether a second channel serves the neighbours.
+
+    Examples
+    --------
+    >>> analysis = PcfVolumeAnalysis(radius=2, npoints=8, z_ratio=2.0)
+    >>> analysis.halo, analysis.points.shape
+    ((1, 2, 2), (8, 3))
+
+    """
+
+    _shape_name = 'sphere'
+    _init_depth = 1
+
+    def __init__(self, *, z_ratio: float = 1.0, **options: Any) -> None:
+        self.z_ratio = check_positive(z_ratio, 'z_ratio')
+        super().__init__(**options)
+
+    def _neighbours(self, npoints: int | None) -> NDArray[numpy.intp]:
+        return sphere(self.radius, npoints, z_ratio=self.z_ratio)
+
+    @property
+    def halo(self) -> tuple[int, ...]:
+        """Input voxels needed around a block of result voxels, (z, y, x)."""
+        return (sphere_depth(self.radius, self.z_ratio), *super().halo)
+
+    def check_shape(self, *shape: int) -> None:
+        """Raise ValueError if volumes of this shape are too small."""
+        depth, height, width = shape
+        super().check_shape(height, width)
+        hz = self.halo[0]
+        if not depth > 2 * hz:
+            radius, z_ratio = self.radius, self.z_ratio
+            msg = (
+                f'volumes of {depth} planes are too few for {radius=} with '
+                f'{z_ratio=}: the sphere reaches {hz} planes up and down, '
+                f'so more than {2 * hz} planes are needed'
+            )
+            raise ValueError(msg)
+
+    def plan(self, nframes: int) -> Plan:
+        """Return the plan for a series of nframes available frames."""
+        return Plan.volume(
+            radius=self.radius,
+            npoints=len(self.points),
+            nframes=self.frames_used(nframes),
+            nbins=self.nbins,
+            z_ratio=self.z_ratio,
+            mode=self.mode,
+            cross=self.cross,
+            reverse=self.directions == 'both',
+            offset=self.offset,
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        """Return the options that define the analysis (JSON types)."""
+        return {**super().parameters(), 'z_ratio': self.z_ratio}
+
+    def attrs(self, plan: Plan, *, dt: float, **extra: Any) -> dict:
+        """Return the result attributes of a run with this plan."""
+        return {**super().attrs(plan, dt=dt, **extra), 'z_ratio': self.z_ratio}
+
+    def coords(
+        self,
+        plan: Plan,
+        grid: tuple[int, ...],
+        origin: tuple[int, ...],
+        dt: float,
+    ) -> dict[str, tuple[tuple[str, ...], Any]]:
+        """Return the result coordinates (input voxel units, seconds)."""
+        coords = super().coords(plan, grid[1:], origin[1:], dt)
+        u, v, w = (self.points[:, k] for k in range(3))
+        height = w * self.z_ratio
+        distance = numpy.sqrt(u * u + v * v + height * height)
+        z0 = origin[0]
+        more = {
+            'z': (('z',), numpy.arange(z0, z0 + grid[0])),
+            'w': (('point',), w),
+            'polar': (('point',), numpy.arccos(height / distance)),
+            'distance': (('point',), distance),
+        }
+        order = ('z', 'y', 'x', 'point', 'u', 'v', 'w', 'angle', 'polar')
+        names = [*order, *(k for k in coords if k not in order)]
+        coords.update(more)
+        return {k: coords[k] for k in names}
+
+    def dims(self, plan: Plan) -> tuple[str, ...]:
+        """Return the dims of the result."""
+        return ('z', *super().dims(plan))
+
+
 class DuplicatePointsWarning(UserWarning):
     """More circle points were asked for than the circle has pixels."""
 
@@ -525,22 +690,38 @@ def _check_memory(shape: tuple[int, ...]) -> None:
         raise ValueError(msg)
 
 
+def _inner(halo: tuple[int, ...], shape: Any) -> tuple[slice, ...]:
+    """Return the slices of the result grid in an input of spatial shape."""
+    return tuple(slice(h, n - h) for h, n in zip(halo, shape, strict=True))
+
+
 def _block_layout(values: NDArray, plan: Plan) -> NDArray:
     """Return engine values in the result's dim order."""
     if plan.reverse:
-        return numpy.moveaxis(values, 0, 2)
+        return numpy.moveaxis(values, 0, plan.ndim)
     return values[0]
 
 
 def _check_channels(
-    data: Any, neighbour: Any
-) -> tuple[list[Any], tuple[int, int, int]]:
+    data: Any, neighbour: Any, ndim: int = 3
+) -> tuple[list[Any], tuple[int, ...]]:
     """Return the checked inputs and their shape."""
-    data, shape = check_series(data, min_frames=MIN_FRAMES)
+    if ndim == 4:
+        axes = '(frames, depth, height, width)'
+    else:
+        ndim = 3
+        axes = '(frames, height, width) or 4-D (frames, depth, height, width)'
+    data, shape = check_series(
+        data, ndim=ndim, axes=axes, min_frames=MIN_FRAMES
+    )
     channels = [data]
     if neighbour is not None:
         neighbour, other = check_series(
-            neighbour, name='neighbour', min_frames=MIN_FRAMES
+            neighbour,
+            name='neighbour',
+            ndim=ndim,
+            axes=axes,
+            min_frames=MIN_FRAMES,
         )
         if other != shape:
             msg = f'neighbour.shape={other} does not match data.shape={shape}'

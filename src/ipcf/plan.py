@@ -9,7 +9,8 @@ builds the plan once; engines (:mod:`ipcf.engines`) receive it and pull
 the rows they need from a reader, without checking anything again.
 
 This module also holds the pieces every plan is made of: the circle of
-neighbours, the log bins, the bin averages and the smoothing.
+neighbours (and the sphere of neighbours of volumes), the log bins, the
+bin averages and the smoothing.
 
 """
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy
 
-from ._validate import check_int
+from ._validate import check_int, check_real
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -34,7 +35,12 @@ __all__ = [
     'logbins',
     'smooth',
     'smoothing_matrix',
+    'sphere',
+    'sphere_depth',
 ]
+
+GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
+"""Azimuth step of the golden-spiral lattice of :func:`sphere`, radians."""
 
 SMOOTH_WEIGHT = 0.3
 """Weight of a bin's own value in each pass of :func:`smooth`."""
@@ -48,11 +54,13 @@ class Plan:
     ----------
     offsets : ndarray, shape (P, ndim), int
         Neighbour offsets from a centre, one row per point, in axis order
-        ``(u, v)`` = (x, y) for images; ``(0, 0)`` is the centre itself.
+        ``(u, v)`` = (x, y) for images and ``(u, v, w)`` = (x, y, z) for
+        volumes; all zeros is the centre itself.
     halo : tuple of int
-        Margin of the result grid inside the input, per spatial axis
-        ``(y, x)``: the result's pixel ``[0, 0]`` is input pixel
-        ``halo``. At least the largest offset along each axis.
+        Margin of the result grid inside the input, per spatial axis in
+        array order, ``(y, x)`` for images and ``(z, y, x)`` for volumes:
+        the result's pixel ``[0, 0]`` is input pixel ``halo``. At least
+        the largest offset along each axis.
     nframes : int
         Frames used (``N``), the first of the input.
     edges : tuple of int
@@ -71,6 +79,11 @@ class Plan:
         Camera offset in counts, at least 0: the curves are normalised by
         ``(<a> - offset) (<b> - offset)`` instead of ``<a> <b>``, and
         pairs with a pixel whose mean does not exceed it are NaN.
+    curves : ndarray of bool, shape (ndirections, P), optional
+        The curves wanted, per direction and point; engines may leave the
+        others as they are. None (the default) wants every curve.
+        :mod:`ipcf.engines._volume` uses it to compute each curve of a
+        volume once.
 
     Examples
     --------
@@ -89,6 +102,7 @@ class Plan:
     cross: bool = False
     reverse: bool = False
     offset: float = 0.0
+    curves: NDArray[numpy.bool_] | None = None
 
     @classmethod
     def image(
@@ -114,6 +128,47 @@ class Plan:
             reverse=reverse,
             offset=offset,
         )
+
+    @classmethod
+    def volume(
+        cls,
+        *,
+        radius: int,
+        npoints: int | None,
+        nframes: int,
+        nbins: int,
+        z_ratio: float = 1.0,
+        mode: str = 'circular',
+        cross: bool = False,
+        reverse: bool = False,
+        offset: float = 0.0,
+    ) -> Plan:
+        """Return the plan of the sphere pCF of a volume series.
+
+        The halo is ``(round(radius / z_ratio), radius, radius)``: the
+        sphere's extent in planes, rows and columns.
+
+        >>> plan = Plan.volume(radius=2, npoints=6, nframes=64, nbins=8)
+        >>> plan.offsets.shape, plan.halo
+        ((6, 3), (2, 2, 2))
+
+        """
+        points = sphere(radius, npoints, z_ratio=z_ratio)
+        return cls(
+            offsets=points,
+            halo=(sphere_depth(radius, z_ratio), radius, radius),
+            nframes=nframes,
+            edges=tuple(int(e) for e in logbins(nframes // 2, nbins)),
+            mode=mode,
+            cross=cross,
+            reverse=reverse,
+            offset=offset,
+        )
+
+    @property
+    def ndim(self) -> int:
+        """Spatial dimensions: 2 for images, 3 for volumes."""
+        return len(self.halo)
 
     @property
     def npoints(self) -> int:
@@ -181,6 +236,119 @@ def circle(radius: int, npoints: int | None = 32) -> NDArray[numpy.intp]:
     points[:, 0] = numpy.round(radius * numpy.cos(angle))
     points[:, 1] = numpy.round(radius * numpy.sin(angle))
     return points
+
+
+def sphere(
+    radius: int, npoints: int | None = 32, *, z_ratio: float = 1.0
+) -> NDArray[numpy.intp]:
+    """Return integer voxel offsets of points spread evenly on a sphere.
+
+    Parameters
+    ----------
+    radius : int
+        Sphere radius in lateral pixels, at least 1.
+    npoints : int or None, optional, default: 32
+        Number of points, at least 1. An even count makes point
+        ``i + npoints // 2`` the negative of point ``i``, as on the
+        circle. ``None`` chooses the largest even count up to
+        ``4 * radius * max(1, min(radius, round(radius / z_ratio)))``
+        that puts no two points on one voxel.
+    z_ratio : float, optional, default: 1.0
+        z voxel size over lateral pixel size (> 0): z components are
+        divided by it before rounding, so that the sphere is round in
+        physical units and ``radius / z_ratio`` planes deep.
+
+    Returns
+    -------
+    ndarray, shape (npoints, 3), dtype intp
+        Offsets ``(u, v, w)``: ``u`` along x (columns), ``v`` along y
+        (rows), ``w`` along z (planes).
+
+    Raises
+    ------
+    ValueError
+        If a point rounds to the centre ``(0, 0, 0)``, which happens only
+        when `z_ratio` exceeds about twice the radius.
+
+    Notes
+    -----
+    A golden-spiral (Fibonacci) lattice: for ``j = 0, 1, ...``::
+
+        c_j = 1 - (2 j + 1) / npoints           (cosine of the polar angle)
+        phi_j = j * pi * (3 - sqrt(5))          (azimuth, the golden angle)
+        e_j = (sqrt(1 - c_j**2) cos phi_j, sqrt(1 - c_j**2) sin phi_j, c_j)
+
+    and ``(u, v, w) = round(radius * (e_x, e_y, e_z / z_ratio))``, half to
+    even. For an odd count point ``i`` is ``e_i``. For an even count the
+    first half (``j < npoints / 2``, the upper hemisphere in bands of
+    equal area) is ``e_j`` and the second half its negative, so that the
+    mean of the unit vectors is exactly zero. The first point is at
+    azimuth 0 next to the pole: ``c_0 = 1 - 1 / npoints``.
+    Rounding may put several points on one voxel (more points than the
+    sphere has voxels); they are kept.
+
+    Examples
+    --------
+    >>> sphere(2, 8)[:4].tolist()
+    [[1, 0, 2], [-1, 1, 1], [0, -2, 1], [1, 2, 0]]
+    >>> bool((sphere(2, 8)[4:] == -sphere(2, 8)[:4]).all())
+    True
+    >>> sphere(4, 8, z_ratio=2.0)[:, 2].tolist()
+    [2, 1, 1, 0, -2, -1, -1, 0]
+    >>> len(sphere(2, None))
+    16
+
+    """
+    radius = check_int(radius, 'radius', minimum=1)
+    z_ratio = check_real(z_ratio, 'z_ratio', positive=True)
+    if npoints is not None:
+        npoints = check_int(npoints, 'npoints', minimum=1)
+        points = _sphere(radius, npoints, z_ratio)
+    else:
+        depth = max(1, min(radius, sphere_depth(radius, z_ratio)))
+        npoints = 4 * radius * depth
+        points = _sphere(radius, npoints, z_ratio)
+        while npoints > 2 and len(numpy.unique(points, axis=0)) < npoints:
+            npoints -= 2
+            points = _sphere(radius, npoints, z_ratio)
+    centre = numpy.flatnonzero(~points.any(axis=1))
+    if centre.size:
+        msg = (
+            f'sphere({radius=}, {npoints=}, {z_ratio=}) rounds point '
+            f'{int(centre[0])} to the centre (0, 0, 0); choose a radius '
+            f'above z_ratio / 2 = {z_ratio / 2}'
+        )
+        raise ValueError(msg)
+    return points
+
+
+def sphere_depth(radius: int, z_ratio: float = 1.0) -> int:
+    """Return the planes a sphere reaches above and below its centre.
+
+    ``round(radius / z_ratio)``: at least the largest ``|w|`` of
+    :func:`sphere`'s points.
+
+    >>> sphere_depth(6, 3.0), sphere_depth(1, 3.0)
+    (2, 0)
+
+    """
+    return round(radius / z_ratio)
+
+
+def _sphere(radius: int, npoints: int, z_ratio: float) -> numpy.ndarray:
+    """Return the rounded lattice of :func:`sphere` (arguments checked)."""
+    half = npoints // 2 if npoints % 2 == 0 else npoints
+    j = numpy.arange(half)
+    cosine = 1.0 - (2.0 * j + 1.0) / npoints
+    sine = numpy.sqrt(1.0 - cosine * cosine)
+    azimuth = j * GOLDEN_ANGLE
+    unit = numpy.empty((npoints, 3))
+    unit[:half, 0] = sine * numpy.cos(azimuth)
+    unit[:half, 1] = sine * numpy.sin(azimuth)
+    unit[:half, 2] = cosine
+    unit[half:] = -unit[: npoints - half]
+    scale = numpy.array([radius, radius, radius / z_ratio])
+    return numpy.round(unit * scale).astype(numpy.intp)
 
 
 def logbins(size: int, nbins: int = 32) -> NDArray[numpy.intp]:

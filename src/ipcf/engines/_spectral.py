@@ -137,7 +137,12 @@ def is_forward(offset: Any, /) -> bool:
 
 
 def pair_tasks(
-    offsets: Any, /, *, cross: bool, reverse: bool = False
+    offsets: Any,
+    /,
+    *,
+    cross: bool,
+    reverse: bool = False,
+    curves: Any = None,
 ) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
     """Return the plan's offsets grouped into pixel pairs to correlate.
 
@@ -152,7 +157,9 @@ def pair_tasks(
     task; its `plus` points are the curves from channel 0 to channel 1,
     and with `reverse` its `minus` points are those from channel 1 at
     ``p + offset`` back to channel 0 at ``p``. Duplicate points share a
-    task.
+    task. `curves` (bool, ``(directions, points)``, see
+    :class:`ipcf.plan.Plan`) drops the curves not wanted, and the tasks
+    left without any.
 
     Examples
     --------
@@ -163,16 +170,25 @@ def pair_tasks(
 
     """
     offsets = [tuple(int(c) for c in o) for o in numpy.asarray(offsets)]
+    if curves is None:
+        wanted = numpy.ones((2, len(offsets)), bool)
+    else:
+        wanted = numpy.asarray(curves, bool)
+        wanted = numpy.concatenate([wanted, wanted[:1]])  # row 1 if 1 dir
     groups: dict[tuple[int, ...], tuple[list[int], list[int]]] = {}
     if cross:
         for i, offset in enumerate(offsets):
-            groups.setdefault(offset, ([], []))[0].append(i)
+            if wanted[0, i]:
+                groups.setdefault(offset, ([], []))[0].append(i)
         if reverse:
             for i, offset in enumerate(offsets):
-                negated = tuple(-c for c in offset)
-                groups.setdefault(negated, ([], []))[1].append(i)
+                if wanted[1, i]:
+                    negated = tuple(-c for c in offset)
+                    groups.setdefault(negated, ([], []))[1].append(i)
     else:
         for i, offset in enumerate(offsets):
+            if not wanted[0, i]:
+                continue
             if is_forward(offset):
                 groups.setdefault(offset, ([], []))[0].append(i)
             else:

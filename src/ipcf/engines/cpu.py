@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy
 
 from ..plan import Plan
+from . import _volume
 from ._spectral import binning_matrix, pair_tasks, transform_length
 
 if TYPE_CHECKING:
@@ -100,9 +101,22 @@ def compute(
     of columns of very wide images share only their column halo).
     Centres outside `mask` are not computed. Pairs with a pixel whose
     mean does not exceed ``plan.offset`` give NaN, as in the reference
-    engine.
+    engine. Volume plans are computed plane by plane
+    (:mod:`ipcf.engines._volume`).
 
     """
+    if plan.ndim == 3:
+        _volume.compute(
+            compute,
+            plan,
+            reader,
+            out,
+            mask=mask,
+            num_threads=num_threads,
+            progress=progress,
+        )
+        return
+
     from threadpoolctl import threadpool_limits
 
     from . import _cpu_kernels
@@ -249,7 +263,10 @@ class _Tasks:
 
     def __init__(self, plan: Plan):
         tasks = pair_tasks(
-            plan.offsets, cross=plan.cross, reverse=plan.reverse
+            plan.offsets,
+            cross=plan.cross,
+            reverse=plan.reverse,
+            curves=plan.curves,
         )
         self.uv = numpy.array([t[0] for t in tasks], numpy.intp).reshape(-1, 2)
         self.plus_ptr, self.plus_idx = _csr([list(t[1]) for t in tasks])

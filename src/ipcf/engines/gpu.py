@@ -49,6 +49,7 @@ from typing import Any
 import numpy
 
 from ..plan import Plan
+from . import _volume
 from ._spectral import binning_matrix, pair_tasks, transform_length
 
 NAME = 'gpu'
@@ -248,12 +249,27 @@ def _compute(
         256 MB (numpy).
     ops : _ArrayOps, optional
         Transfers and fused kernels; default: plain `xp` operations.
+        Volume plans are computed plane by plane with the same `ops`
+        (:mod:`ipcf.engines._volume`).
     timings : dict, optional
         Seconds per stage are added to it (with the default `ops`).
 
     """
     if ops is None:
         ops = _ArrayOps(xp, timings=timings)
+    if plan.ndim == 3:
+        options = {
+            'tile_pixels': tile_pixels,
+            'chunk_pixels': chunk_pixels,
+            'budget': budget,
+            'ops': ops,
+        }
+
+        def image(plan, reader, out, *, mask, num_threads, progress):
+            _compute(xp, plan, reader, out, mask=mask, **options)
+
+        _volume.compute(image, plan, reader, out, mask=mask, progress=progress)
+        return
     xp = ops.xp
     nframes, nrows, width = reader.shape
     ndir, height, cwidth, npoints, nbins = out.shape
@@ -266,7 +282,12 @@ def _compute(
     if not centres.any():
         return
     spectral = _spectral_plan(nframes, plan.edges, plan.mode, plan.smoothing)
-    tasks = pair_tasks(plan.offsets, cross=plan.cross, reverse=plan.reverse)
+    tasks = pair_tasks(
+        plan.offsets,
+        cross=plan.cross,
+        reverse=plan.reverse,
+        curves=plan.curves,
+    )
     nchannels = 2 if plan.cross else 1
     minus_dir = 1 if plan.cross else 0
     if chunk_pixels is None:

@@ -32,36 +32,63 @@ def compute(
     num_threads: int = 1,
     progress: Any = None,
 ) -> None:
-    """Fill out[direction, y, x, point, bin]; see :mod:`ipcf.engines`."""
-    _, height, width = reader.shape
-    channels = [
-        numpy.asarray(reader.read(c, 0, height, 0, width), numpy.float64)
-        for c in range(reader.nchannels)
-    ]
+    """Fill out[direction, y, x, point, bin]; see :mod:`ipcf.engines`.
+
+    Volume plans fill ``out[direction, z, y, x, point, bin]`` by the same
+    direct loop over centres and points, in three dimensions; the other
+    engines compute them plane by plane (:mod:`ipcf.engines._volume`).
+
+    """
+    channels = [_whole(reader, c) for c in range(reader.nchannels)]
     centre = channels[0]
     neighbour = channels[1] if plan.cross else centre
     directions = [(centre, neighbour)]
     if plan.reverse:
         directions.append((neighbour, centre))
-    ny, nx = out.shape[1:3]
-    hy, hx = plan.halo
+    grid = out.shape[1:-2]
+    halo = numpy.asarray(plan.halo)
+    # offsets (u, v[, w]) in array order ([w,] v, u)
+    steps = numpy.asarray(plan.offsets)[:, ::-1].tolist()
+    wanted = (
+        numpy.ones((len(directions), plan.npoints), bool)
+        if plan.curves is None
+        else numpy.asarray(plan.curves, bool)
+    )
     for d, (first, second) in enumerate(directions):
-        for y in range(ny):
-            for x in range(nx):
-                if mask is not None and not mask[y, x]:
+        for index in numpy.ndindex(*grid[:-1]):
+            for x in range(grid[-1]):
+                pixel = (*index, x)
+                if mask is not None and not mask[pixel]:
                     continue
-                a = first[:, y + hy, x + hx]
-                for i, (u, v) in enumerate(plan.offsets.tolist()):
-                    b = second[:, y + hy + v, x + hx + u]
+                at = halo + pixel
+                a = first[(slice(None), *at)]
+                for i, step in enumerate(steps):
+                    if not wanted[d, i]:
+                        continue
+                    b = second[(slice(None), *(at + step))]
                     g = average_bins(
                         _pair_curve(
                             a, b, plan.mode, plan.nframes // 2, plan.offset
                         ),
                         plan.edges,
                     )
-                    out[d, y, x, i] = smooth(g) if plan.smoothing else g
+                    out[(d, *pixel, i)] = smooth(g) if plan.smoothing else g
             if progress is not None:
-                progress(nx)
+                progress(grid[-1])
+
+
+def _whole(reader: Any, channel: int) -> numpy.ndarray:
+    """Return all frames of a channel in float64, (N, [Z,] H, W)."""
+    shape = reader.shape
+    if len(shape) == 3:
+        block = reader.read(channel, 0, shape[1], 0, shape[2])
+        return numpy.asarray(block, numpy.float64)
+    _, depth, height, width = shape
+    volume = numpy.empty(shape, numpy.float64)
+    for z in range(depth):
+        plane = reader.planes([(channel, z)])
+        volume[:, z] = plane.read(0, 0, height, 0, width)
+    return volume
 
 
 def _pair_curve(a, b, mode, ndelays, offset=0.0):
