@@ -81,7 +81,7 @@ def image_plan(radius, npoints, nframes, nbins, **options):
 
 def gpu_numpy_options(plan, reader):
     """Return gpu options giving several windows, tiles and batches."""
-    nframes, height, width = reader.shape
+    nframes, height, width = reader.shape[0], *reader.shape[-2:]
     spectral = gpu._spectral_plan(
         nframes, plan.edges, plan.mode, plan.smoothing
     )
@@ -460,6 +460,24 @@ def test_other_plans(engine, offsets, halo, shape, cross):
         reverse=cross,
     )
     check(engine, plan, [data, second] if cross else [data])
+
+
+@pytest.mark.parametrize(
+    ('cross', 'reverse', 'mode'),
+    [(False, False, 'circular'), (True, True, 'linear')],
+)
+def test_volume_plan(engine, cross, reverse, mode):
+    """A sphere plan of a volume series (tests/test_volume.py has more)."""
+    data = series((64, 5, 7, 8), 30.0, seed=40)
+    second = series((64, 5, 7, 8), 20.0, seed=41)
+    plan = Plan.volume(
+        radius=1, npoints=10, nframes=64, nbins=6, z_ratio=0.8, mode=mode
+    )
+    plan = dataclasses.replace(plan, cross=cross, reverse=reverse)
+    mask = numpy.random.default_rng(40).random(plan.grid((5, 7, 8))) < 0.5
+    channels = [data, second] if cross else [data]
+    result = check(engine, plan, channels, mask=mask)
+    assert result.shape == (1 + reverse, 3, 5, 6, 10, plan.nbins)
 
 
 @pytest.mark.parametrize('mode', ['circular', 'linear'])
