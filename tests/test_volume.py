@@ -53,19 +53,35 @@ def volume_plan(radius, npoints, nframes, nbins, **options):
 
 
 def run(name, plan, channels, *, mask=None, **options):
-    """Return out[direction, z, y, x, point, bin] of an engine."""
+    """Return out[direction, z, y, x, point, bin] of an engine.
+
+    ``'planes'`` and ``'stacked'`` are the two routes of
+    :mod:`ipcf.engines._volume` with the reference image engine; a
+    ``'-planes'`` suffix makes cpu or gpu-numpy go by pairs of planes.
+
+    """
     shape = plan.out_shape(channels[0].shape[1:])
     out = numpy.full(shape, numpy.nan, numpy.float32)
     reader = RowReader(channels, plan.nframes)
-    if name == 'gpu-numpy':
-        options = {'tile_pixels': 7, 'chunk_pixels': 5, **options}
-        gpu._compute(numpy, plan, reader, out, mask=mask, **options)
-    elif name == 'planes':
-        # the plane-by-plane route with the reference image engine
-        _volume.compute(reference.compute, plan, reader, out, mask=mask)
-    else:
-        module = {'reference': reference, 'cpu': cpu, 'gpu': gpu}[name]
-        module.compute(plan, reader, out, mask=mask, **options)
+    with pytest.MonkeyPatch.context() as patch:
+        if name.endswith('-planes'):
+            name = name.removesuffix('-planes')
+            patch.setattr(cpu, '_stacked_chunk', lambda *args: 0)
+            patch.setattr(gpu, '_stack_planes', lambda *args, **kw: False)
+        if name == 'gpu-numpy':
+            options = {'tile_pixels': 7, 'chunk_pixels': 5, **options}
+            gpu._compute(numpy, plan, reader, out, mask=mask, **options)
+        elif name == 'planes':
+            _volume.compute_planes(
+                reference.compute, plan, reader, out, mask=mask, **options
+            )
+        elif name == 'stacked':
+            _volume.compute_stacked(
+                reference.compute, plan, reader, out, mask=mask, **options
+            )
+        else:
+            module = {'reference': reference, 'cpu': cpu, 'gpu': gpu}[name]
+            module.compute(plan, reader, out, mask=mask, **options)
     if mask is not None:
         out[:, ~mask] = numpy.nan
     return out
@@ -85,11 +101,14 @@ def check(engine, plan, channels, *, mask=None, **options):
     return result
 
 
-@pytest.fixture(scope='module', params=['planes', *ENGINES])
+@pytest.fixture(
+    scope='module',
+    params=['planes', 'stacked', 'cpu-planes', 'gpu-numpy-planes', *ENGINES],
+)
 def engine(request):
     """Name of an engine under test; skip where it cannot run."""
     name = request.param
-    if name == 'cpu' and not cpu.available():
+    if name.startswith('cpu') and not cpu.available():
         pytest.skip('the cpu engine needs numba, scipy and threadpoolctl')
     if name == 'gpu':
         pytest.importorskip('cupy')
@@ -334,8 +353,6 @@ def test_progress(engine):
     data = series((32, 5, 6, 6), seed=13)
     plan = volume_plan(1, 8, 32, 4, cross=True, reverse=True)
     done = []
-    if engine == 'planes':
-        pytest.skip('the test harness passes no progress')
     run(engine, plan, [data, data], progress=done.append)
     assert sum(done) == 2 * 3 * 4 * 4
 
@@ -510,8 +527,10 @@ def test_pcf_image_volume_bad_input(shape, options, error, match):
 def test_pcf_image_volume_rejects_nan(bad):
     data = numpy.ones((32, 4, 6, 6))
     data[3, 2, 4, 4] = bad
-    with pytest.raises(ValueError, match=r'data \(plane 2\) contains NaN'):
+    with pytest.raises(ValueError, match='NaN or infinite .* plane 2, row 4'):
         pcf_image(data, radius=1, npoints=6)
+    with pytest.raises(ValueError, match=r'data \(plane 2\) contains NaN'):
+        run('cpu-planes', volume_plan(1, 6, 32, 4), [data])
 
 
 def test_pcf_image_volume_warnings():

@@ -105,6 +105,8 @@ class RowReader:
         self._slab_bytes = int(slab_bytes)
         # shared with the plane readers: one warning per volume
         self._warned = [False]
+        # stacked planes: (first plane, rows per plane), for messages
+        self._planes: tuple[int, int] | None = None
 
     @property
     def nchannels(self) -> int:
@@ -139,6 +141,29 @@ class RowReader:
             channels, self.nframes, slab_bytes=self._slab_bytes, names=names
         )
         reader._warned = self._warned
+        return reader
+
+    def stacked(self, z0: int, z1: int, /) -> RowReader:
+        """Return an image reader of planes z0..z1-1 stacked as rows.
+
+        Row ``(z - z0) * height + y`` of the new reader is row ``y`` of
+        plane ``z``. Arrays in memory whose planes follow each other are
+        served as views; others are read a slab of rows at a time.
+
+        """
+        channels = []
+        names = []
+        for c, source in enumerate(self.channels):
+            view = None
+            if self._direct[c]:
+                view = _stacked_view(source[:, z0:z1])
+            channels.append(_Stacked(source, z0, z1) if view is None else view)
+            names.append(self.names[c])
+        reader = RowReader(
+            channels, self.nframes, slab_bytes=self._slab_bytes, names=names
+        )
+        reader._warned = self._warned
+        reader._planes = (z0, self.height)
         return reader
 
     def read(
@@ -209,9 +234,15 @@ class RowReader:
                     stacklevel=5,
                 )
         if block.dtype.kind == 'f' and not numpy.isfinite(block).all():
+            where = f'rows {y0}..{y1 - 1}'
+            if self._planes is not None:
+                first, rows = self._planes
+                row = y0 + int(numpy.argwhere(~numpy.isfinite(block))[0][1])
+                z, y = divmod(row, rows)
+                where = f'plane {first + z}, row {y}'
             msg = (
-                f'{name} contains NaN or infinite values in rows '
-                f'{y0}..{y1 - 1}; replace them, e.g. with numpy.nan_to_num'
+                f'{name} contains NaN or infinite values in {where}; '
+                'replace them, e.g. with numpy.nan_to_num'
             )
             raise ValueError(msg)
 
@@ -234,6 +265,47 @@ class _Plane:
     def __getitem__(self, key: tuple[slice, slice, slice]) -> Any:
         t, y, x = key
         return self.source[t, self.z, y, x]
+
+
+class _Stacked:
+    """Planes z0..z1-1 of a volume series, sliced as one image of rows."""
+
+    def __init__(self, source: Any, z0: int, z1: int) -> None:
+        self.source = source
+        self.z0 = int(z0)
+        shape = tuple(int(n) for n in source.shape)
+        self.height = shape[2]
+        self.shape = (shape[0], (int(z1) - self.z0) * shape[2], shape[3])
+        self.dtype = source.dtype
+
+    def __getitem__(self, key: tuple[slice, slice, slice]) -> Any:
+        t, rows, x = key
+        start, stop, _ = rows.indices(self.shape[1])
+        parts = []
+        row = start
+        while row < stop:
+            z, y = divmod(row, self.height)
+            end = min(stop, (z + 1) * self.height)
+            part = self.source[t, self.z0 + z, y : y + end - row, x]
+            if hasattr(part, 'compute'):  # dask
+                part = part.compute()
+            parts.append(numpy.asarray(part))
+            row = end
+        return numpy.concatenate(parts, axis=1)
+
+
+def _stacked_view(planes: numpy.ndarray) -> numpy.ndarray | None:
+    """Return (T, Z, H, W) planes as a (T, Z * H, W) view, or None."""
+    nframes, depth, height, width = planes.shape
+    strides = planes.strides
+    if depth > 1 and strides[1] != height * strides[2]:
+        return None
+    return numpy.lib.stride_tricks.as_strided(
+        planes,
+        shape=(nframes, depth * height, width),
+        strides=(strides[0], strides[2], strides[3]),
+        writeable=False,
+    )
 
 
 def _is_direct(array: Any) -> bool:

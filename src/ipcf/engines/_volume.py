@@ -1,27 +1,31 @@
-"""Volume plans computed as image plans, plane by plane.
+"""Volume plans computed as image plans by any engine.
 
-A volume plan (offsets ``(u, v, w)``, halo ``(hz, hy, hx)``) is split by
-the axial offset ``w`` of its points. Every pair of a plane ``z`` and a
-plane ``z + d`` is an image plan of two channels, with the lateral
-offsets ``(u, v)`` of the points that join those planes, computed by any
-engine's image ``compute``; its curves are copied into the points' slots
-of the volume result ``out[direction, z, y, x, point, bin]``.
+Two routes turn a volume plan (offsets ``(u, v, w)``, halo
+``(hz, hy, hx)``) into image plans that any engine's image ``compute``
+fills; the engine picks one by what its buffers hold (:func:`route`).
 
-Within one channel a pair of planes serves both ways, as a pair of
-pixels does within an image: the image plan of planes ``z`` (channel 0)
-and ``z + d`` (channel 1), ``d > 0``, gives the points with ``w = d`` of
-centres in plane ``z`` (its forward curves) and the points with
-``w = -d`` of centres in plane ``z + d`` (its reverse curves), and the
-engine correlates each pair of pixels once for the two, as the sphere's
-points come in opposite pairs. Points with ``w = 0`` are the image plan
-of plane ``z`` alone. Each plane is transformed once per image plan it
-belongs to: ``1 + 2 * hz`` times for a sphere reaching ``hz`` planes up
-and down, against once for a volume engine; the pairs, which dominate,
-are formed once.
+Stacked planes (:func:`compute_stacked`): planes ``z0 .. z1`` as the
+rows of one image, row ``(z - z0) * H + y``, so that the offset
+``(u, v, w)`` is the image offset ``(u, v + w * H)`` and the halo
+``(hz * H + hy, hx)``. Centres whose circle would cross a plane's edge
+are masked out. Every voxel is transformed once per chunk of planes
+(the chunk's ``2 hz`` halo planes again), and within one channel every
+pair of voxels serves both of its curves, as in the image pCF. The
+engine must hold ``2 hz + 1`` planes of spectra (cpu: in strips of
+columns).
 
-Across channels every ``d`` among the points (and their negatives, for
-the reverse direction) is a pair of planes ``z`` of channel 0 and
-``z + d`` of channel 1.
+Pairs of planes (:func:`compute_planes`): each pair of a plane ``z`` and
+a plane ``z + d`` is an image plan of two channels with the lateral
+offsets of the points that join them. Within one channel the plan of
+planes ``z`` and ``z + d``, ``d > 0``, gives the points with ``w = d``
+of centres in plane ``z`` (forward curves) and those with ``w = -d`` of
+centres in plane ``z + d`` (reverse curves), each pair of pixels once for
+both; points with ``w = 0`` are the image plan of plane ``z`` alone.
+Each plane is transformed once per plan it belongs to, ``1 + 2 * hz``
+times for a sphere reaching ``hz`` planes, but only two planes of
+spectra are held at a time. Across channels every ``d`` among the
+points (and their negatives, for the reverse direction) is a pair of
+planes ``z`` of channel 0 and ``z + d`` of channel 1.
 
 """
 
@@ -35,7 +39,16 @@ import numpy
 
 from ..plan import Plan
 
-__all__ = ['compute', 'plane_jobs']
+__all__ = [
+    'compute_planes',
+    'compute_stacked',
+    'plane_jobs',
+    'plane_transforms',
+    'stacked_plan',
+]
+
+_CHUNK_BYTES = 256 * 2**20
+"""Bytes of image results of stacked planes held before they are copied."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,7 +160,7 @@ def _pair_job(
     return _Job(d, channels, image, tuple(parts))
 
 
-def compute(
+def compute_planes(
     image_compute: Callable[..., None],
     plan: Plan,
     reader: Any,
@@ -213,3 +226,97 @@ def compute(
                     ]
         if progress is not None and share:
             progress(int(share))
+
+
+def plane_transforms(plan: Plan) -> int:
+    """Return how often :func:`compute_planes` transforms each plane.
+
+    >>> plane_transforms(Plan.volume(radius=2, npoints=8, nframes=64,
+    ...                              nbins=8))
+    5
+
+    """
+    return sum(len(job.channels) for job in plane_jobs(plan))
+
+
+def stacked_plan(plan: Plan, height: int) -> Plan:
+    """Return the image plan of planes stacked as rows of `height`.
+
+    >>> plan = Plan.volume(radius=1, npoints=8, nframes=64, nbins=8)
+    >>> plan.offsets[:2].tolist()
+    [[0, 0, 1], [-1, 1, 1]]
+    >>> image = stacked_plan(plan, 10)
+    >>> image.offsets[:2].tolist(), image.halo
+    ([[0, 10], [-1, 11]], (11, 1))
+
+    """
+    offsets = numpy.asarray(plan.offsets)
+    hz, hy, hx = plan.halo
+    lateral = numpy.stack(
+        [offsets[:, 0], offsets[:, 1] + offsets[:, 2] * height], axis=1
+    )
+    return dataclasses.replace(
+        plan, offsets=lateral, halo=(hz * height + hy, hx)
+    )
+
+
+def stacked_chunk(plan: Plan, out_shape: tuple[int, ...], height: int) -> int:
+    """Return the output planes :func:`compute_stacked` does at a time.
+
+    Enough that the ``2 hz`` halo planes add at most half again, more if
+    their results fit in 256 MB.
+
+    """
+    ndir, nz, _, nx, npoints, nbins = out_shape
+    plane = ndir * height * nx * npoints * nbins * 4
+    hz = plan.halo[0]
+    return max(1, min(nz, max(4 * hz, _CHUNK_BYTES // max(1, plane))))
+
+
+def compute_stacked(
+    image_compute: Callable[..., None],
+    plan: Plan,
+    reader: Any,
+    out: numpy.ndarray,
+    *,
+    mask: numpy.ndarray | None = None,
+    num_threads: int = 1,
+    progress: Any = None,
+    chunk: int | None = None,
+) -> None:
+    """Fill out[direction, z, y, x, point, bin] as images of planes.
+
+    As :func:`compute_planes`; `chunk` output planes at a time (default
+    :func:`stacked_chunk`).
+
+    """
+    _, depth, height, width = reader.shape
+    hz, hy, hx = plan.halo
+    ndir, nz, ny, nx, npoints, nbins = out.shape
+    image = stacked_plan(plan, height)
+    if chunk is None:
+        chunk = stacked_chunk(plan, out.shape, height)
+    for z0 in range(0, nz, chunk):
+        z1 = min(nz, z0 + chunk)
+        count = z1 - z0
+        # result rows (z - z0) * height + y; rows y >= ny cross an edge
+        rows = count * height - 2 * hy
+        centres = numpy.zeros((count, height, nx), bool)
+        centres[:, :ny] = True if mask is None else mask[z0:z1]
+        centres = centres.reshape(count * height, nx)[:rows]
+        if centres.any():
+            values = numpy.full(
+                (ndir, rows, nx, npoints, nbins), numpy.nan, out.dtype
+            )
+            image_compute(
+                image,
+                reader.stacked(z0, z1 + 2 * hz),
+                values,
+                mask=centres,
+                num_threads=num_threads,
+                progress=None,
+            )
+            for k in range(count):
+                out[:, z0 + k] = values[:, k * height : k * height + ny]
+        if progress is not None:
+            progress(ndir * count * ny * nx)

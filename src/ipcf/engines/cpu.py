@@ -101,20 +101,24 @@ def compute(
     of columns of very wide images share only their column halo).
     Centres outside `mask` are not computed. Pairs with a pixel whose
     mean does not exceed ``plan.offset`` give NaN, as in the reference
-    engine. Volume plans are computed plane by plane
+    engine. Volume plans are computed as images of stacked planes, or
+    plane by plane where that transforms each voxel fewer times
     (:mod:`ipcf.engines._volume`).
 
     """
     if plan.ndim == 3:
-        _volume.compute(
-            compute,
-            plan,
-            reader,
-            out,
-            mask=mask,
-            num_threads=num_threads,
-            progress=progress,
-        )
+        chunk = _stacked_chunk(plan, reader.shape, out.shape)
+        options = {
+            'mask': mask,
+            'num_threads': num_threads,
+            'progress': progress,
+        }
+        if chunk:
+            _volume.compute_stacked(
+                compute, plan, reader, out, chunk=chunk, **options
+            )
+        else:
+            _volume.compute_planes(compute, plan, reader, out, **options)
         return
 
     from threadpoolctl import threadpool_limits
@@ -171,6 +175,30 @@ def compute(
         workspace.release()
         if pool is not None:
             pool.shutdown()
+
+
+def _stacked_chunk(
+    plan: Plan, shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> int:
+    """Return output planes per image of stacked planes, or 0 for pairs.
+
+    Stacked planes transform each voxel once per strip of columns and
+    chunk of planes, pairs of planes ``plane_transforms`` times; the
+    route with fewer transforms wins.
+
+    """
+    nframes, _, height, width = shape
+    hz, hy, hx = plan.halo
+    nfreq = transform_length(nframes, plan.mode, primes=(2, 3, 5)) // 2
+    nchannels = 2 if plan.cross else 1
+    vspan = 2 * (hz * height + hy)
+    maxwidth = _WINDOW_BYTES // (nfreq * 8 * nchannels * (vspan + 4))
+    ncols = width - 2 * hx
+    strip = min(ncols, max(1, maxwidth - 2 * hx))
+    chunk = _volume.stacked_chunk(plan, out_shape, height)
+    stacked = (chunk + 2 * hz) / chunk * (strip + 2 * hx) / strip
+    pairs = _volume.plane_transforms(plan) / nchannels
+    return chunk if stacked <= pairs else 0
 
 
 def _parts(start: int, stop: int, nparts: int) -> list[tuple[int, int]]:

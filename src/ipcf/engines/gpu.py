@@ -249,8 +249,9 @@ def _compute(
         256 MB (numpy).
     ops : _ArrayOps, optional
         Transfers and fused kernels; default: plain `xp` operations.
-        Volume plans are computed plane by plane with the same `ops`
-        (:mod:`ipcf.engines._volume`).
+        Volume plans are computed as images of stacked planes where
+        their windows fit the budget, else plane by plane, with the same
+        `ops` (:mod:`ipcf.engines._volume`).
     timings : dict, optional
         Seconds per stage are added to it (with the default `ops`).
 
@@ -266,9 +267,16 @@ def _compute(
         }
 
         def image(plan, reader, out, *, mask, num_threads, progress):
-            _compute(xp, plan, reader, out, mask=mask, **options)
+            _compute(ops.xp, plan, reader, out, mask=mask, **options)
 
-        _volume.compute(image, plan, reader, out, mask=mask, progress=progress)
+        if _stack_planes(plan, reader, out.shape, **options):
+            _volume.compute_stacked(
+                image, plan, reader, out, mask=mask, progress=progress
+            )
+        else:
+            _volume.compute_planes(
+                image, plan, reader, out, mask=mask, progress=progress
+            )
         return
     xp = ops.xp
     nframes, nrows, width = reader.shape
@@ -436,6 +444,40 @@ def _window(
         ops.to_host(result, target)
     # pair tiles also ran over centres outside the mask
     target[:, ~centres[y0:y1, x0:x1]] = numpy.nan
+
+
+def _stack_planes(
+    plan, reader, out_shape, *, tile_pixels, chunk_pixels, budget, ops
+) -> bool:
+    """Return whether windows of stacked planes fit the budget.
+
+    They must hold at least twice the rows of the stacked halo
+    (``2 hz + 1`` planes), else the volume goes by pairs of planes.
+
+    """
+    nframes, _, height, width = reader.shape
+    hz, hy, hx = plan.halo
+    spectral = _spectral_plan(nframes, plan.edges, plan.mode, plan.smoothing)
+    if chunk_pixels is None:
+        chunk_pixels = max(1, ops.chunk_bytes // (4 * spectral.length))
+    if tile_pixels is None:
+        tile_pixels = max(1, ops.pair_bytes // (8 * spectral.nfreq))
+    if budget is None:
+        budget = ops.budget(
+            _workspace_bytes(
+                nframes,
+                spectral.length,
+                reader.dtype.itemsize,
+                min(chunk_pixels, height * width),
+                tile_pixels,
+            )
+        )
+    ndir, _, _, _, npoints, nbins = out_shape
+    per_pixel = _pixel_bytes(
+        spectral.length, 2 if plan.cross else 1, ndir * npoints, nbins
+    )
+    halo = hz * height + hy
+    return budget // per_pixel >= 2 * (2 * halo + 1) * width
 
 
 def _spectra(ops, block, plan, chunk_pixels, offset=0.0) -> tuple[Any, Any]:
