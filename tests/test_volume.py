@@ -556,3 +556,16 @@ def test_pair_tasks_drop_unwanted_curves():
     assert tasks == [((1, 0), (0,), (1,)), ((0, 1), (2,), ())]
     alone = pair_tasks(offsets, cross=False, curves=curves[:1])
     assert alone == [((1, 0), (0,), ()), ((0, 1), (2,), ())]
+
+
+def test_stacked_planes_are_views():
+    data = series((16, 4, 3, 5), seed=23)
+    block = RowReader([data], 16).stacked(1, 3).read(0, 2, 5, 0, 5)
+    assert numpy.shares_memory(block, data)
+    assert_array_equal(block[:, 0], data[:, 1, 2])
+    assert_array_equal(block[:, 1:], data[:, 2, :2])
+    # planes that do not follow each other in memory are read as slabs
+    strided = numpy.swapaxes(series((16, 3, 4, 5), seed=23), 1, 2)
+    block = RowReader([strided], 16).stacked(1, 3).read(0, 2, 5, 0, 5)
+    assert_array_equal(block[:, 0], strided[:, 1, 2])
+    assert_array_equal(block[:, 1:], strided[:, 2, :2])
