@@ -8,6 +8,10 @@ Each function returns a :class:`Simulation`: the camera counts as an array
 - :func:`channel`: diffusion in a cell crossed by a channel whose walls
   block diffusion, the stand-in for the tutorial's
   ``Simulation_Channel.bin``.
+
+:func:`free` and :func:`channel` also simulate volume series ``(T, Z,
+H, W)`` when given a 4-item `shape`: particles diffusing in 3-D seen
+through a 3-D Gaussian PSF (see Volumes below).
 - :func:`flow`: free diffusion plus a uniform drift velocity.
 - :func:`barrier`: free diffusion cut by an impermeable wall, a straight
   line or a ring (e.g. a nucleus).
@@ -43,6 +47,18 @@ Coordinates: ``x`` is the column, ``y`` the row, in µm from the top-left
 corner of pixel ``[0, 0]``; pixel ``[j, i]`` covers
 ``i <= x / pixel_size < i + 1`` and ``j <= y / pixel_size < j + 1``.
 
+Volumes: with ``shape=(T, Z, H, W)``, :func:`free` and :func:`channel`
+move the particles in 3-D, the same Brownian steps along z, and plane
+``k`` of a frame images the height ``z = (k + 0.5) * pixel_size_z``: a
+particle at height ``z`` adds ``brightness * exp(-2 (z - z_k)² /
+psf_z²)`` photons to it, spread over its pixels as above (the PSF is
+integrated over each pixel laterally and sampled at the plane along z,
+as an optical section is; it is truncated beyond ``ceil(2 psf_z /
+pixel_size_z) + 1`` planes, losing less than 1e-4 of the photons). All
+planes of a frame show the same instant. ``density`` is then per µm³,
+``pixel_size_z`` is the plane spacing and ``psf_z`` the axial 1/e²
+radius (by default twice ``pixel_size`` and ``psf_radius``).
+
 The same ``seed`` and arguments give the same data bit for bit.
 
 """
@@ -66,7 +82,13 @@ from .._validate import (
     check_string,
 )
 from . import _domains, _species, _spim
-from ._parameters import check_pair, check_parameters, check_vector, document
+from ._parameters import (
+    check_pair,
+    check_parameters,
+    check_triple,
+    check_vector,
+    document,
+)
 from ._simulation import Simulation, run
 
 __all__ = [
@@ -87,8 +109,10 @@ def free(
     diffusion: float | Sequence[float] = 4.0,
     fraction: float | Sequence[float] | None = None,
     pixel_size: float = 0.1,
+    pixel_size_z: float | None = None,
     frame_time: float = 1e-3,
     psf_radius: float = 0.25,
+    psf_z: float | None = None,
     density: float = 5.0,
     brightness: float = 50.0,
     background: float = 2.0,
@@ -97,21 +121,30 @@ def free(
     dtype: DTypeLike = 'uint16',
     progress: bool = False,
 ) -> Simulation:
-    """Return an image series of particles diffusing freely.
+    """Return an image or volume series of particles diffusing freely.
 
     Particles move in a rectangle larger than the field of view by the
     PSF window on every side, with periodic boundaries, so the density is
-    uniform and the field has no edges.
+    uniform and the field has no edges. A volume series (4-item `shape`)
+    has them move in a box larger than the volume by the PSF window
+    along x, y and z, periodic along all three.
 
     Parameters
     ----------
-    {shape}
+    shape : tuple of 3 or 4 int, optional, default: (4096, 64, 64)
+        Frames, height and width, each at least 1; or frames, depth
+        (planes), height and width for a volume series.
     {diffusion}
     {fraction}
     {pixel_size}
+    {pixel_size_z}
     {frame_time}
     {psf_radius}
-    {density}
+    {psf_z}
+    density : float, optional, default: 5.0
+        Particles per µm² (per µm³ for volumes), >= 0. The number of
+        particles is the density times the simulated area (volume),
+        rounded.
     {brightness}
     {background}
     {offset}
@@ -138,6 +171,17 @@ def free(
     ``round(fraction[0] * particles)`` in the first, and so on;
     ``truth['populations']`` holds the counts.
 
+    Of a volume the mean is ``offset + background + density *
+    pixel_size**2 * brightness * psf_z * sqrt(pi / 2)`` (103.57 with the
+    defaults), and the pair correlation between voxels ``(dx, dy, dz)``
+    apart (µm) is, up to a constant (see :func:`ipcf.analysis.pcf_model`)::
+
+        (1 + 4 D tau / w²)**-1 (1 + 4 D tau / w_z²)**-1/2
+            * exp(-(dx² + dy²) / (w² + 4 D tau)) exp(-dz² / (w_z² + 4 D tau))
+
+    with ``w = psf_radius`` (``w² + pixel_size² / 3`` for the pixels'
+    integration) and ``w_z = psf_z``.
+
     Examples
     --------
     >>> sim = free(shape=(8, 16, 16), seed=0)
@@ -149,8 +193,14 @@ def free(
     >>> sim.truth['diffusion'], sim.truth['fraction']
     ([0.5, 4.0], [0.3, 0.7])
 
+    A volume series of 6 planes 0.2 µm apart:
+
+    >>> sim = free(shape=(8, 6, 16, 16), pixel_size_z=0.2, psf_z=0.6, seed=0)
+    >>> sim.data.shape, sim.truth['axes'], sim.truth['psf_z']
+    ((8, 6, 16, 16), 'TZYX', 0.6)
+
     """
-    params = check_parameters(locals())
+    params = check_parameters(locals(), volume=True)
     progress = check_bool(progress, 'progress')
     domain, geometry = _domains.periodic_field(params)
     return run('free', params, domain, geometry, progress=progress)
@@ -163,8 +213,10 @@ def channel(
     diffusion: float | Sequence[float] = 4.0,
     fraction: float | Sequence[float] | None = None,
     pixel_size: float = 0.1,
+    pixel_size_z: float | None = None,
     frame_time: float = 1e-3,
     psf_radius: float = 0.25,
+    psf_z: float | None = None,
     density: float = 5.0,
     brightness: float = 50.0,
     background: float = 2.0,
@@ -189,28 +241,46 @@ def channel(
     This is the stand-in for the tutorial's ``Simulation_Channel.bin``
     (64x64 pixels, 32,000 uint16 frames).
 
+    A volume series (4-item `shape`) is the same in 3-D: the cell is an
+    ellipsoid centred in the volume and the channel a tube (a cylinder
+    of diameter `channel_width`) whose axis runs through the cell's
+    centre in the middle plane, at `channel_angle`; it ends at the
+    cell's surface on both sides. Two compartments: the tube and the
+    rest of the cell around it.
+
     Parameters
     ----------
-    {shape}
+    shape : tuple of 3 or 4 int, optional, default: (32000, 64, 64)
+        Frames, height and width, each at least 1; or frames, depth
+        (planes), height and width for a volume series.
     {diffusion}
     {fraction}
     {pixel_size}
+    {pixel_size_z}
     {frame_time}
     {psf_radius}
-    {density}
+    {psf_z}
+    density : float, optional, default: 5.0
+        Particles per µm² (per µm³ for volumes) inside the cell, >= 0.
+        The number of particles is the density times the cell's area
+        (volume), rounded.
     {brightness}
     {background}
     {offset}
     channel_width : float, optional, default: 0.8
-        Width of the channel in µm, > 0.
+        Width of the channel in µm, > 0; the tube's diameter in a
+        volume.
     channel_angle : float, optional, default: 0.0
         Direction of the channel in degrees from the x (column) axis
         toward the y (row) axis: 0 runs along the rows, 90 along the
         columns.
-    cell : float or (float, float), optional
+    cell : float or sequence of float, optional
         Semi-axes of the elliptic cell along x and y in µm, > 0; one
         number gives a circle. None (default) fills most of the field:
-        ``(0.45 * width, 0.38 * height) * pixel_size``.
+        ``(0.45 * width, 0.38 * height) * pixel_size``. For a volume,
+        one number (a sphere) or three, along x, y and z; None is
+        ``(0.45 * width * pixel_size, 0.38 * height * pixel_size, 0.45 *
+        depth * pixel_size_z)``.
     {seed}
     {dtype}
     {progress}
@@ -233,6 +303,8 @@ def channel(
     walk with a uniform target). The compartments are convex, so a step
     whose end lies in the particle's own compartment never crosses a wall
     on its way.
+    In a volume the cell around the tube is not convex: a step between
+    two of its points that passes through the tube is rejected too.
 
     The default run (64x64x32,000, 110 particles) took 8 s on a 2-core
     machine, most of it drawing the Poisson noise; the data take 262 MB
@@ -245,18 +317,36 @@ def channel(
     (8, 32, 32)
     >>> sim.truth['geometry']['channel']['width']
     0.8
+    >>> sim = channel(shape=(8, 8, 32, 32), seed=0)
+    >>> sim.data.shape, sim.truth['geometry']['channel']['shape']
+    ((8, 8, 32, 32), 'tube')
 
     """
-    params = check_parameters(locals())
+    params = check_parameters(locals(), volume=True)
     channel_width = check_positive(channel_width, 'channel_width')
     channel_angle = check_real(channel_angle, 'channel_angle')
+    progress = check_bool(progress, 'progress')
+    if params.volume:
+        _, depth, height, width = params.shape
+        px, pz = params.pixel_size, params.pixel_size_z
+        if cell is None:
+            semi_3d = (
+                0.45 * width * px,
+                0.38 * height * px,
+                0.45 * depth * pz,
+            )
+        else:
+            semi_3d = check_triple(cell, 'cell')
+        tube, geometry = _domains.cell_tube(
+            params, semi_axes=semi_3d, width=channel_width, angle=channel_angle
+        )
+        return run('channel', params, tube, geometry, progress=progress)
     if cell is None:
         _, height, width = params.shape
         px = params.pixel_size
         semi_axes = (0.45 * width * px, 0.38 * height * px)
     else:
         semi_axes = check_pair(cell, 'cell')
-    progress = check_bool(progress, 'progress')
     domain, geometry = _domains.cell_channel(
         params, semi_axes=semi_axes, width=channel_width, angle=channel_angle
     )

@@ -1,13 +1,16 @@
 """Where particles may be: fields, cells, channel walls and barriers.
 
 A domain is in pixel units and has three methods: ``area`` (square
-pixels), ``sample(count, rng)`` (uniform positions) and
-``walk(positions, steps)`` (positions after each step, with its
-boundaries applied). :class:`Periodic` wraps around; :class:`CellChannel`
+pixels; ``volume`` in voxels for a volume domain), ``sample(count,
+rng)`` (uniform positions) and ``walk(positions, steps)`` (positions
+after each step, with its boundaries applied). :class:`Periodic` wraps
+around, in 2 or 3 dimensions; :class:`CellChannel`, :class:`CellTube`
 and :class:`Barrier` reflect by rejection: a step that would end in
 another compartment is not taken. The builders (:func:`periodic_field`,
-:func:`cell_channel`, :func:`barrier_field`) return a domain with its
-description for the ground truth, in µm and pixels. :func:`cell_outline`
+:func:`cell_channel`, :func:`cell_tube`, :func:`barrier_field`) return a
+domain with its description for the ground truth, in µm and pixels.
+Volume positions are ``(x, y, z)`` in voxels: x and y in pixels, z in
+planes. :func:`cell_outline`
 draws the light-sheet cell of :func:`ipcf.simulate.spim`, whose
 particles are cut at the outline instead.
 
@@ -29,16 +32,23 @@ __all__ = [
     'RIM',
     'Barrier',
     'CellChannel',
+    'CellTube',
     'Outline',
     'Periodic',
     'barrier_field',
     'cell_channel',
     'cell_outline',
+    'cell_tube',
     'periodic_field',
 ]
 
 COORDINATES = (
     'x is the column, y the row, from the top-left corner of pixel [0, 0]'
+)
+
+COORDINATES_VOLUME = (
+    'x is the column, y the row, z the plane, from the top-left corner of '
+    'voxel [0, 0, 0]; plane k images z = (k + 0.5) * pixel_size_z'
 )
 
 _REFLECTING = 'reflecting: steps crossing a wall are rejected'
@@ -50,10 +60,15 @@ MODES = ((3, 0.06), (5, 0.04))
 
 
 class Periodic:
-    """Rectangle with periodic boundaries, in pixel units."""
+    """Rectangle (or box) with periodic boundaries, in pixel units.
+
+    `lower` and `upper` have 2 items ``(x, y)``, or 3 ``(x, y, z)`` for a
+    box in voxels.
+
+    """
 
     def __init__(
-        self, lower: tuple[float, float], upper: tuple[float, float]
+        self, lower: tuple[float, ...], upper: tuple[float, ...]
     ) -> None:
         self.lower = tuple(float(v) for v in lower)
         self.upper = tuple(float(v) for v in upper)
@@ -65,14 +80,19 @@ class Periodic:
         """Area in square pixels."""
         return float(self._size[0] * self._size[1])
 
+    @property
+    def volume(self) -> float:
+        """Volume of a box in voxels."""
+        return float(numpy.prod(self._size))
+
     def sample(self, count: int, rng: numpy.random.Generator) -> numpy.ndarray:
-        """Return count uniformly placed positions, shape (count, 2)."""
-        return self._lower + rng.random((count, 2)) * self._size
+        """Return count uniformly placed positions, shape (count, ndim)."""
+        return self._lower + rng.random((count, len(self.lower))) * self._size
 
     def walk(
         self, positions: numpy.ndarray, steps: numpy.ndarray
     ) -> numpy.ndarray:
-        """Return positions after each of steps (frames, n, 2)."""
+        """Return positions after each of steps (frames, n, ndim)."""
         track = numpy.cumsum(steps, axis=0)
         track += positions - self._lower
         numpy.mod(track, self._size, out=track)
@@ -147,6 +167,110 @@ class CellChannel:
         for frame, step in enumerate(steps):
             proposal = current + step
             accept = self.label(proposal) == label
+            numpy.copyto(current, proposal, where=accept[:, None])
+            track[frame] = current
+        return track
+
+
+class CellTube:
+    """Ellipsoid crossed by a cylindrical tube, in voxel units.
+
+    The tube's axis lies in the plane ``z = centre[2]``, through the
+    centre, at `angle` (radians) from x toward y; `radius` and the
+    semi-axes are in lateral pixels, and a plane is `depth` pixels
+    thick (``pixel_size_z / pixel_size``), so that distances are
+    computed in physical proportion. ``label`` numbers the
+    compartments: 0 outside the cell, 1 the cell outside the tube, 2 the
+    tube. ``walk`` rejects every step that would change a particle's
+    label or pass through the tube.
+
+    """
+
+    def __init__(
+        self,
+        *,
+        centre: tuple[float, float, float],
+        semi_axes: tuple[float, float, float],
+        angle: float,
+        radius: float,
+        depth: float,
+    ) -> None:
+        self.centre = tuple(float(v) for v in centre)
+        self.semi_axes = tuple(float(v) for v in semi_axes)
+        self.angle = float(angle)
+        self.radius = float(radius)
+        self.depth = float(depth)
+        self._axis = numpy.array([math.cos(angle), math.sin(angle), 0.0])
+
+    @property
+    def volume(self) -> float:
+        """Volume of the cell in voxels."""
+        a, b, c = self.semi_axes
+        return 4.0 / 3.0 * math.pi * a * b * c / self.depth
+
+    def _relative(self, positions: numpy.ndarray) -> numpy.ndarray:
+        """Return positions less the centre, z in lateral pixels."""
+        offset = positions - self.centre
+        offset[..., 2] *= self.depth
+        return offset
+
+    def _across(self, offset: numpy.ndarray) -> numpy.ndarray:
+        """Return the components of offsets across the tube's axis."""
+        along = offset @ self._axis
+        return offset - along[..., None] * self._axis
+
+    def label(self, positions: numpy.ndarray) -> numpy.ndarray:
+        """Return the compartment of each position (..., 3) as int8."""
+        offset = self._relative(positions)
+        scaled = offset / numpy.asarray(self.semi_axes)
+        inside = (scaled * scaled).sum(axis=-1) < 1.0
+        across = self._across(offset)
+        tube = (across * across).sum(axis=-1) < self.radius**2
+        label = tube.astype(numpy.int8)
+        label += 1
+        label *= inside
+        return label
+
+    def sample(self, count: int, rng: numpy.random.Generator) -> numpy.ndarray:
+        """Return count positions uniform in the cell, shape (count, 3)."""
+        result = numpy.empty((count, 3))
+        done = 0
+        while done < count:
+            # the ellipsoid fills pi/6 of its bounding box
+            trial = rng.uniform(-1.0, 1.0, (2 * (count - done) + 8, 3))
+            trial = trial[(trial**2).sum(axis=1) < 1.0][: count - done]
+            result[done : done + len(trial)] = trial
+            done += len(trial)
+        result *= self.semi_axes
+        result[:, 2] /= self.depth
+        result += self.centre
+        return result
+
+    def through_tube(
+        self, start: numpy.ndarray, end: numpy.ndarray
+    ) -> numpy.ndarray:
+        """Return whether straight paths start -> end pass inside the tube."""
+        # across the axis the tube is a disc: a 2-D closest approach
+        first = self._across(self._relative(start))
+        step = self._across(self._relative(end)) - first
+        length2 = numpy.maximum((step * step).sum(axis=-1), 1e-300)
+        t = numpy.clip(-(first * step).sum(axis=-1) / length2, 0.0, 1.0)
+        closest = first + t[:, None] * step
+        return (closest * closest).sum(axis=-1) < self.radius**2
+
+    def walk(
+        self, positions: numpy.ndarray, steps: numpy.ndarray
+    ) -> numpy.ndarray:
+        """Return positions after each of steps (frames, n, 3)."""
+        track = numpy.empty_like(steps)
+        current = positions.copy()
+        label = self.label(current)
+        outside = label == 1
+        for frame, step in enumerate(steps):
+            proposal = current + step
+            accept = self.label(proposal) == label
+            # the cell outside the tube is not convex
+            accept &= ~(outside & self.through_tube(current, proposal))
             numpy.copyto(current, proposal, where=accept[:, None])
             track[frame] = current
         return track
@@ -251,6 +375,8 @@ def periodic_field(params: Parameters, /) -> tuple[Periodic, dict]:
     every side.
 
     """
+    if params.volume:
+        return _periodic_box(params)
     _, height, width = params.shape
     margin = params.half + 1
     domain = Periodic((-margin, -margin), (width + margin, height + margin))
@@ -259,6 +385,34 @@ def periodic_field(params: Parameters, /) -> tuple[Periodic, dict]:
         'coordinates': COORDINATES,
         'boundary': 'periodic',
         'domain': [float(v * px) for v in (*domain.lower, *domain.upper)],
+        'domain_px': [float(v) for v in (*domain.lower, *domain.upper)],
+    }
+    return domain, geometry
+
+
+def _periodic_box(params: Parameters, /) -> tuple[Periodic, dict]:
+    """Return the periodic box of a free volume, and its geometry.
+
+    The box is larger than the volume by the PSF window on every side,
+    along z too, so no spot wraps into view.
+
+    """
+    _, depth, height, width = params.shape
+    margin = params.half + 1
+    margin_z = params.half_z + 1
+    domain = Periodic(
+        (-margin, -margin, -margin_z),
+        (width + margin, height + margin, depth + margin_z),
+    )
+    px, pz = params.pixel_size, params.pixel_size_z
+    scale = (px, px, pz)
+    corners = (*domain.lower, *domain.upper)
+    geometry = {
+        'coordinates': COORDINATES_VOLUME,
+        'boundary': 'periodic along x, y and z',
+        'domain': [
+            float(v * s) for v, s in zip(corners, scale * 2, strict=True)
+        ],
         'domain_px': [float(v) for v in (*domain.lower, *domain.upper)],
     }
     return domain, geometry
@@ -301,6 +455,53 @@ def cell_channel(
             'angle': angle,
             'centre': list(centre),
             'width_px': domain.width,
+            'centre_px': list(domain.centre),
+        },
+    }
+    return domain, geometry
+
+
+def cell_tube(
+    params: Parameters,
+    /,
+    *,
+    semi_axes: tuple[float, float, float],
+    width: float,
+    angle: float,
+) -> tuple[CellTube, dict]:
+    """Return the cell and tube centred in the volume, and its geometry.
+
+    `semi_axes` (x, y, z) and `width` (the tube's diameter) are in µm,
+    `angle` in degrees.
+
+    """
+    _, depth, height, size = params.shape
+    px, pz = params.pixel_size, params.pixel_size_z
+    centre = (size * px / 2, height * px / 2, depth * pz / 2)
+    domain = CellTube(
+        centre=(centre[0] / px, centre[1] / px, centre[2] / pz),
+        semi_axes=tuple(value / px for value in semi_axes),
+        angle=math.radians(angle),
+        radius=width / px / 2,
+        depth=pz / px,
+    )
+    semi_px = [semi_axes[0] / px, semi_axes[1] / px, semi_axes[2] / pz]
+    geometry = {
+        'coordinates': COORDINATES_VOLUME,
+        'boundary': _REFLECTING,
+        'cell': {
+            'shape': 'ellipsoid',
+            'centre': list(centre),
+            'semi_axes': list(semi_axes),
+            'centre_px': list(domain.centre),
+            'semi_axes_px': semi_px,
+        },
+        'channel': {
+            'shape': 'tube',
+            'width': width,
+            'angle': angle,
+            'centre': list(centre),
+            'width_px': 2 * domain.radius,
             'centre_px': list(domain.centre),
         },
     }

@@ -28,13 +28,16 @@ def tracks(
     rng: numpy.random.Generator,
     chunk: int = CHUNK_FRAMES,
     drift: tuple[float, float] | None = None,
+    aspect: tuple[float, ...] | None = None,
 ) -> Iterator[numpy.ndarray]:
-    """Yield positions in pixels frame by frame, chunks of (k, n, 2).
+    """Yield positions in pixels frame by frame, chunks of (k, n, ndim).
 
     Frame ``t`` shows the particles after ``t + 1`` steps of standard
     deviation `sigma` per axis (one number, or one per particle) plus
     `drift` (pixels per frame along x and y); `domain` applies the
-    boundaries (see :mod:`ipcf.simulate._domains`).
+    boundaries (see :mod:`ipcf.simulate._domains`). `aspect` scales
+    the steps along each axis: ``(1, 1, pixel_size / pixel_size_z)``
+    for volumes in voxels.
 
     Examples
     --------
@@ -54,6 +57,8 @@ def tracks(
             (min(chunk, nframes - start), *positions.shape)
         )
         steps *= sigma
+        if aspect is not None:
+            steps *= aspect
         if drift is not None:
             steps += drift
         track = domain.walk(positions, steps)

@@ -30,6 +30,7 @@ __all__ = [
     'Parameters',
     'check_pair',
     'check_parameters',
+    'check_triple',
     'check_vector',
     'document',
 ]
@@ -39,9 +40,15 @@ _F = TypeVar('_F', bound=Callable[..., Any])
 
 @dataclasses.dataclass(frozen=True)
 class Parameters:
-    """Validated physical parameters shared by every simulation."""
+    """Validated physical parameters shared by every simulation.
 
-    shape: tuple[int, int, int]
+    A volume series has a 4-item `shape` ``(T, Z, Y, X)`` and its axial
+    voxel size `pixel_size_z` and PSF radius `psf_z` (both None for
+    images).
+
+    """
+
+    shape: tuple[int, ...]
     diffusion: float | tuple[float, ...]
     pixel_size: float
     frame_time: float
@@ -53,6 +60,31 @@ class Parameters:
     seed: int
     dtype: numpy.dtype
     fraction: tuple[float, ...] | None = None
+    pixel_size_z: float | None = None
+    psf_z: float | None = None
+
+    @property
+    def volume(self) -> bool:
+        """Whether the series is a volume series (T, Z, Y, X)."""
+        return len(self.shape) == 4
+
+    @property
+    def aspect(self) -> float:
+        """Lateral pixel size over the z voxel size (1 for images)."""
+        if self.pixel_size_z is None:
+            return 1.0
+        return self.pixel_size / self.pixel_size_z
+
+    @property
+    def width_z(self) -> float:
+        """1/e² radius of the PSF along z in planes (volumes only)."""
+        assert self.psf_z is not None and self.pixel_size_z is not None
+        return self.psf_z / self.pixel_size_z
+
+    @property
+    def half_z(self) -> int:
+        """Planes above and below a spot's plane it is rendered in."""
+        return math.ceil(2.0 * self.width_z) + 1
 
     @property
     def sigma(self) -> float:
@@ -91,7 +123,7 @@ _FIELDS = tuple(field.name for field in dataclasses.fields(Parameters))
 
 
 def check_parameters(
-    arguments: Mapping[str, Any], /, **fixed: Any
+    arguments: Mapping[str, Any], /, *, volume: bool = False, **fixed: Any
 ) -> Parameters:
     """Return the shared parameters among arguments, checked.
 
@@ -101,6 +133,11 @@ def check_parameters(
         A public function's arguments by name, its ``locals()`` taken
         first thing; names that are no field of :class:`Parameters` are
         ignored.
+    volume : bool, optional, default: False
+        Whether the function simulates volumes: then `shape` may have 4
+        items ``(T, Z, Y, X)``, and `pixel_size_z` and `psf_z` are read
+        (None: twice `pixel_size` and `psf_radius`); with 3 items they
+        must be None. Otherwise they are not read.
     **fixed
         Values of fields that the function does not take (``spim`` has
         no ``dtype``); a field missing from both is a KeyError.
@@ -128,20 +165,80 @@ def check_parameters(
     diffusion, fraction = _check_diffusion(
         values['diffusion'], values['fraction']
     )
+    shape = _check_shape(values['shape'], volume=volume)
+    pixel_size = check_positive(values['pixel_size'], 'pixel_size')
+    frame_time = check_positive(values['frame_time'], 'frame_time')
+    psf_radius = check_positive(values['psf_radius'], 'psf_radius')
+    axial: dict[str, float] = {}
+    if volume:
+        axial = _check_axial(
+            shape,
+            values.get('pixel_size_z'),
+            values.get('psf_z'),
+            pixel_size=pixel_size,
+            psf_radius=psf_radius,
+        )
     return Parameters(
-        shape=_check_shape(values['shape']),
+        shape=shape,
         diffusion=diffusion,
         fraction=fraction,
-        pixel_size=check_positive(values['pixel_size'], 'pixel_size'),
-        frame_time=check_positive(values['frame_time'], 'frame_time'),
-        psf_radius=check_positive(values['psf_radius'], 'psf_radius'),
+        pixel_size=pixel_size,
+        frame_time=frame_time,
+        psf_radius=psf_radius,
         density=check_real(values['density'], 'density', minimum=0.0),
         brightness=check_real(values['brightness'], 'brightness', minimum=0.0),
         background=check_real(values['background'], 'background', minimum=0.0),
         offset=check_real(values['offset'], 'offset'),
         seed=_check_seed(values['seed']),
         dtype=_check_dtype(values['dtype']),
+        **axial,
     )
+
+
+def _check_axial(
+    shape: tuple[int, ...],
+    pixel_size_z: Any,
+    psf_z: Any,
+    /,
+    *,
+    pixel_size: float,
+    psf_radius: float,
+) -> dict[str, float]:
+    """Return the axial voxel size and PSF radius of a volume, checked."""
+    if len(shape) == 3:
+        for name, value in (('pixel_size_z', pixel_size_z), ('psf_z', psf_z)):
+            if value is not None:
+                msg = (
+                    f'{name}={value!r} applies to volume series: give a '
+                    f'shape of 4 (frames, depth, height, width), not {shape}'
+                )
+                raise ValueError(msg)
+        return {}
+    if pixel_size_z is None:
+        pixel_size_z = 2.0 * pixel_size
+    if psf_z is None:
+        psf_z = 2.0 * psf_radius
+    return {
+        'pixel_size_z': check_positive(pixel_size_z, 'pixel_size_z'),
+        'psf_z': check_positive(psf_z, 'psf_z'),
+    }
+
+
+def check_triple(value: Any, name: str, /) -> tuple[float, float, float]:
+    """Return one or three positive numbers as a triple or raise.
+
+    >>> check_triple(2, 'cell'), check_triple((1, 0.5, 0.25), 'cell')
+    ((2.0, 2.0, 2.0), (1.0, 0.5, 0.25))
+
+    """
+    items = (value,) * 3 if isinstance(value, numbers.Real) else _items(value)
+    if items is None or len(items) != 3:
+        msg = f'{name}={value!r} is not a number or three numbers'
+        raise TypeError(msg)
+    first, second, third = (
+        check_positive(item, f'{name}[{i}]') for i, item in enumerate(items)
+    )
+    return first, second, third
 
 
 def check_pair(value: Any, name: str, /) -> tuple[float, float]:
@@ -228,17 +325,23 @@ def _check_diffusion(
     return values, shares
 
 
-def _check_shape(shape: Any, /) -> tuple[int, int, int]:
-    """Return shape as 3 ints >= 1 or raise."""
+def _check_shape(shape: Any, /, *, volume: bool = False) -> tuple[int, ...]:
+    """Return shape as 3 (or, for volumes, 4) ints >= 1 or raise."""
     items = _items(shape)
-    if items is None or len(items) != 3:
+    if volume:
+        if items is None or len(items) not in (3, 4):
+            msg = (
+                f'{shape=!r} is not 3 or 4 integers (frames, [depth,] '
+                'height, width)'
+            )
+            raise (TypeError if items is None else ValueError)(msg)
+    elif items is None or len(items) != 3:
         msg = f'{shape=!r} is not 3 integers (frames, height, width)'
         raise (TypeError if items is None else ValueError)(msg)
-    frames, height, width = (
+    return tuple(
         check_int(value, f'shape[{i}]', minimum=1)
         for i, value in enumerate(items)
     )
-    return frames, height, width
 
 
 def _items(value: Any, /) -> tuple[Any, ...] | None:
@@ -306,6 +409,12 @@ offset : float, optional, default: {default}
 seed : int, optional
     Seed of :func:`numpy.random.default_rng`, >= 0. None (default)
     picks one at random; ``truth['seed']`` records it either way.
+pixel_size_z : float, optional
+    Volumes only: z voxel size (plane spacing) in µm, > 0. None
+    (default) is twice `pixel_size`; must be None for images.
+psf_z : float, optional
+    Volumes only: 1/e² radius of the PSF along z in µm, > 0. None
+    (default) is twice `psf_radius`; must be None for images.
 dtype : dtype_like, optional, default: {default}
     Integer or floating-point type of the data. Integer data are
     rounded and clipped to the type's range.

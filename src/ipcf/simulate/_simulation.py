@@ -18,10 +18,10 @@ import numpy
 
 from .._utils import progress_bar
 from ._motion import CHUNK_FRAMES, populations, tracks
-from ._optics import counts, render
+from ._optics import counts, render, render_volume
 from ._parameters import Parameters
 
-__all__ = ['UNITS', 'Simulation', 'run']
+__all__ = ['UNITS', 'UNITS_VOLUME', 'Simulation', 'run']
 
 # frames rendered at once: float64 buffers of about 16 MiB
 _CHUNK_PIXELS = 2**21
@@ -40,6 +40,18 @@ UNITS = {
 }
 """Units of the ground truth's values, stored in it as ``units``."""
 
+UNITS_VOLUME = {
+    **UNITS,
+    'pixel_size_z': 'um',
+    'psf_z': 'um (1/e^2 radius)',
+    'density': 'particles/um^3',
+    'geometry': (
+        'um; keys ending in _px: voxels (x, y in pixels, z in planes); '
+        'angles: degrees'
+    ),
+}
+"""Units of the ground truth of a volume series."""
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Simulation:
@@ -47,9 +59,10 @@ class Simulation:
 
     Parameters
     ----------
-    data : ndarray, shape (T, H, W) or (T, 2, H, W)
+    data : ndarray, shape (T, H, W), (T, 2, H, W) or (T, Z, H, W)
         Camera counts, of the ``dtype`` asked for (uint16 by default);
-        two channels along axis 1 (:func:`ipcf.simulate.two_species`).
+        two channels along axis 1 (:func:`ipcf.simulate.two_species`),
+        or a volume series (``truth['axes']`` is ``'TZYX'``).
     truth : dict
         JSON-serializable parameters of the simulation: ``kind``,
         ``shape``, ``dtype``, ``diffusion`` (µm²/s), ``pixel_size`` (µm),
@@ -57,7 +70,9 @@ class Simulation:
         (particles/µm²), ``brightness``, ``background``, ``offset``,
         ``seed`` (the seed used, also when None was given), ``particles``
         (number simulated), ``geometry`` (boundaries, in µm and pixels),
-        ``units`` and ``package``.
+        ``units`` and ``package``. Volumes add ``axes`` (``'TZYX'``),
+        ``pixel_size_z`` (µm) and ``psf_z`` (µm, axial 1/e² radius);
+        their ``density`` is per µm³.
 
     Examples
     --------
@@ -78,6 +93,11 @@ class Simulation:
             f'seed={self.truth.get("seed")})'
         )
 
+    @property
+    def volume(self) -> bool:
+        """Whether the data are a volume series (T, Z, H, W)."""
+        return self.truth.get('axes') == 'TZYX'
+
     def save(self, path: Any, /, *, overwrite: bool = False) -> None:
         """Write the data with the truth as metadata.
 
@@ -96,7 +116,7 @@ class Simulation:
         """
         from ..io import imwrite
 
-        if self.data.ndim == 3:
+        if self.data.ndim == 3 or self.volume:
             imwrite(path, self.data, metadata=self.truth, overwrite=overwrite)
             return
         paths = self.channel_paths(path)
@@ -126,7 +146,7 @@ class Simulation:
 
         """
         path = pathlib.Path(path)
-        if self.data.ndim == 3:
+        if self.data.ndim == 3 or self.volume:
             return [path]
         return [
             path.with_name(f'{path.stem}_ch{index + 1}{path.suffix}')
@@ -152,12 +172,18 @@ def run(
     """
     from .. import __version__
 
-    nframes, height, width = params.shape
+    nframes, *frame = params.shape
     place, walk, noise = (
         numpy.random.default_rng(child)
         for child in numpy.random.SeedSequence(params.seed).spawn(3)
     )
-    count = round(params.density * domain.area * params.pixel_size**2)
+    aspect = None
+    if params.volume:
+        voxel = params.pixel_size**2 * params.pixel_size_z
+        count = round(params.density * domain.volume * voxel)
+        aspect = (1.0, 1.0, params.aspect)
+    else:
+        count = round(params.density * domain.area * params.pixel_size**2)
     positions = domain.sample(count, place)
     shares = None
     sigma: float | numpy.ndarray = params.sigma
@@ -167,9 +193,10 @@ def run(
     if velocity is not None:
         scale = params.frame_time / params.pixel_size
         drift = (velocity[0] * scale, velocity[1] * scale)
-    chunk = max(1, min(CHUNK_FRAMES, _CHUNK_PIXELS // (height * width)))
+    size = int(numpy.prod(frame))
+    chunk = max(1, min(CHUNK_FRAMES, _CHUNK_PIXELS // size))
     data = numpy.empty(params.shape, dtype=params.dtype)
-    buffer = numpy.empty((chunk, height, width))
+    buffer = numpy.empty((chunk, *frame))
     steps = tracks(
         domain,
         positions,
@@ -178,6 +205,7 @@ def run(
         rng=walk,
         chunk=chunk,
         drift=drift,
+        aspect=aspect,
     )
     with progress_bar(
         nframes, enable=progress, desc=f'simulate {kind}', unit='frame'
@@ -185,13 +213,24 @@ def run(
         for start, track in zip(range(0, nframes, chunk), steps, strict=True):
             mean = buffer[: len(track)]
             mean.fill(params.background)
-            render(
-                mean,
-                track,
-                brightness=params.brightness,
-                width=params.width,
-                half=params.half,
-            )
+            if params.volume:
+                render_volume(
+                    mean,
+                    track,
+                    brightness=params.brightness,
+                    width=params.width,
+                    half=params.half,
+                    width_z=params.width_z,
+                    half_z=params.half_z,
+                )
+            else:
+                render(
+                    mean,
+                    track,
+                    brightness=params.brightness,
+                    width=params.width,
+                    half=params.half,
+                )
             data[start : start + len(track)] = counts(
                 noise.poisson(mean), params.offset, params.dtype
             )
@@ -218,6 +257,11 @@ def run(
         'units': dict(UNITS),
         'package': f'ipcf {__version__}',
     }
+    if params.volume:
+        truth['axes'] = 'TZYX'
+        truth['pixel_size_z'] = params.pixel_size_z
+        truth['psf_z'] = params.psf_z
+        truth['units'] = dict(UNITS_VOLUME)
     if shares is not None:
         truth['fraction'] = list(params.fraction)
         truth['populations'] = shares
