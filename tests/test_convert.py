@@ -26,7 +26,7 @@ def frames(tmp_path, series):
 
 
 def read(path):
-    array = io.open_series(path)
+    array = io.open_frames(path)
     try:
         return numpy.asarray(array[:]), dict(array.attrs)
     finally:

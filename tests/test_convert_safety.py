@@ -38,7 +38,7 @@ def frames(tmp_path, series):
 
 
 def read(path):
-    array = io.open_series(path)
+    array = io.open_frames(path)
     try:
         return numpy.asarray(array[:])
     finally:
@@ -97,7 +97,7 @@ def test_output_is_the_file_of_an_open_dataset(tmp_path, series):
     """An open h5py dataset or memmap counts as its file."""
     for name in ('s.h5', 's.bin'):
         source = io.imwrite(tmp_path / name, series)
-        dataset = io.open_series(source)
+        dataset = io.open_frames(source)
         if name == 's.h5':
             with pytest.raises(ValueError, match='would overwrite the'):
                 convert(dataset, source, overwrite=True)
@@ -108,7 +108,7 @@ def test_output_is_the_file_of_an_open_dataset(tmp_path, series):
 
 
 def test_imwrite_series_over_its_input(tmp_path, frames, series):
-    lazy = io.open_series(frames)
+    lazy = io.open_frames(frames)
     with pytest.raises(ValueError, match='would overwrite the input'):
         io.imwrite_series(frames, lazy, overwrite=True)
     with pytest.raises(ValueError, match='would overwrite the input'):

@@ -18,6 +18,7 @@ from ipcf.io import (
     imwrite,
     imwrite_series,
     info,
+    open_frames,
     open_series,
     read_metadata,
     tiff,
@@ -165,11 +166,11 @@ def test_raw_sidecar(tmp_path, series):
     assert content['byteorder'] == '<'
     assert content['metadata'] == {}
     assert path.read_bytes() == series.astype('<u2').tobytes()
-    lazy = open_series(path)
+    lazy = open_frames(path)
     assert isinstance(lazy, numpy.memmap)
     # <stem>.json is accepted too
     sidecar.rename(tmp_path / 'Simulation_Channel.json')
-    assert open_series(path).shape == series.shape
+    assert open_frames(path).shape == series.shape
 
 
 def test_raw_without_sidecar(tmp_path, series):
@@ -305,7 +306,7 @@ def test_tiff_series_sources(frames_dir, series, kind):
     else:
         files = [frames_dir / f'frame{t}.tif' for t in range(len(series))]
         source = files if kind == 'list' else tuple(map(str, files))
-    lazy = open_series(source, num_threads=2)
+    lazy = open_frames(source, num_threads=2)
     assert isinstance(lazy, TiffSeries)
     assert lazy.shape == series.shape
     assert lazy.dtype == numpy.uint16
@@ -321,7 +322,7 @@ def test_tiff_series_natural_sort(tmp_path, series):
         tifffile.imwrite(tmp_path / f'frame{t}.tif', series[t])
     (tmp_path / '._frame3.tif').write_bytes(b'resource fork')
     (tmp_path / 'notes.txt').write_text('not a frame')
-    lazy = open_series(tmp_path, gaps='ignore')  # 3 to 9 are missing
+    lazy = open_frames(tmp_path, gaps='ignore')  # 3 to 9 are missing
     assert [os.path.basename(f) for f in lazy.files] == [
         'frame1.tif',
         'frame2.tif',
@@ -459,36 +460,36 @@ def test_hdf5_key(tmp_path, series):
         h5['group/second'] = series[::-1]
         h5['flat'] = series[0]
     with pytest.raises(ValueError, match='several 3-D') as exc:
-        open_series(path)
+        open_frames(path)
     message = str(exc.value)
     assert "'first' (12, 9, 7)" in message
     assert "'group/second' (12, 9, 7)" in message
     assert 'many.h5' in message
-    dataset = open_series(path, key='group/second')
+    dataset = open_frames(path, key='group/second')
     assert isinstance(dataset, h5py.Dataset)
     assert_array_equal(dataset[2:5, 1], series[::-1][2:5, 1])
     with pytest.raises(ValueError, match="dataset 'flat' has shape"):
-        open_series(path, key='flat')
+        open_frames(path, key='flat')
     with pytest.raises(ValueError, match="no dataset key='nope'") as exc:
-        open_series(path, key='nope')
+        open_frames(path, key='nope')
     assert "'flat' (9, 7)" in str(exc.value)
     # the only 3-D dataset is chosen
     path = tmp_path / 'one.h5'
     with h5py.File(path, 'w') as h5:
         h5['image'] = series
         h5['mask'] = series[0] > 0
-    assert_array_equal(open_series(path)[:], series)
+    assert_array_equal(open_frames(path)[:], series)
     with h5py.File(path, 'w') as h5:
         h5['mask'] = series[0] > 0
     with pytest.raises(ValueError, match='no 3-D dataset'):
-        open_series(path)
+        open_frames(path)
 
 
 def test_hdf5_stays_open(tmp_path, series):
     import gc
 
     path = imwrite(tmp_path / 'movie.h5', series)
-    dataset = open_series(path)
+    dataset = open_frames(path)
     gc.collect()
     assert_array_equal(dataset[3], series[3])
     dataset.file.close()
@@ -544,27 +545,27 @@ def test_info(tmp_path, series):
 def test_dask_passes_through(series):
     da = pytest.importorskip('dask.array')
     lazy = da.from_array(series, chunks=(4, 9, 7))
-    assert open_series(lazy) is lazy
+    assert open_frames(lazy) is lazy
     assert info(lazy)['chunks'] == (4, 9, 7)
     assert read_metadata(lazy) == {}
 
 
 def test_arrays_pass_through(tmp_path, series):
-    assert open_series(series) is series
+    assert open_frames(series) is series
     memmap = numpy.lib.format.open_memmap(
         tmp_path / 'a.npy', mode='w+', dtype=series.dtype, shape=series.shape
     )
-    assert open_series(memmap) is memmap
+    assert open_frames(memmap) is memmap
     with pytest.raises(TypeError, match='dtype bool'):
-        open_series(series > 0)
+        open_frames(series > 0)
     with pytest.raises(TypeError, match='dtype complex64'):
-        open_series(series.astype(numpy.complex64))
+        open_frames(series.astype(numpy.complex64))
     with pytest.raises(ValueError, match=r'shape \(9, 7\); expected 3-D'):
-        open_series(series[0])
+        open_frames(series[0])
     with pytest.raises(TypeError, match='list source'):
-        open_series([[1, 2], [3, 4]])
+        open_frames([[1, 2], [3, 4]])
     with pytest.raises(TypeError, match='not a path'):
-        open_series(42)
+        open_frames(42)
 
 
 def test_lazy_index_errors(frames_dir):

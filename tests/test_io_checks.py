@@ -13,7 +13,7 @@ from numpy.testing import assert_array_equal
 
 from ipcf import io
 from ipcf.convert import convert
-from ipcf.io import open_series, stores
+from ipcf.io import open_frames, open_series, stores
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ def test_readers_pickle(tmp_path):
     data = rng.integers(0, 4000, (64, 32, 32)).astype(numpy.uint16)
     kinds = []
     for kind, path, options in _sources(tmp_path, data):
-        lazy = open_series(path, **options)
+        lazy = open_frames(path, **options)
         text = pickle.dumps(lazy)
         assert len(text) < data.nbytes / 4, kind  # the file, not the data
         loaded = pickle.loads(text)
@@ -273,7 +273,7 @@ def test_readers_pickle(tmp_path):
 
 def test_memmap_view_pickles_its_values(tmp_path, series):
     """Only a whole mapping pickles as its file; a view as its values."""
-    lazy = open_series(io.imwrite(tmp_path / 'a.bin', series))
+    lazy = open_frames(io.imwrite(tmp_path / 'a.bin', series))
     view = lazy[3:5, 2:4]
     assert_array_equal(pickle.loads(pickle.dumps(view)), series[3:5, 2:4])
     total = lazy.sum(axis=0)
@@ -286,7 +286,7 @@ def test_memmap_view_pickles_its_values(tmp_path, series):
 def test_tiff_series_stops_at_first_error(tmp_path, monkeypatch):
     data = numpy.zeros((200, 4, 4), numpy.uint16)
     folder = io.imwrite_series(tmp_path / 'frames', data)
-    lazy = open_series(folder, num_threads=2)
+    lazy = open_frames(folder, num_threads=2)
     reads = []
     original = lazy._read_rows
 

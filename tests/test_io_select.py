@@ -7,7 +7,7 @@ import pytest
 import tifffile
 from numpy.testing import assert_array_equal
 
-from ipcf.io import open_series
+from ipcf.io import open_frames, open_series
 
 zarr = pytest.importorskip('zarr')
 
@@ -103,17 +103,17 @@ def test_open_series_refuses_unselected_axes(tmp_path, stack, kind):
         path = write_ngff(tmp_path / 'a.zarr', stack.transpose(0, 2, 1, 3, 4))
         both, only_z = r'c=3, z=2.*pass channel= and z=', r'z=2.*pass z='
     with pytest.raises(ValueError, match=both):
-        open_series(path)
+        open_frames(path)
     with pytest.raises(ValueError, match=only_z):
-        open_series(path, channel=0)
+        open_frames(path, channel=0)
     with pytest.raises(ValueError, match=r'channel=5 is out of range.*0 to 2'):
-        open_series(path, channel=5, z=0)
+        open_frames(path, channel=5, z=0)
     with pytest.raises(ValueError, match=r'z=-1 is out of range'):
-        open_series(path, channel=0, z=-1)
+        open_frames(path, channel=0, z=-1)
     with pytest.raises(TypeError, match=r"channel='1' is not an integer"):
-        open_series(path, channel='1', z=0)
+        open_frames(path, channel='1', z=0)
     with pytest.raises(TypeError, match=r'z=1.0 is not an integer'):
-        open_series(path, channel=0, z=1.0)
+        open_frames(path, channel=0, z=1.0)
 
 
 def test_open_series_selection_needs_the_axis(tmp_path, stack):
@@ -124,4 +124,6 @@ def test_open_series_selection_needs_the_axis(tmp_path, stack):
     with pytest.raises(ValueError, match=r'channel=1 is out of range'):
         open_series(path, channel=1)
     with pytest.raises(ValueError, match=r'applies to TIFF and OME-Zarr'):
-        open_series(stack[:, 0, 0], channel=0)
+        open_frames(stack[:, 0, 0], channel=0)
+    with pytest.raises(ValueError, match=r'channel=1 is out of range'):
+        open_series(stack[:, 0, 0], channel=1)

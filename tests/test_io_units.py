@@ -10,7 +10,7 @@ from numpy.testing import assert_array_equal
 
 import ipcf
 from ipcf._sources import physical_units
-from ipcf.io import imwrite, open_series, read_metadata
+from ipcf.io import imwrite, open_frames, open_series, read_metadata
 
 zarr = pytest.importorskip('zarr')
 
@@ -261,7 +261,7 @@ def test_ome_zarr_other_axes(tmp_path, frames):
     data = numpy.stack([frames, frames], axis=1)
     path = ngff(tmp_path / 'a.zarr', data, axes='tcyx', scale=(1, 1, 1, 1))
     with pytest.raises(ValueError, match="axes 'tcyx' .*pass channel="):
-        open_series(path)
+        open_frames(path)
 
 
 def test_zarr_stored_metadata_win(tmp_path, frames):

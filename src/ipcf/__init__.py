@@ -15,18 +15,23 @@ __version__ = '0.1.0'
 
 __all__ = [
     '__version__',
+    'acf_image',
     'analyze',
     'circle',
     'correlate',
     'correlate_backends',
+    'diffusion_law',
+    'fit_acf',
     'imread',
     'load_result',
     'logbins',
     'maps',
+    'number_brightness',
     'open_series',
     'pcf_image',
     'save_result',
     'simulate',
+    'sphere',
 ]
 
 # the function shadows its module of the same name: bind it eagerly, so
@@ -35,8 +40,13 @@ from .correlate import correlate, correlate_backends  # noqa: E402
 
 # name -> module that defines it; resolved lazily by __getattr__
 _LAZY = {
+    'acf_image': 'fcs',
     'analyze': 'pipeline',
     'circle': 'pcf',
+    'diffusion_law': 'fcs',
+    'fit_acf': 'fcs',
+    'number_brightness': 'brightness',
+    'sphere': 'plan',
     'logbins': 'pcf',
     'pcf_image': 'pcf',
     'imread': 'io',
@@ -50,14 +60,17 @@ _LAZY = {
 _SUBMODULES = {
     'analysis',
     'bleach',
+    'brightness',
     'cli',
     'convert',
     'correlate',
     'demo',
     'engines',
+    'fcs',
     'io',
     'pcf',
     'pipeline',
+    'plan',
     'plot',
     'report',
     'roi',

@@ -759,7 +759,7 @@ def _cmd_roi(args: argparse.Namespace) -> int:
         _refuse_inputs(args.output, args.paths)
         _require('matplotlib')
     if args.key is not None:
-        source = io.open_series(source, key=args.key)
+        source = io.open_frames(source, key=args.key)
     image = roi.mean_image(
         source,
         frames=args.frames,

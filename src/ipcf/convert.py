@@ -13,13 +13,13 @@ the unfinished output, ``.<name>.partial`` beside the output, which is
 renamed when complete; ``resume=True`` continues an interrupted run.
 
 >>> import tempfile, pathlib
->>> from ipcf.io import imwrite_series, open_series
+>>> from ipcf.io import imwrite_series, open_frames
 >>> tmp = tempfile.TemporaryDirectory()
 >>> folder = pathlib.Path(tmp.name)
 >>> data = numpy.arange(4 * 6 * 8, dtype=numpy.uint16).reshape(4, 6, 8)
 >>> frames = imwrite_series(folder / 'frames', data)
 >>> out = convert(frames, folder / 'movie.h5', roi=(1, 5, 2, 8))
->>> stored = open_series(out)
+>>> stored = open_frames(out)
 >>> stored.shape, bool((stored[:] == data[:, 1:5, 2:8]).all())
 ((4, 4, 6), True)
 >>> stored.file.close()
@@ -69,7 +69,7 @@ from ._files import (
 )
 from ._utils import number_threads, progress_bar
 from ._validate import check_bool, check_choice, check_int
-from .io import open_series, read_metadata
+from .io import open_frames, read_metadata
 from .io._lazy import source_paths
 from .io.metadata import dump_metadata
 from .io.read import GAPS
@@ -299,7 +299,7 @@ def convert(
     check_choice(gaps, 'gaps', GAPS)
     options = compression_options(kind, compression)
     check_not_input(output, source)
-    data = open_series(
+    data = open_frames(
         source,
         key=key,
         shape=shape,

@@ -324,7 +324,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         )
         raise ValueError(msg)
     series = [
-        _io.open_series(s, gaps=gaps, **select)
+        _io.open_frames(s, gaps=gaps, **select)
         for s, select in zip(sources, selections, strict=True)
     ]
     shape = tuple(int(n) for n in series[0].shape)
@@ -535,7 +535,7 @@ def _compute_block(
     method, param = options['bleach']
     channels = []
     for source, select in sources:
-        series = _io.open_series(source, gaps=options['gaps'], **select)
+        series = _io.open_frames(source, gaps=options['gaps'], **select)
         pixels = numpy.asarray(series[:, rows, cols])
         if method != 'none':
             pixels = _bleach.correct(

@@ -87,9 +87,9 @@ def mean_image(
     [6.0, 7.0, 8.0, 9.0]
 
     """
-    from .io import open_series
+    from .io import open_frames
 
-    data = open_series(source, num_threads=num_threads)
+    data = open_frames(source, num_threads=num_threads)
     nframes = int(data.shape[0])
     if frames is None:
         selected = range(nframes)

@@ -40,16 +40,20 @@ file of theirs is first opened.
 
 from __future__ import annotations
 
-from .read import imread, info, open_series, read_metadata
+from .read import imread, info, open_frames, open_series, read_metadata
+from .series import Series, SeriesMetadata
 from .tiff import TiffSeries, imwrite_series
 from .write import imwrite
 
 __all__ = [
+    'Series',
+    'SeriesMetadata',
     'TiffSeries',
     'imread',
     'imwrite',
     'imwrite_series',
     'info',
+    'open_frames',
     'open_series',
     'read_metadata',
 ]

@@ -29,6 +29,7 @@ from ._units import merge_units
 from ._vendor import FORMATS, format_units, open_format
 from .metadata import attrs_metadata
 from .raw import open_raw, raw_metadata
+from .series import Series
 from .stores import open_dataset, store_metadata, store_units
 from .tiff import (
     TiffSeries,
@@ -44,6 +45,7 @@ __all__ = [
     'SUPPORTED',
     'imread',
     'info',
+    'open_frames',
     'open_series',
     'read_metadata',
 ]
@@ -74,15 +76,25 @@ def open_series(
     key: str | None = None,
     num_threads: int | None = None,
     gaps: str = 'error',
-    channel: int | None = None,
-    z: int | None = None,
-) -> Any:
-    """Return a lazy ``(T, H, W)`` array-like of an image time series.
+    channel: int | Sequence[int] | None = None,
+    z: int | Sequence[int] | None = None,
+) -> Series:
+    """Return an image series, lazily read, with named axes and metadata.
 
-    Nothing is read up front: the result has ``shape``, ``dtype`` and
-    ``ndim``, and basic slicing ``a[t0:t1, y0:y1, x0:x1]`` (integers,
-    slices and ``...``) reads only the frames and rows needed and returns
-    a native-endian numpy array; ``numpy.asarray(a)`` reads everything.
+    Nothing is read up front: the :class:`~ipcf.io.series.Series` has
+    ``shape``, ``dtype``, ``ndim`` and ``dims``, named from
+    ``('T', 'C', 'Z', 'Y', 'X')``: T, Y and X always, C and Z where the
+    file has more than one channel or z-plane (axes of length 1 are
+    dropped, so a ``(T, H, W)`` file gives a ``(T, H, W)`` series).
+    Basic slicing ``a[t0:t1, y0:y1, x0:x1]`` (integers, slices and
+    ``...``) reads only the frames and rows needed and returns a
+    native-endian numpy array; ``numpy.asarray(a)`` reads everything.
+    ``a.frames(channel=c, z=k)`` is the lazy ``(T, H, W)`` array of one
+    channel and plane, ``a.metadata`` the
+    :class:`~ipcf.io.series.SeriesMetadata` (pixel sizes in µm, frame
+    interval in s, channel names, wavelengths, acquisition date, the
+    file's own axes) and ``a.data`` the format's own reader of a
+    single-plane series (memmap, h5py dataset, zarr array, TIFF view).
 
     Parameters
     ----------
@@ -142,21 +154,20 @@ def open_series(
         and reads what is there (a list of files is taken as given).
         Only the file names are checked, not time stamps stored in the
         files.
-    channel : int, optional
-        OME-TIFF, ImageJ hyperstack and OME-Zarr only: index of the
-        channel (C axis) to read, from 0. Required where the C axis is
-        longer than 1 and the file has another axis besides T, Y, X
-        (a time axis, say).
-    z : int, optional
-        As `channel`, for the z-plane (Z axis). Only the selected planes
-        are read; the reader pickles with its selection.
+    channel : int or sequence of int, optional
+        Files with a C axis (OME-TIFF, ImageJ hyperstack, OME-Zarr and
+        the microscope formats): the channel to read (its axis is then
+        dropped) or the channels to keep, from 0. Default: all.
+    z : int or sequence of int, optional
+        As `channel`, for the z-planes (Z axis). Only the selected planes
+        are read; the series pickles with its selection.
 
     Returns
     -------
-    array-like, shape (T, H, W)
-        Integer or floating-point, lazily read. Every reader pickles
-        (the file's name and layout, not its data), as dask.distributed
-        sends it to workers.
+    Series
+        Integer or floating-point, lazily read, shape ``(T, [C,] [Z,]
+        H, W)``. It pickles (the file's name and layout, not its data),
+        as dask.distributed sends it to workers.
 
     Raises
     ------
@@ -187,6 +198,43 @@ def open_series(
     [[12, 13], [16, 17]]
     >>> del series
     >>> tmp.cleanup()
+
+    """
+    from .series import open_labelled
+
+    return open_labelled(
+        source,
+        channel=channel,
+        z=z,
+        shape=shape,
+        dtype=dtype,
+        key=key,
+        num_threads=num_threads,
+        gaps=gaps,
+    )
+
+
+def open_frames(
+    source: Any,
+    /,
+    *,
+    shape: Sequence[int] | None = None,
+    dtype: Any = None,
+    key: str | None = None,
+    num_threads: int | None = None,
+    gaps: str = 'error',
+    channel: int | None = None,
+    z: int | None = None,
+) -> Any:
+    """Return the format's own lazy (T, H, W) reader of one plane.
+
+    As :func:`open_series` with one `channel` and one `z` (required
+    where the file has more than one), without the labels: the memmap,
+    h5py dataset, zarr array or TIFF view itself, or an array source
+    unchanged. This is what the analyses read.
+
+    >>> open_frames(numpy.zeros((2, 3, 4), numpy.float32)).shape
+    (2, 3, 4)
 
     """
     return _open(
@@ -235,7 +283,7 @@ def imread(
     (2, 3, 4)
 
     """
-    array = open_series(
+    array = open_frames(
         source,
         shape=shape,
         dtype=dtype,

@@ -472,6 +472,26 @@ def _open_zarr(
     return _select_member(root, key, name, members), root
 
 
+def zarr_layout(
+    path: pathlib.Path, /, *, key: str | None = None
+) -> tuple[dict[str, int], str]:
+    """Return the lengths of the c and z axes of an OME-Zarr image.
+
+    Plain zarr arrays and groups have neither (an empty dict).
+    """
+    name = repr(os.fspath(path))
+    array, root = _open_zarr(path, key, name)
+    multiscale = None if root is None else ngff_multiscale(root.attrs)
+    if multiscale is None:
+        return {}, ''
+    labels = [str(a.get('name', '')).lower() for a in ngff_axes(multiscale)]
+    if len(labels) != array.ndim:
+        return {}, ''.join(labels).upper()
+    lengths = dict(zip(labels, (int(n) for n in array.shape), strict=True))
+    sizes = {'C': lengths.get('c', 1), 'Z': lengths.get('z', 1)}
+    return sizes, ''.join(labels).upper()
+
+
 def _ngff_level(root: Any, multiscale: dict, name: str) -> Any:
     """Return the first resolution level of an OME-Zarr multiscale."""
     datasets = multiscale.get('datasets') or []

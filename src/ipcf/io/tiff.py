@@ -818,6 +818,40 @@ def tiff_units(path: Any, /) -> dict:
     return {}
 
 
+def tiff_layout(path: Any, /) -> tuple[dict[str, int], str]:
+    """Return the lengths of the C and Z axes of a TIFF file, and its axes.
+
+    Where the file has no other axis besides Y and X (no time axis),
+    the outermost of C and Z serves as the frames, as :func:`open_tiff`
+    reads it, and counts 1 here.
+
+    """
+    log = logging.getLogger('tifffile')
+    quiet = _TifffileNotes()  # the reader that opens the file says them
+    log.addFilter(quiet)
+    try:
+        tif = _open_tiff_file(path)
+        try:
+            series = tif.series[0] if tif.series else None
+            if series is None:
+                return {}, ''
+            shape = tuple(int(n) for n in series.get_shape(False))
+            axes = str(series.get_axes(False))
+        finally:
+            tif.close()
+    finally:
+        log.removeFilter(quiet)
+    if len(axes) != len(shape):
+        return {}, axes
+    lengths = dict(zip(axes, shape, strict=True))
+    sizes = {'C': lengths.get('C', 1), 'Z': lengths.get('Z', 1)}
+    if not any(a not in 'CZYX' and n > 1 for a, n in lengths.items()):
+        outer = next((a for a in axes if a in 'CZ' and lengths[a] > 1), None)
+        if outer is not None:
+            sizes[outer] = 1
+    return sizes, axes
+
+
 def _series_axes(
     shape: tuple[int, ...],
     axes: str,

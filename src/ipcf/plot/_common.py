@@ -341,9 +341,9 @@ def as_series(data: Any, /) -> Any:
 
     """
     if is_path(data):
-        from ..io import open_series
+        from ..io import open_frames
 
-        data = open_series(data)
+        data = open_frames(data)
     return check_series(data, name='data')[0]
 
 

@@ -80,9 +80,9 @@ def browse(
     if dt is not None:
         dt = check_positive(dt, 'dt')
     if key is None:
-        series = io.open_series(source)
+        series = io.open_frames(source)
     else:
-        series = io.open_series(source, key=check_string(key, 'key'))
+        series = io.open_frames(source, key=check_string(key, 'key'))
     if dt is None:
         dt = physical_units(source)['frame_interval']
     nframes, height, _ = series.shape
