@@ -527,5 +527,7 @@ def test_missing_package_names_the_extra(tmp_path, files, monkeypatch, fmt):
 
 
 def test_options_of_other_formats_are_refused(files):
-    with pytest.raises(ValueError, match=r'applies to HDF5 and zarr files and LIF'):
+    with pytest.raises(
+        ValueError, match=r'applies to HDF5 and zarr files and LIF'
+    ):
         open_series(files['czi'], key='data', channel=0, z=0)
