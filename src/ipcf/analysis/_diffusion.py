@@ -1,8 +1,9 @@
 """Fit of the diffusion coefficient, per pixel and pooled over a region.
 
 :func:`diffusion_grid` chooses the values of D searched,
-:func:`templates` pushes the free-diffusion pCF of each through the
-estimator, binning and smoothing of the result (:func:`._model.process`),
+:func:`templates` (:func:`templates_volume` for the 3-D pCF of a volume)
+pushes the free-diffusion pCF of each through the estimator, binning and
+smoothing of the result (:func:`._model.process`),
 :func:`fit` finds the best D of each pixel on that grid, :func:`pool`
 fits the mean curves of a region with an error from blocks of pixels, and
 :func:`peak_diffusion` gives the D whose model peaks where the mean curve
@@ -12,12 +13,13 @@ does: a check of the model, since free diffusion must fit both ways.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._model import lags, process
+from ._model import free_volume, lags, process
 from ._peaks import find_peaks
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ __all__ = [
     'peak_diffusion',
     'pool',
     'templates',
+    'templates_volume',
 ]
 
 _GRID_STEP = 0.02
@@ -113,6 +116,37 @@ def templates(
         diffusion = grid[start : start + step, None, None]
         spread = w2 + 4.0 * diffusion * tau
         curves = (w2 / spread) * numpy.exp(-d2 / spread)
+        out[start : start + step] = process(curves, curves, info)
+    return out[:, inverse.ravel()]
+
+
+def templates_volume(
+    grid: NDArray,
+    lateral2: NDArray,
+    axial2: NDArray,
+    w2: float,
+    wz2: float,
+    info: dict[str, Any],
+) -> NDArray:
+    """Return the processed 3-D free-diffusion models (grid, point, bin).
+
+    As :func:`templates` for the sphere points of a volume, whose squared
+    lateral and axial offsets (µm²) are `lateral2` and `axial2`, with the
+    squared effective PSF radii `w2` (lateral) and `wz2` (axial): the
+    model is :func:`._model.free_volume`. Points with the same offsets
+    share one model.
+
+    """
+    tau = lags(info)
+    pairs = numpy.round(numpy.stack([lateral2, axial2], axis=1), 9)
+    classes, inverse = numpy.unique(pairs, axis=0, return_inverse=True)
+    lateral = classes[:, :1]
+    axial = classes[:, 1:]
+    out = numpy.empty((len(grid), len(classes), len(info['edges'])))
+    step = max(1, _MODEL_VALUES // (len(classes) * len(tau)))
+    for start in range(0, len(grid), step):
+        diffusion = grid[start : start + step, None, None]
+        curves = free_volume(lateral, axial, diffusion * tau, w2, wz2)
         out[start : start + step] = process(curves, curves, info)
     return out[:, inverse.ravel()]
 
@@ -207,24 +241,31 @@ def pool(
     finite: NDArray,
     templates: NDArray,
     grid: NDArray,
-    radius: int,
+    radius: int | tuple[int, ...],
     delays: NDArray,
+    *,
+    select: bool = False,
 ) -> dict[str, Any]:
     """Return D fitted to the mean curves, its error over blocks, a check.
 
     Parameters
     ----------
     curves : numpy.ndarray, shape (ny, nx, npoints, nbins)
-        The curves of the map.
-    finite : numpy.ndarray of bool, shape (ny, nx)
-        Pixels pooled.
+        The curves of the map; of a volume (nz, ny, nx, npoints, nbins).
+    finite : numpy.ndarray of bool, shape (ny, nx) or (nz, ny, nx)
+        Pixels (voxels) pooled.
     templates, grid : numpy.ndarray
         As for :func:`fit`.
-    radius : int
+    radius : int or tuple of int
         Circle radius; blocks of ``2 * radius + 1`` pixels on a side
-        give the error.
+        give the error. One per axis of `finite` for a volume: the
+        sphere's reach in planes, rows and columns.
     delays : numpy.ndarray, shape (nbins,)
         Delays of the bins in s, for :func:`peak_diffusion`.
+    select : bool, optional, default: False
+        Check the peak over only the points whose model, at the D
+        fitted, has a peak (for volumes: points near the z axis, closer
+        than ``w_z``, have none and flatten the mean curve).
 
     Returns
     -------
@@ -238,7 +279,6 @@ def pool(
         count if at least half full.
 
     """
-    ny, nx = finite.shape
     pixels = int(finite.sum())
     out: dict[str, Any] = {
         'D': math.nan,
@@ -251,24 +291,39 @@ def pool(
     }
     if not pixels:
         return out
-    flat = curves.reshape(ny * nx, -1)
+    flat = curves.reshape(finite.size, -1)
     mean = flat[finite.ravel()].mean(axis=0)
     fitted = fit(mean[None], templates, grid)
     out['D'] = float(fitted['D'][0])
     out['residual'] = float(fitted['D_residual'][0])
-    out['D_peak'] = peak_diffusion(
-        mean.reshape(templates.shape[1:]), templates, grid, delays
-    )
+    curve = mean.reshape(templates.shape[1:])
+    models = templates
+    if select and math.isfinite(out['D']):
+        # only the points whose model peaks at the fitted D
+        near = int(numpy.abs(numpy.log(grid / out['D'])).argmin())
+        peaked = numpy.isfinite(find_peaks(templates[near], delays)[0])
+        if peaked.any():
+            curve, models = curve[peaked], templates[:, peaked]
+    out['D_peak'] = peak_diffusion(curve, models, grid, delays)
     ratio = out['D_peak'] / out['D']
     out['free'] = bool(1.0 / AGREEMENT <= ratio <= AGREEMENT)
-    size = 2 * radius + 1
+    if isinstance(radius, int):
+        radius = (radius,) * finite.ndim
+    sizes = [2 * value + 1 for value in radius]
+    full = math.prod(sizes)
     means = []
-    for y0 in range(0, ny, size):
-        for x0 in range(0, nx, size):
-            block = finite[y0 : y0 + size, x0 : x0 + size]
-            if block.sum() * 2 >= size * size:
-                part = curves[y0 : y0 + size, x0 : x0 + size][block]
-                means.append(part.reshape(len(part), -1).mean(axis=0))
+    starts = [
+        range(0, n, size) for n, size in zip(finite.shape, sizes, strict=True)
+    ]
+    for corner in itertools.product(*starts):
+        where = tuple(
+            slice(start, start + size)
+            for start, size in zip(corner, sizes, strict=True)
+        )
+        block = finite[where]
+        if block.sum() * 2 >= full:
+            part = curves[where][block]
+            means.append(part.reshape(len(part), -1).mean(axis=0))
     if len(means) >= 2:
         values = fit(numpy.array(means), templates, grid)['D']
         values = values[numpy.isfinite(values)]

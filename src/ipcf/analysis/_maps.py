@@ -44,6 +44,8 @@ def maps(
     window: int = 1,
     threshold: float = 2.0,
     diffusion_range: tuple[float, float] | None = None,
+    pixel_size_z: float | None = None,
+    w_z: float | None = None,
 ) -> xarray.Dataset:
     """Return maps of diffusion, flow, anisotropy and connectivity.
 
@@ -52,7 +54,9 @@ def maps(
     result : xarray.DataArray
         pCF result of :func:`ipcf.pcf_image` or :func:`ipcf.load_result`,
         dims ``('y', 'x', 'point', 'delay')``, with its coordinates
-        ``angle``, ``distance``, ``delay`` (s) and ``bin_edge``.
+        ``angle``, ``distance``, ``delay`` (s) and ``bin_edge``; or the
+        3-D pCF of a volume, dims ``('z', 'y', 'x', 'point', 'delay')``
+        with ``w`` too (see Volumes below).
     pixel_size : float, optional
         Pixel side in µm, > 0. None (default) takes it from the result's
         attributes or from the metadata of the series it was computed
@@ -77,6 +81,15 @@ def maps(
     diffusion_range : (float, float), optional
         Smallest and largest D (µm²/s) the fit searches. None (default)
         covers peaks from half a frame to twice the longest delay.
+    pixel_size_z : float, optional
+        Volumes only: z voxel size (plane spacing) in µm, > 0. None
+        (default) takes it from the result's attributes or its series'
+        metadata (``pixel_size_z``), else the result's ``z_ratio`` times
+        `pixel_size`.
+    w_z : float, optional
+        Volumes only: axial 1/e² radius of the PSF in µm, > 0. None
+        (default) takes it from the result or its series (``psf_z``, as
+        simulations record it).
 
     Returns
     -------
@@ -95,13 +108,22 @@ def maps(
         ``source`` if it has one (:func:`ipcf.analysis.save_maps`
         records them as provenance).
 
+        Of a volume the same with ``z`` first: dims ``(z, y, x,
+        point)`` and ``(z, y, x)``; the direction maps are 3-D (see
+        Volumes): ``flow_x``, ``flow_y``, ``flow_z``, ``flow_strength``,
+        ``flow_angle``, ``flow_polar``, ``flow_speed``, ``anisotropy``,
+        ``axis_angle`` and ``axis_polar``; ``attrs`` add
+        ``pixel_size_z``, ``w_z`` and ``z_ratio``.
+
     Raises
     ------
     TypeError
         If `result` is not a labelled pCF result or an option has the
         wrong type (a number given as a string or a bool).
     ValueError
-        If an option is out of range or `mask` does not fit the result.
+        If an option is out of range, `mask` does not fit the result, or
+        `pixel_size_z` or `w_z` is given for an image result (or cannot
+        be found for a volume).
 
     Notes
     -----
@@ -200,6 +222,34 @@ def maps(
     Angles follow the image: from +x (columns) toward +y (rows, down in
     a display), so ``pi / 2`` points down.
 
+    **Volumes.** The 3-D pCF toward a sphere point ``(dx, dy, dz)`` µm
+    away (``(u, v) * pixel_size``, ``w * pixel_size_z``) is fitted with
+    the free-diffusion model of a 3-D Gaussian PSF of radii ``w`` and
+    ``w_z``, ``A (1 + 4 D tau / w'²)**-1 (1 + 4 D tau / w_z²)**-1/2
+    exp(-(dx² + dy²) / (w'² + 4 D tau)) exp(-dz² / (w_z² + 4 D tau))``
+    (:func:`ipcf.analysis.pcf_model`; ``w'² = w² + pixel_size² / 3`` as
+    for images, ``w_z`` not broadened: planes sample the PSF), binned and
+    smoothed like the data, per voxel and pooled; the pooled error comes
+    from blocks of the sphere's size (``2 hz + 1`` planes by ``2 r + 1``
+    pixels, ``hz`` the largest ``|w|``). `mask` is ``(nz, ny, nx)`` of
+    the result grid or a ``(Z, H, W)`` mask covering its coordinates;
+    `window` averages over a cube of `window` voxels on a side. The
+    noise is estimated from voxels ``2 ceil(r) + window`` pixels apart
+    along x and y and ``2 hz + window`` planes apart along z. With
+    ``e_i`` the unit vectors of the points in µm, the first moment
+    ``sum A_i e_i / sum A_i`` is the flow vector (``flow_x``,
+    ``flow_y``, ``flow_z``); its length is ``flow_strength``, its
+    azimuth ``flow_angle`` (as for images) and ``flow_polar`` its angle
+    from +z. The second moment is the order tensor ``sum A_i (3 e_i
+    e_i^T - I) / (2 sum A_i)``: ``anisotropy`` is its largest
+    eigenvalue (0 isotropic, 1 all along one axis; for 8 points or more
+    spread on a sphere ``S`` of isotropic transport is near 0), the
+    eigenvector the axis (``axis_angle``, azimuth in ``(-pi/2,
+    pi/2]``; ``axis_polar`` from +z in ``[0, pi]``). ``flow_speed``
+    uses the points within 45 degrees of the flow vector, each with the
+    PSF radius along its direction, ``(sin² p / w'² + cos² p /
+    w_z²)**-1/2`` for polar angle ``p``.
+
     Examples
     --------
     >>> import ipcf
@@ -215,6 +265,25 @@ def maps(
     import xarray
 
     info = check_result(result)
+    if info['volume']:
+        from ._volume import maps_volume
+
+        return maps_volume(
+            result,
+            info,
+            pixel_size=pixel_size,
+            w=w,
+            mask=mask,
+            window=window,
+            threshold=threshold,
+            diffusion_range=diffusion_range,
+            pixel_size_z=pixel_size_z,
+            w_z=w_z,
+        )
+    for name, value in (('pixel_size_z', pixel_size_z), ('w_z', w_z)):
+        if value is not None:
+            msg = f'{name}={value!r} applies to results of volumes only'
+            raise ValueError(msg)
     pixel_size, w, units_source = _units(result, pixel_size, w)
     threshold = check_positive(threshold, 'threshold')
     window = check_int(window, 'window', minimum=1)
@@ -344,10 +413,10 @@ def _units(
     return pixel_size, w, where
 
 
-def _pooled_note(pooled: dict[str, Any]) -> str:
+def _pooled_note(pooled: dict[str, Any], unit: str = 'pixels') -> str:
     """Return one sentence on what ``D_pooled`` is and whether it holds."""
     pixels = pooled['pixels']
-    text = f'free-diffusion fit of the mean curves of {pixels} pixels'
+    text = f'free-diffusion fit of the mean curves of {pixels} {unit}'
     fitted, peak = pooled['D'], pooled['D_peak']
     if not math.isfinite(fitted):
         return f'{text}: no D found'
@@ -403,12 +472,16 @@ def _check_range(value: Any) -> tuple[float, float] | None:
 
 
 def _box_average(curves: NDArray, window: int) -> NDArray:
-    """Return curves averaged over window x window pixels, NaN-aware."""
+    """Return curves averaged over window pixels a side, NaN-aware.
+
+    A square of pixels for images, a cube of voxels for volumes.
+
+    """
     from scipy.ndimage import uniform_filter
 
     finite = numpy.isfinite(curves[..., 0, 0])
     filled = numpy.where(finite[..., None, None], curves, 0.0)
-    size = (window, window, 1, 1)
+    size = (window,) * finite.ndim + (1, 1)
     total = uniform_filter(filled, size=size, mode='constant')
     count = uniform_filter(finite.astype(numpy.float64), size=window)
     count = count[..., None, None]

@@ -2,8 +2,10 @@
 
 :func:`moments` gives the flow direction and strength from the first
 moment of the rises over the circle's angles, and the axis and strength
-of anisotropic transport (a channel) from the second. :func:`flow_speed`
-turns the peak delays of the points along the flow into a speed.
+of anisotropic transport (a channel) from the second;
+:func:`moments_volume` does the same over the unit vectors of a
+sphere's points. :func:`flow_speed` (:func:`flow_speed_volume`) turns
+the peak delays of the points along the flow into a speed.
 
 """
 
@@ -20,7 +22,7 @@ from ._peaks import find_peaks
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ['flow_speed', 'moments']
+__all__ = ['flow_speed', 'flow_speed_volume', 'moments', 'moments_volume']
 
 _SPEED_COS = math.cos(math.radians(45.0))
 """Points within 45 degrees of the flow direction give its speed."""
@@ -111,10 +113,82 @@ def flow_speed(
     rises as weights.
 
     """
+    cosine = numpy.cos(angle - numpy.nan_to_num(flow_angle)[..., None])
+    widths = numpy.full(len(distance), w2)
+    return _speed(
+        peak_delay,
+        rise,
+        cosine,
+        numpy.isfinite(flow_angle),
+        distance,
+        widths,
+        info,
+    )
+
+
+def flow_speed_volume(
+    peak_delay: NDArray,
+    rise: NDArray,
+    flow: NDArray,
+    unit: NDArray,
+    distance: NDArray,
+    w2: NDArray,
+    info: dict[str, Any],
+) -> NDArray:
+    """Return the flow speed of a volume, as :func:`flow_speed`.
+
+    Parameters
+    ----------
+    peak_delay, rise : numpy.ndarray, shape (nz, ny, nx, npoints)
+        From :func:`._peaks.find_peaks` and :func:`._peaks.peak_rise`.
+    flow : numpy.ndarray, shape (nz, ny, nx, 3)
+        First moment from :func:`moments_volume` (its direction counts).
+    unit : numpy.ndarray, shape (npoints, 3)
+        Unit vectors of the points (physical units).
+    distance : numpy.ndarray, shape (npoints,)
+        The points' distances in µm.
+    w2 : numpy.ndarray, shape (npoints,)
+        Squared effective PSF radius along each point's direction, µm²:
+        ``1 / (sin² polar / w'² + cos² polar / w_z²)``.
+    info : dict
+        What :func:`._result.check_result` returns about the result.
+
+    Returns
+    -------
+    numpy.ndarray, shape (nz, ny, nx)
+        Speed in µm/s; NaN where no point within 45 degrees of the flow
+        has a peak.
+
+    """
+    norm = numpy.linalg.norm(flow, axis=-1)
+    with numpy.errstate(invalid='ignore', divide='ignore'):
+        direction = numpy.nan_to_num(flow / norm[..., None])
+    cosine = direction @ unit.T
+    valid = numpy.isfinite(norm) & (norm > 0)
+    return _speed(peak_delay, rise, cosine, valid, distance, w2, info)
+
+
+def _speed(
+    peak_delay: NDArray,
+    rise: NDArray,
+    cosine: NDArray,
+    valid: NDArray,
+    distance: NDArray,
+    w2: NDArray,
+    info: dict[str, Any],
+) -> NDArray:
+    """Return the rise-weighted speed of the points near the flow.
+
+    `cosine` (..., npoints) is that of each point's direction with the
+    flow, `valid` (...) where there is a flow; `w2` the squared PSF
+    radius along each point.
+
+    """
     along = numpy.empty_like(peak_delay)
-    for value in numpy.unique(distance):
-        sel = distance == value
-        speeds, delays = _flow_table(value, w2, info)
+    classes = numpy.unique(numpy.stack([distance, w2], axis=1), axis=0)
+    for value, width in classes:
+        sel = (distance == value) & (w2 == width)
+        speeds, delays = _flow_table(value, width, info)
         if len(speeds) < 2:
             along[..., sel] = numpy.nan
             continue
@@ -123,7 +197,6 @@ def flow_speed(
         inside = (logs >= delays[0]) & (logs <= delays[-1])
         found = numpy.interp(logs, delays, speeds)
         along[..., sel] = numpy.where(inside, numpy.exp(found), numpy.nan)
-    cosine = numpy.cos(angle - numpy.nan_to_num(flow_angle)[..., None])
     use = (
         (cosine >= _SPEED_COS)
         & numpy.isfinite(along)
@@ -134,8 +207,70 @@ def flow_speed(
     total = weight.sum(axis=-1)
     with numpy.errstate(invalid='ignore', divide='ignore'):
         mean = (weight * speed).sum(axis=-1) / total
-    valid = (total > 0) & numpy.isfinite(flow_angle)
+    valid = (total > 0) & valid
     return numpy.where(valid, mean, numpy.nan)
+
+
+def moments_volume(rise: NDArray, unit: NDArray) -> dict[str, NDArray]:
+    """Return the first and second moments of rises over unit vectors.
+
+    Parameters
+    ----------
+    rise : numpy.ndarray, shape (..., npoints)
+        Peak rises; negative ones weigh 0, NaN ones are skipped.
+    unit : numpy.ndarray, shape (npoints, 3)
+        Unit vectors ``(x, y, z)`` of the points in physical units.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``flow`` (..., 3): ``sum A e / sum A``, whose length is
+        ``flow_strength`` (0 isotropic, 1 all one way); ``anisotropy``
+        (...): the largest eigenvalue ``S`` of the order tensor ``sum A
+        (3 e e^T - I) / (2 sum A)`` (0 isotropic, 1 all along one axis,
+        down to -1/2 for transport confined to a plane), and ``axis``
+        (..., 3) its unit eigenvector, signed so that x >= 0 (then
+        y >= 0 where x = 0, z >= 0 where both are). NaN where no rise is
+        positive.
+
+    Examples
+    --------
+    >>> unit = numpy.array([[1, 0, 0], [-1, 0, 0], [0, 0, 1], [0, 0, -1.]])
+    >>> out = moments_volume(numpy.array([1.0, 0.0, 0.0, 0.0]), unit)
+    >>> out['flow'].tolist(), round(float(out['anisotropy']), 6)
+    ([1.0, 0.0, 0.0], 1.0)
+    >>> out = moments_volume(numpy.array([0.0, 0.0, 1.0, 1.0]), unit)
+    >>> out['flow'].tolist(), out['axis'].tolist()
+    ([0.0, 0.0, 0.0], [0.0, 0.0, 1.0])
+
+    """
+    weight = numpy.nan_to_num(numpy.maximum(rise, 0.0), nan=0.0)
+    total = weight.sum(axis=-1)
+    nan = numpy.isnan(rise).all(axis=-1) | ~(total > 0)
+    with numpy.errstate(invalid='ignore', divide='ignore'):
+        share = weight / total[..., None]
+    share = numpy.where(nan[..., None], 0.0, share)
+    flow = share @ unit
+    outer = numpy.einsum('pi,pj->pij', unit, unit)
+    second = numpy.einsum('...p,pij->...ij', share, outer)
+    order = 1.5 * second - 0.5 * numpy.eye(3)
+    values, vectors = numpy.linalg.eigh(order)
+    axis = vectors[..., :, -1]
+    # a sign for the axis: the first non-zero component positive
+    first = numpy.where(
+        numpy.abs(axis[..., 0]) > 1e-12,
+        axis[..., 0],
+        numpy.where(
+            numpy.abs(axis[..., 1]) > 1e-12, axis[..., 1], axis[..., 2]
+        ),
+    )
+    axis = numpy.where(first[..., None] < 0, -axis, axis)
+    flow = numpy.where(nan[..., None], numpy.nan, flow)
+    return {
+        'flow': flow,
+        'anisotropy': numpy.where(nan, numpy.nan, values[..., -1]),
+        'axis': numpy.where(nan[..., None], numpy.nan, axis),
+    }
 
 
 def _flow_table(

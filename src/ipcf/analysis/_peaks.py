@@ -113,22 +113,25 @@ def peak_rise(
     return numpy.where(finite[..., None], rise, numpy.nan)
 
 
-def noise_level(curves: NDArray, reach: int) -> NDArray:
+def noise_level(curves: NDArray, reach: int | tuple[int, ...]) -> NDArray:
     """Return a robust noise level per bin from curves `reach` apart.
 
     Parameters
     ----------
     curves : numpy.ndarray, shape (ny, nx, npoints, nbins)
-        Curves, NaN at pixels without data.
-    reach : int
-        Distance in pixels of the pairs compared, beyond the circle.
+        Curves, NaN at pixels without data; of a volume (nz, ny, nx,
+        npoints, nbins).
+    reach : int or tuple of int
+        Distance in pixels of the pairs compared, beyond the circle; one
+        per spatial axis for a volume (planes, rows, columns).
 
     Returns
     -------
     numpy.ndarray, shape (nbins,)
         ``1.4826 * median |g(p) - g(p + reach)| / sqrt(2)`` over all
-        pixels, points and both axes; on maps no wider than `reach`, the
-        scaled median deviation from the median curve. NaN without data.
+        pixels, points and every axis longer than its reach; on maps no
+        wider than `reach`, the scaled median deviation from the median
+        curve. NaN without data.
 
     Examples
     --------
@@ -138,12 +141,16 @@ def noise_level(curves: NDArray, reach: int) -> NDArray:
     array([2., 2., 2.])
 
     """
-    ny, nx = curves.shape[:2]
+    spatial = curves.ndim - 2
+    if isinstance(reach, int):
+        reach = (reach,) * spatial
     parts = []
-    if nx > reach:
-        parts.append((curves[:, reach:] - curves[:, :-reach]).ravel())
-    if ny > reach:
-        parts.append((curves[reach:] - curves[:-reach]).ravel())
+    for axis in reversed(range(spatial)):  # x first, then y (and z)
+        step = reach[axis]
+        if curves.shape[axis] > step:
+            ahead = numpy.take(curves, range(step, curves.shape[axis]), axis)
+            behind = numpy.take(curves, range(curves.shape[axis] - step), axis)
+            parts.append((ahead - behind).ravel())
     nbins = curves.shape[-1]
     if parts:
         diffs = numpy.concatenate([part.reshape(-1, nbins) for part in parts])

@@ -1,11 +1,11 @@
 """The pCF result as the maps read it: circle points, bins and timing.
 
-:func:`check_result` checks that a result is a labelled pCF result and
-returns what every analysis step needs to know of it (bin edges, delays,
-frame time, circle radius, the points' offsets, angles and distances,
-the estimator's mode and length), so that the steps themselves take
-plain arrays. :func:`check_pair` checks the two-number options
-(``velocity``, ``diffusion_range``).
+:func:`check_result` checks that a result is a labelled pCF result, of
+an image or of a volume, and returns what every analysis step needs to
+know of it (bin edges, delays, frame time, circle radius, the points'
+offsets, angles and distances, the estimator's mode and length), so that
+the steps themselves take plain arrays. :func:`check_pair` checks the
+two-number options (``velocity``, ``diffusion_range``).
 
 """
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ['check_pair', 'check_result']
 
 _DIMS = ('y', 'x', 'point', 'delay')
+_DIMS_VOLUME = ('z', 'y', 'x', 'point', 'delay')
 _COORDS = {'u', 'v', 'angle', 'distance', 'delay', 'bin_edge'}
 
 
@@ -35,7 +36,9 @@ def check_result(result: Any, /) -> dict[str, Any]:
     result : xarray.DataArray
         pCF result, dims ``('y', 'x', 'point', 'delay')``, with the
         coordinates ``u``, ``v``, ``angle``, ``distance``, ``delay`` and
-        ``bin_edge``. Its values are not read.
+        ``bin_edge``; or of a volume, dims ``('z', 'y', 'x', 'point',
+        'delay')`` with the coordinate ``w`` too. Its values are not
+        read.
 
     Returns
     -------
@@ -43,6 +46,8 @@ def check_result(result: Any, /) -> dict[str, Any]:
         ``edges`` and ``delays`` of the bins, ``dt`` (s), ``radius``
         (px), the points' ``u``, ``v``, ``angle`` and ``distance`` (px,
         float64), the estimator's ``mode`` and ``frames`` (None if
+        unknown), ``volume`` (bool); of a volume also the points' ``w``
+        (planes, float64) and the result's ``z_ratio`` (None if
         unknown).
 
     Raises
@@ -70,10 +75,11 @@ def check_result(result: Any, /) -> dict[str, Any]:
             'xarray.DataArray of ipcf.pcf_image or ipcf.load_result'
         )
         raise TypeError(msg)
-    if result.dims != _DIMS:
-        msg = f'result.dims={result.dims} are not {_DIMS}'
+    volume = result.dims == _DIMS_VOLUME
+    if result.dims != _DIMS and not volume:
+        msg = f'result.dims={result.dims} are not {_DIMS} or {_DIMS_VOLUME}'
         raise ValueError(msg)
-    missing = _COORDS - set(result.coords)
+    missing = (_COORDS | ({'w'} if volume else set())) - set(result.coords)
     if missing:
         msg = f'result lacks the coordinates {sorted(missing)}'
         raise ValueError(msg)
@@ -91,7 +97,7 @@ def check_result(result: Any, /) -> dict[str, Any]:
     radius = result.attrs.get('radius')
     if radius is None:
         radius = math.ceil(float(result['distance'].max()))
-    return {
+    info = {
         'edges': edges,
         'delays': delays,
         'dt': float(dt),
@@ -102,7 +108,13 @@ def check_result(result: Any, /) -> dict[str, Any]:
         'distance': _floats(result, 'distance'),
         'mode': result.attrs.get('mode', 'circular'),
         'frames': result.attrs.get('frames'),
+        'volume': volume,
     }
+    if volume:
+        info['w'] = _floats(result, 'w')
+        z_ratio = result.attrs.get('z_ratio')
+        info['z_ratio'] = None if z_ratio is None else float(z_ratio)
+    return info
 
 
 def check_pair(value: Any, name: str, /) -> tuple[float, float]:
