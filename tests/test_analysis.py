@@ -20,7 +20,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 import ipcf
 from ipcf import simulate
 from ipcf.analysis import load_maps, maps, pcf_model
-from ipcf.analysis._peaks import find_peaks
+from ipcf.analysis._model import free_volume
+from ipcf.analysis._peaks import find_peaks, noise_level
 
 PIXEL = 0.1  # um
 PSF = 0.25  # um, 1/e^2 radius
@@ -641,3 +642,273 @@ def test_units_missing_say_so():
         maps(result)
     with pytest.raises(TypeError, match='pixel_size'):
         maps(result, pixel_size='0.1', w=0.25)
+
+
+# volumes: maps of the 3-D pCF -----------------------------------------
+
+PLANE = 0.2  # um, z voxel size of the volume skeleton
+PSF_Z = 0.5  # um, axial 1/e^2 radius
+
+VOLUME_VARIABLES = (MAP_VARIABLES - {'flow_angle'}) | {
+    'flow_x',
+    'flow_y',
+    'flow_z',
+    'flow_angle',
+    'flow_polar',
+    'axis_polar',
+}
+
+
+@pytest.fixture(scope='module')
+def volume_skeleton():
+    """A small 3-D pCF result (z_ratio 2) whose coordinates tests reuse."""
+    data = numpy.random.default_rng(0).poisson(100, (4096, 9, 20, 20))
+    return ipcf.pcf_image(
+        data, radius=4, npoints=32, dt=1e-3, z_ratio=PLANE / PIXEL
+    )
+
+
+def synthetic_volume(
+    skeleton, *, diffusion=4.0, velocity=(0.0, 0.0, 0.0), noise=0.0
+):
+    """Return the volume skeleton filled with 3-D model curves."""
+    model = pcf_model(
+        skeleton,
+        diffusion=diffusion,
+        pixel_size=PIXEL,
+        w=PSF,
+        w_z=PSF_Z,
+        velocity=velocity,
+        amplitude=1e-3,
+    )
+    values = numpy.broadcast_to(model.values, skeleton.shape).copy()
+    rng = numpy.random.default_rng(1)
+    values += noise * rng.standard_normal(values.shape)
+    return skeleton.copy(data=values.astype(numpy.float32))
+
+
+@pytest.mark.parametrize('spread', [0.0, 0.004, 0.03])
+@pytest.mark.parametrize('dz', [0.0, 0.3, 0.7])
+def test_volume_model_axial_factor(spread, dz):
+    """The axial factor is the overlap of two sampled axial profiles.
+
+    Two planes ``dz`` apart see a molecule through ``exp(-2 z² /
+    w_z²)``; between the two frames it moves by a Gaussian step of
+    variance ``2 D tau`` (`spread` is ``D tau``). The correlation,
+    integrated numerically, is the model's axial factor.
+    """
+    z = numpy.linspace(-4.0, 4.0, 8001)
+    step = z[1] - z[0]
+    first = numpy.exp(-2 * z**2 / PSF_Z**2)
+    second = numpy.exp(-2 * (z - dz) ** 2 / PSF_Z**2)
+    if spread:
+        kernel = numpy.exp(-(z**2) / (4 * spread))
+        second = numpy.convolve(second, kernel / kernel.sum(), mode='same')
+    overlap = (first * second).sum() * step
+    zero = (first * first).sum() * step
+    expected = free_volume(0.0, dz * dz, spread, 1e12, PSF_Z**2)
+    assert_allclose(overlap / zero, expected, rtol=1e-4)
+
+
+def test_volume_model(volume_skeleton):
+    """The 3-D model takes z_ratio and is the image model in the plane."""
+    model = pcf_model(
+        volume_skeleton, diffusion=4.0, pixel_size=PIXEL, w=PSF, w_z=PSF_Z
+    )
+    assert model.attrs['pixel_size_z'] == pytest.approx(PLANE)
+    assert model.attrs['velocity'] == [0.0, 0.0, 0.0]
+    assert 'w' in model.coords
+    # points above and below the plane at the same offsets are alike
+    u, v, w = (volume_skeleton[k].values for k in 'uvw')
+    for i in range(len(u)):
+        mirror = numpy.flatnonzero((u == -u[i]) & (v == -v[i]) & (w == -w[i]))
+        assert_allclose(model[i], model[mirror[0]], rtol=1e-12)
+    # an axial PSF far longer than the points reach: the image model
+    again = pcf_model(
+        volume_skeleton,
+        diffusion=4.0,
+        pixel_size=PIXEL,
+        w=PSF,
+        w_z=1e6,
+        velocity=(10.0, 5.0),
+        pixel_size_z=PLANE,
+    )
+    flat = numpy.random.default_rng(0).poisson(100, (4096, 14, 14))
+    image = ipcf.pcf_image(flat, radius=4, npoints=32, dt=1e-3)
+    reference = pcf_model(
+        image, diffusion=4.0, pixel_size=PIXEL, w=PSF, velocity=(10.0, 5.0)
+    )
+    matched = 0
+    for point in numpy.flatnonzero(w == 0):
+        same = (image['u'].values == u[point]) & (
+            image['v'].values == v[point]
+        )
+        for match in numpy.flatnonzero(same):
+            assert_allclose(again[point], reference[match], rtol=1e-6)
+            matched += 1
+    assert matched >= 2
+
+
+def test_volume_maps_layout(volume_skeleton):
+    result = synthetic_volume(volume_skeleton)
+    out = maps(result, pixel_size=PIXEL, w=PSF, w_z=PSF_Z)
+    assert set(out.data_vars) == VOLUME_VARIABLES
+    assert out['D'].dims == ('z', 'y', 'x')
+    assert out['peak_delay'].dims == ('z', 'y', 'x', 'point')
+    assert out['noise'].dims == ('delay',)
+    for name in ('z', 'u', 'v', 'w', 'polar', 'distance', 'bin_edge'):
+        assert name in out.coords, name
+    assert out.attrs['pixel_size_z'] == pytest.approx(PLANE)
+    assert out.attrs['w_z'] == PSF_Z
+    assert out.attrs['z_ratio'] == 2.0
+    assert 'z_ratio' in out.attrs['units_source']['pixel_size_z']
+    assert 'voxels' in out.attrs['D_pooled_note']
+    # input unchanged
+    assert_array_equal(result.values, synthetic_volume(volume_skeleton))
+
+
+@pytest.mark.parametrize('diffusion', [1.0, 4.0])
+def test_volume_fit_recovers_model(volume_skeleton, diffusion):
+    result = synthetic_volume(volume_skeleton, diffusion=diffusion)
+    out = maps(result, pixel_size=PIXEL, w=PSF, w_z=PSF_Z)
+    assert_allclose(out['D'], diffusion, rtol=2e-3)
+    assert_allclose(out['fit_amplitude'], 1e-3, rtol=1e-2)
+    assert_allclose(out.attrs['D_pooled'], diffusion, rtol=2e-3)
+    assert out.attrs['D_pooled_free']
+    assert out.attrs['D_pooled_blocks'] == 0  # one block of 5 x 9 x 9
+    # a wrong axial radius fits worse and elsewhere
+    wrong = maps(result, pixel_size=PIXEL, w=PSF, w_z=2 * PSF_Z)
+    assert float(wrong['D_residual'].min()) > 10 * float(
+        out['D_residual'].max()
+    )
+
+
+def test_volume_fit_with_noise(volume_skeleton):
+    result = synthetic_volume(volume_skeleton, noise=2e-5)
+    out = maps(result, pixel_size=PIXEL, w=PSF, w_z=PSF_Z)
+    assert_allclose(numpy.nanmedian(out['D']), 4.0, rtol=0.05)
+    assert_allclose(out.attrs['D_pooled'], 4.0, rtol=0.02)
+    # the noise of G(tau) - G(dt), from voxels 9 pixels apart
+    assert_allclose(out['noise'][5:].mean(), 2e-5 * math.sqrt(2), rtol=0.2)
+
+
+def test_volume_noise_small_maps():
+    """Maps narrower than the reach: spread about each point's median."""
+    rng = numpy.random.default_rng(0)
+    level = numpy.array([0.0, 1.0, 5.0, -3.0])[:, None]  # per point
+    curves = level + rng.normal(0.0, 0.1, (4, 6, 6, 4, 3))
+    noise = noise_level(curves, (9, 9, 9), per_point=True)
+    assert_allclose(noise, 0.1, rtol=0.15)
+    assert (noise_level(curves, (9, 9, 9)) > 1.0).all()
+
+
+@pytest.mark.parametrize(
+    'velocity', [(50.0, 0.0, 0.0), (0.0, -50.0, 0.0), (0.0, 0.0, 50.0)]
+)
+def test_volume_flow_synthetic(volume_skeleton, velocity):
+    """Pure flow: the first moment points along it, in 3-D."""
+    result = synthetic_volume(
+        volume_skeleton, diffusion=0.0, velocity=velocity
+    )
+    out = maps(result, pixel_size=PIXEL, w=PSF, w_z=PSF_Z)
+    direction = numpy.asarray(velocity) / 50.0
+    flow = numpy.stack([out[f'flow_{k}'].values for k in 'xyz'], axis=-1)
+    unit = flow / numpy.linalg.norm(flow, axis=-1, keepdims=True)
+    cosine = (unit * direction).sum(axis=-1)
+    assert numpy.degrees(numpy.arccos(cosine.min())) < 10.0
+    assert float(out['flow_strength'].min()) > 0.6
+    polar = math.acos(direction[2])
+    assert_allclose(out['flow_polar'], polar, atol=math.radians(10))
+    if direction[2] == 0:
+        angle = math.atan2(direction[1], direction[0])
+        assert_allclose(out['flow_angle'], angle, atol=math.radians(10))
+    assert_allclose(out['flow_speed'], 50.0, rtol=0.15)
+
+
+def test_volume_axis_synthetic(volume_skeleton):
+    """Correlation along one axis only: order S 1, its axis found."""
+    result = synthetic_volume(volume_skeleton, diffusion=0.0)
+    info = volume_skeleton
+    offset = numpy.stack(
+        [info['u'] * PIXEL, info['v'] * PIXEL, info['w'] * PLANE], axis=-1
+    )
+    unit = offset / numpy.linalg.norm(offset, axis=-1, keepdims=True)
+    axis = unit[9]
+    along = numpy.abs(unit @ axis) > 0.999  # the pair of points 9 and 25
+    assert along.sum() == 2
+    bump = numpy.exp(-((numpy.log(result['delay'] + 1e-9) + 4.5) ** 2))
+    values = numpy.where(along[:, None], 1e-3 * bump.values, 0.0)
+    curves = result.copy(data=numpy.broadcast_to(values, result.shape))
+    out = maps(curves, pixel_size=PIXEL, w=PSF, w_z=PSF_Z)
+    assert_allclose(out['anisotropy'], 1.0, rtol=1e-9)
+    assert_allclose(out['flow_strength'], 0.0, atol=1e-9)
+    axis = axis if axis[0] > 0 else -axis
+    assert_allclose(out['axis_angle'], math.atan2(axis[1], axis[0]), atol=1e-9)
+    assert_allclose(out['axis_polar'], math.acos(axis[2]), atol=1e-9)
+
+
+def test_volume_mask_and_window(volume_skeleton):
+    result = synthetic_volume(volume_skeleton, noise=1e-5)
+    grid = numpy.zeros(result.shape[:3], bool)
+    grid[1:3, :3, :4] = True
+    out = maps(result, pixel_size=PIXEL, w=PSF, w_z=PSF_Z, mask=grid)
+    assert numpy.isfinite(out['D'].values[grid]).all()
+    assert numpy.isnan(out['D'].values[~grid]).all()
+    assert out.attrs['D_pooled_pixels'] == 24
+    # a mask of the input volume is cropped by the result's coordinates
+    volume = numpy.zeros((9, 20, 20), bool)
+    z0, y0 = int(result['z'][0]), int(result['y'][0])
+    volume[z0 + 1 : z0 + 3, y0 : y0 + 3, y0 : y0 + 4] = True
+    again = maps(result, pixel_size=PIXEL, w=PSF, w_z=PSF_Z, mask=volume)
+    assert again.identical(out)
+    with pytest.raises(ValueError, match='mask.shape'):
+        maps(result, pixel_size=PIXEL, w=PSF, w_z=PSF_Z, mask=grid[0])
+    clean = synthetic_volume(volume_skeleton)
+    cube = maps(clean, pixel_size=PIXEL, w=PSF, w_z=PSF_Z, window=3)
+    assert cube.attrs['window'] == 3
+    assert_allclose(cube['D'], 4.0, rtol=2e-3)
+
+
+def test_volume_units(volume_skeleton):
+    """Units from the result; axial options only for volumes."""
+    result = synthetic_volume(volume_skeleton)
+    with pytest.raises(ValueError, match='w_z'):
+        maps(result, pixel_size=PIXEL, w=PSF)
+    with pytest.raises(ValueError, match='w_z'):
+        pcf_model(result, diffusion=1.0, pixel_size=PIXEL, w=PSF)
+    result.attrs.update(pixel_size=PIXEL, psf_radius=PSF, psf_z=PSF_Z)
+    out = maps(result)
+    assert out.attrs['units_source']['w_z'] == 'result attributes'
+    assert out.attrs['w_z'] == PSF_Z
+    # a z voxel size that the sphere did not assume is used, with a warning
+    with pytest.warns(UserWarning, match='not round'):
+        other = maps(result, pixel_size_z=0.3)
+    assert other.attrs['pixel_size_z'] == 0.3
+    with pytest.raises(ValueError, match='pixel_size_z'):
+        maps(result, pixel_size_z=-1.0)
+    with pytest.raises(TypeError, match='velocity'):
+        pcf_model(
+            result,
+            diffusion=1.0,
+            pixel_size=PIXEL,
+            w=PSF,
+            w_z=PSF_Z,
+            velocity=(1.0, 2.0, 3.0, 4.0),
+        )
+
+
+def test_image_results_refuse_axial_options(skeleton):
+    with pytest.raises(ValueError, match='w_z=0.5 applies to results of'):
+        maps(skeleton, pixel_size=PIXEL, w=PSF, w_z=0.5)
+    with pytest.raises(ValueError, match='pixel_size_z'):
+        maps(skeleton, pixel_size=PIXEL, w=PSF, pixel_size_z=0.2)
+    with pytest.raises(ValueError, match='w_z'):
+        pcf_model(skeleton, diffusion=1.0, pixel_size=PIXEL, w=PSF, w_z=0.5)
+    with pytest.raises(TypeError, match='velocity'):
+        pcf_model(
+            skeleton,
+            diffusion=1.0,
+            pixel_size=PIXEL,
+            w=PSF,
+            velocity=(1.0, 2.0, 3.0),
+        )

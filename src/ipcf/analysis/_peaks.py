@@ -113,7 +113,9 @@ def peak_rise(
     return numpy.where(finite[..., None], rise, numpy.nan)
 
 
-def noise_level(curves: NDArray, reach: int | tuple[int, ...]) -> NDArray:
+def noise_level(
+    curves: NDArray, reach: int | tuple[int, ...], *, per_point: bool = False
+) -> NDArray:
     """Return a robust noise level per bin from curves `reach` apart.
 
     Parameters
@@ -124,6 +126,10 @@ def noise_level(curves: NDArray, reach: int | tuple[int, ...]) -> NDArray:
     reach : int or tuple of int
         Distance in pixels of the pairs compared, beyond the circle; one
         per spatial axis for a volume (planes, rows, columns).
+    per_point : bool, optional, default: False
+        On maps no wider than `reach`, take the deviations from the
+        median curve of each point rather than of all points (the
+        points of a sphere differ more than those of a circle).
 
     Returns
     -------
@@ -155,7 +161,13 @@ def noise_level(curves: NDArray, reach: int | tuple[int, ...]) -> NDArray:
     if parts:
         diffs = numpy.concatenate([part.reshape(-1, nbins) for part in parts])
         scale = 1.0 / math.sqrt(2.0)
-    else:  # too small a map: spread about the median instead
+    elif per_point:  # too small a map: spread about the median instead
+        flat = curves.reshape(-1, *curves.shape[-2:])
+        flat = flat[numpy.isfinite(flat).all(axis=(1, 2))]
+        diffs = flat - (numpy.median(flat, axis=0) if len(flat) else 0.0)
+        diffs = diffs.reshape(-1, nbins)
+        scale = 1.0
+    else:
         flat = curves.reshape(-1, nbins)
         flat = flat[numpy.isfinite(flat).all(axis=1)]
         diffs = flat - (numpy.median(flat, axis=0) if len(flat) else 0.0)

@@ -117,7 +117,7 @@ def maps_volume(
         2 * math.ceil(lateral) + window,
         2 * math.ceil(lateral) + window,
     )
-    noise = noise_level(curves - curves[..., 1:2], reach)
+    noise = noise_level(curves - curves[..., 1:2], reach, per_point=True)
     connected = connectivity(rise, noise, peak_bin, threshold)
 
     grid = diffusion_grid(
