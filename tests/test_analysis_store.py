@@ -105,3 +105,17 @@ def test_save_load_errors(tmp_path, result, computed):
     with pytest.raises(ValueError, match='not maps'):
         load_maps(tmp_path / 'pcf.nc')
     assert not list(tmp_path.glob('.*'))
+
+
+def test_volume_maps_round_trip(tmp_path):
+    """Maps of a volume are stored with their axial parameters."""
+    data = numpy.random.default_rng(0).poisson(100, (512, 9, 14, 14))
+    result = ipcf.pcf_image(data, radius=4, npoints=16, dt=1e-3, z_ratio=2.0)
+    volume = maps(result, pixel_size=0.1, w=0.25, w_z=0.5)
+    path = save_maps(volume, tmp_path / 'maps.h5')
+    loaded = load_maps(path)
+    xarray.testing.assert_identical(loaded, volume)
+    record = loaded.encoding['provenance']
+    assert record['parameters']['w_z'] == 0.5
+    assert record['parameters']['pixel_size_z'] == pytest.approx(0.2)
+    assert 'w_z=0.5' in record['call']

@@ -142,8 +142,8 @@ def test_steps_along_z():
     assert_allclose(step.std(axis=0), [1.0, 1.0, 0.5], rtol=0.05)
 
 
-def test_free_volume_diffusion_along_z():
-    """The mean squared step of the simulated walk matches D along z."""
+def test_volume_parameters():
+    """Steps in µm are the same along z; planes set the axial window."""
     # one voxel plane per 0.2 µm: 4 µm²/s over 1 ms is 0.089 µm per axis
     params = simulate._parameters.check_parameters(
         {

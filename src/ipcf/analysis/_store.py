@@ -24,7 +24,15 @@ __all__ = ['load_maps', 'save_maps']
 GROUP = 'maps'
 """Group of the maps in a store."""
 
-_PARAMETERS = ('pixel_size', 'w', 'window', 'threshold', 'diffusion_range')
+_PARAMETERS = (
+    'pixel_size',
+    'w',
+    'pixel_size_z',
+    'w_z',
+    'window',
+    'threshold',
+    'diffusion_range',
+)
 """Attributes of the maps that are parameters of :func:`ipcf.maps`."""
 
 
@@ -69,7 +77,8 @@ def save_maps(
     -----
     The provenance (``load_maps(path).encoding['provenance']``) records
     the parameters of the maps (``pixel_size``, ``w``, ``window``,
-    ``threshold`` and ``diffusion_range``, from their attributes), the
+    ``threshold`` and ``diffusion_range``, from their attributes, and
+    ``pixel_size_z`` and ``w_z`` for maps of volumes), the
     ``source`` of the pCF result, the call and the package version. The
     file is written under a hidden name and renamed when complete.
 

@@ -109,7 +109,9 @@ class Simulation:
             :func:`ipcf.io.imwrite`. Two channels go to two files of
             shape (T, H, W), ``_ch1`` and ``_ch2`` inserted before the
             suffix (:meth:`channel_paths`), ready for ``ipcf analyze
-            cells_ch1.h5 out.h5 --neighbour cells_ch2.h5``.
+            cells_ch1.h5 out.h5 --neighbour cells_ch2.h5``. A volume
+            series goes to one file as ``(T, Z, H, W)``, where the
+            format's writer takes volumes.
         overwrite : bool, optional, default: False
             Replace an existing file instead of raising.
 
