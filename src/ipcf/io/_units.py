@@ -26,6 +26,7 @@ import numpy
 
 __all__ = [
     'imagej_units',
+    'irregular_stamps',
     'length_um',
     'merge_units',
     'ngff_units',
@@ -95,6 +96,33 @@ _DECLARED = (
     'channels',
     'acquisition_date',
 )
+
+
+def irregular_stamps(intervals: Any, frames: Any = None, /) -> str | None:
+    """Return what is irregular in the intervals of frame time stamps.
+
+    An interval off the median by more than a quarter (a dropped frame
+    doubles one) is irregular; None if none is. `frames` label the
+    stamps (default 0, 1, ...); the median must be positive.
+
+    >>> irregular_stamps([0.1, 0.1, 0.2])  # doctest: +ELLIPSIS
+    'time stamps are irregular: 1 of 3 intervals differ ... 0.2 s)'
+
+    """
+    intervals = numpy.asarray(intervals, dtype=numpy.float64)
+    median = float(numpy.median(intervals))
+    odd = numpy.flatnonzero(abs(intervals - median) > 0.25 * median)
+    if not odd.size:
+        return None
+    first = int(odd[0])
+    if frames is None:
+        frames = numpy.arange(intervals.size + 1)
+    return (
+        f'time stamps are irregular: {odd.size} of {intervals.size} '
+        f'intervals differ from the median {median:g} s by more than 25 % '
+        f'(first between frames {frames[first]} and {frames[first + 1]}: '
+        f'{intervals[first]:g} s)'
+    )
 
 
 def length_um(value: Any, unit: str | None = 'µm', /) -> float | None:

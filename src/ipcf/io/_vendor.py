@@ -22,6 +22,7 @@ from typing import Any
 import numpy
 
 from ._lazy import check_plane
+from ._units import irregular_stamps
 
 __all__ = [
     'EXTRA',
@@ -150,20 +151,10 @@ def stamps_interval(
     if median <= 0:
         logger.warning('%s: the frame time stamps do not increase', what)
         return None
-    odd = numpy.flatnonzero(abs(intervals - median) > 0.25 * median)
-    if odd.size:
-        first = int(odd[0])
+    note = irregular_stamps(intervals)
+    if note is not None:
         logger.warning(
-            '%s: time stamps are irregular: %d of %d intervals differ from '
-            'the median %g s by more than 25 %% (first between frames %d '
-            'and %d: %g s); the frame interval is taken as the median',
-            what,
-            odd.size,
-            intervals.size,
-            median,
-            first,
-            first + 1,
-            intervals[first],
+            '%s: %s; the frame interval is taken as the median', what, note
         )
     return float(f'{median:.12g}')
 
@@ -305,6 +296,18 @@ def open_format(
 
 def format_units(fmt: str, path: Any, /, *, key: str | None = None) -> dict:
     """Return the units of a microscope file, as ``<fmt>_units``."""
+    return _call(fmt, 'units', path, key)
+
+
+def format_layout(
+    fmt: str, path: Any, /, *, key: str | None = None
+) -> dict[str, int]:
+    """Return the axis lengths of a microscope file, as ``<fmt>_layout``."""
+    return _call(fmt, 'layout', path, key)
+
+
+def _call(fmt: str, what: str, path: Any, key: str | None) -> Any:
+    """Call ``<fmt>_<what>`` of a format's module; `key` for LIF only."""
     module = importlib.import_module(f'.{fmt}', __package__)
     options = {'key': key} if fmt == 'lif' else {}
-    return getattr(module, f'{fmt}_units')(path, **options)
+    return getattr(module, f'{fmt}_{what}')(path, **options)

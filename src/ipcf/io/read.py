@@ -459,12 +459,19 @@ def _open(
     gaps: str = 'error',
     channel: int | None = None,
     z: int | None = None,
+    classified: tuple[str, Any, str] | None = None,
 ) -> tuple[Any, str, str, int | None]:
-    """Return (array, format, name, number of files) of a source."""
+    """Return (array, format, name, number of files) of a source.
+
+    `classified` is what :func:`_classify` returned for it, if known
+    (a directory of TIFF files is then listed once).
+    """
     if key is not None:
         check_string(key, 'key')
     check_choice(gaps, 'gaps', GAPS)
-    fmt, target, name = _classify(source)
+    if classified is None:
+        classified = _classify(source)
+    fmt, target, name = classified
     nthreads = number_threads(num_threads)
     if fmt != 'raw' and (shape is not None or dtype is not None):
         msg = (

@@ -153,6 +153,7 @@ class Series:
         first: Any,
         channels: tuple[int, ...],
         planes: tuple[int, ...],
+        axes: str | None = None,
     ) -> None:
         self.source = source
         self.format = fmt
@@ -163,7 +164,7 @@ class Series:
         self._channels = channels
         self._planes = planes
         self._readers: dict[tuple[int, int], Any] = {}
-        self._axes: str | None = None
+        self._axes = axes
         if first is not None:
             self._readers[channels[0], planes[0]] = first
         dims = ['T']
@@ -281,12 +282,7 @@ class Series:
         Empty where the file has no such axis, so that the options
         apply to every source.
         """
-        select = {}
-        if self.sizes['C'] > 1:
-            select['channel'] = self._channels[channel]
-        if self.sizes['Z'] > 1:
-            select['z'] = self._planes[z]
-        return select
+        return _select(self.sizes, self._channels[channel], self._planes[z])
 
     def __getitem__(self, key: Any) -> numpy.ndarray:
         from ._lazy import bounds, normalize_key
@@ -301,8 +297,8 @@ class Series:
         local = tuple(k for _, _, k in spans)
         if self.ndim == 3:
             return numpy.asarray(self.data[read])[local]
-        channels = _indices(named.get('C', 0), len(self._channels))
-        planes = _indices(named.get('Z', 0), len(self._planes))
+        channels = _indices(named.get('C', 0))
+        planes = _indices(named.get('Z', 0))
         block = numpy.stack(
             [
                 numpy.stack(
@@ -363,13 +359,8 @@ class Series:
         if key not in self._readers:
             from .read import open_frames
 
-            select = {}
-            if self.sizes['C'] > 1:
-                select['channel'] = channel
-            if self.sizes['Z'] > 1:
-                select['z'] = z
             self._readers[key] = open_frames(
-                self.source, **self._options, **select
+                self.source, **self._options, **_select(self.sizes, *key)
             )
         return self._readers[key]
 
@@ -387,66 +378,71 @@ def open_labelled(
     This is :func:`ipcf.io.open_series`; see there for the sources and
     options.
     """
-    from .read import _classify, open_frames
+    from .read import _classify, _open
 
-    fmt = _classify(source)[0]
-    sizes, axes = _layout(source, fmt, options)
-    channels = _pick(channel, sizes['C'], 'channel', 'C', source)
-    planes = _pick(z, sizes['Z'], 'z', 'Z', source)
-    select = {}
-    if sizes['C'] > 1:
-        select['channel'] = channels[0]
-    if sizes['Z'] > 1:
-        select['z'] = planes[0]
-    first = open_frames(source, **options, **select)
+    classified = _classify(source)
+    fmt = classified[0]
+    sizes, axes = _layout(classified, options)
+    channels = _pick(channel, sizes['C'], 'channel', 'C')
+    planes = _pick(z, sizes['Z'], 'z', 'Z')
+    select = _select(sizes, channels[0], planes[0])
+    first = _open(source, classified=classified, **options, **select)[0]
     t, height, width = (int(n) for n in first.shape)
     sizes.update(T=t, Y=height, X=width)
-    series = Series(
-        source, fmt, sizes, None, first.dtype, options, first, channels, planes
+    return Series(
+        source,
+        fmt,
+        sizes,
+        None,
+        first.dtype,
+        options,
+        first,
+        channels,
+        planes,
+        axes,
     )
-    series._axes = axes
-    return series
 
 
 def _layout(
-    source: Any, fmt: str, options: Mapping[str, Any]
+    classified: tuple[str, Any, str], options: Mapping[str, Any]
 ) -> tuple[dict[str, int], str | None]:
     """Return the lengths of T, C, Z, Y, X and the file's axes string."""
+    from ._vendor import FORMATS, format_layout
+
+    fmt, target, _ = classified
     sizes = dict.fromkeys(AXES, 1)
     axes = None
     if fmt == 'tiff':
         from .tiff import tiff_layout
 
-        found, axes = tiff_layout(source)
-        sizes.update(found)
+        found, axes = tiff_layout(target)
     elif fmt == 'zarr':
         from .stores import zarr_layout
 
-        found, axes = zarr_layout(source, key=options.get('key'))
-        sizes.update(found)
+        found, axes = zarr_layout(target, key=options.get('key'))
+    elif fmt in FORMATS:
+        found = format_layout(fmt, target, key=options.get('key'))
     else:
-        vendor = _vendor_layout(fmt)
-        if vendor is not None:
-            extra = {'key': options.get('key')} if fmt == 'lif' else {}
-            found = vendor(source, **extra)
-            sizes.update({k: found[k] for k in ('C', 'Z') if k in found})
+        found = {}
+    sizes.update({k: found[k] for k in ('C', 'Z') if k in found})
     return sizes, axes
 
 
-def _vendor_layout(fmt: str) -> Any:
-    """Return the layout function of a microscope format's reader."""
-    import importlib
+def _select(sizes: Mapping[str, int], channel: int, z: int) -> dict:
+    """Return the open_frames options of one channel and plane.
 
-    try:
-        module = importlib.import_module(f'.{fmt}', __package__)
-    except ImportError:
-        return None
-    return getattr(module, f'{fmt}_layout', None)
+    Only the axes the file has longer than 1 are named, so that the
+    options apply to every source.
+    """
+    select = {}
+    if sizes['C'] > 1:
+        select['channel'] = channel
+    if sizes['Z'] > 1:
+        select['z'] = z
+    return select
 
 
-def _pick(
-    value: Any, length: int, option: str, axis: str, source: Any
-) -> tuple[int, ...]:
+def _pick(value: Any, length: int, option: str, axis: str) -> tuple[int, ...]:
     """Return the indices selected along an axis of the given length."""
     if value is None:
         return tuple(range(length))
@@ -470,7 +466,7 @@ def _pick(
     return tuple(picked)
 
 
-def _indices(key: int | slice, length: int) -> list[int]:
+def _indices(key: int | slice) -> list[int]:
     if isinstance(key, slice):  # normalized: explicit, in-bounds ends
         return list(range(key.start, key.stop, key.step))
     return [key]

@@ -51,7 +51,7 @@ from ._lazy import (
     source_paths,
 )
 from ._output import blocks, check_compression, check_output, frames_per_block
-from ._units import imagej_units, ome_units
+from ._units import imagej_units, irregular_stamps, ome_units
 from .metadata import dump_metadata, parse_metadata
 
 __all__ = [
@@ -743,16 +743,7 @@ def _time_stamps_note(xml: str | None, /) -> str | None:
     median = float(numpy.median(intervals))
     if median <= 0:
         return 'time stamps do not increase'
-    odd = numpy.flatnonzero(abs(intervals - median) > 0.25 * median)
-    if not odd.size:
-        return None
-    first = int(odd[0])
-    return (
-        f'time stamps are irregular: {odd.size} of {intervals.size} '
-        f'intervals differ from the median {median:g} s by more than 25 % '
-        f'(first between frames {frames[first]} and {frames[first + 1]}: '
-        f'{intervals[first]:g} s)'
-    )
+    return irregular_stamps(intervals, frames)
 
 
 @_tifffile_notes
