@@ -4,7 +4,10 @@
 summary of the data and of the result, the figures of :mod:`ipcf.plot`
 for a few representative pixels and the run times recorded with the
 result. Figures are embedded as base64 PNG images, so the file opens in
-any browser without a server and can be mailed or archived alone.
+any browser without a server and can be mailed or archived alone. Its
+"Explore" section (:mod:`ipcf.plot._interactive`) is drawn by script in
+the page from data embedded in it: click a pixel to see its carpet and
+curves, move sliders over the circle points and delays of the pCF image.
 
 The report orchestrates: it finds the image series of a result
 (:func:`ipcf._sources.source_of`) and its units, computes the maps of
@@ -48,9 +51,15 @@ from ._common import (
     read_result,
     result_region,
 )
+from ._interactive import (
+    analysed_frames,
+    explore_section,
+    parameter_rows,
+)
+from ._interactive import trace_figure as decimated_trace
 from .curves import carpet, curve_processing, lines, polar
 from .images import maps, pcf_image
-from .series import intensity_trace, roi, series_mean
+from .series import roi, series_mean
 
 if TYPE_CHECKING:
     import xarray
@@ -77,24 +86,6 @@ figure { margin: 0; } figure img { max-width: 100%; }
 figcaption { font-size: 0.9em; color: #555; }
 .note { color: #8a5a00; } .meta { color: #666; }
 """
-
-# attrs recorded by ipcf.pcf_image and the pipeline, shown in this order
-_PARAMETERS = (
-    'radius',
-    'npoints',
-    'nbins',
-    'dt',
-    'frames',
-    'frames_total',
-    'truncate',
-    'mode',
-    'bleach',
-    'roi',
-    'block',
-    'engine',
-    'version',
-    'source',
-)
 
 
 def write_report(
@@ -305,8 +296,9 @@ def _report_html(
     dataset = _compute_maps(
         result, units['pixel_size'], units['psf_radius'], notes
     )
+    stats: dict[str, Any] = {}
     figures = _figure_plan(
-        result, series, pixels, units['pixel_size'], dataset
+        result, series, pixels, units['pixel_size'], dataset, stats
     )
     rendered: dict[str, list[str]] = {}
     bar = progress_bar(len(figures), enable=progress, desc='report')
@@ -333,7 +325,7 @@ def _report_html(
         + '.</p>'
     )
     sections.append('<h2>Parameters</h2>')
-    sections.append(_table(_parameters(result)))
+    sections.append(_table(parameter_rows(result, units)))
     sections.append('<h2>Data</h2>')
     if series is None:
         sections.append(
@@ -345,6 +337,7 @@ def _report_html(
         sections.append(_table(_data_summary(data, series, data_units)))
     sections.append('<h2>Result</h2>')
     sections.append(_table(_result_summary(result)))
+    sections.append(explore_section(result, stats, units['pixel_size'], notes))
     for section, heading in (
         ('data', 'Image series'),
         ('overview', 'pCF images'),
@@ -447,12 +440,12 @@ def _figure_plan(
     pixels: Sequence[tuple[int, int]],
     pixel_size: float | None,
     dataset: Any,
+    stats: dict[str, Any],
 ) -> list[tuple[str, str, Callable[[], Figure]]]:
     """Return (section, caption, make_figure) of every figure to draw."""
     plan: list[tuple[str, str, Callable[[], Figure]]] = []
     npoints, nbins = result.shape[2:]
     if series is not None:
-        stats: dict[str, Any] = {}
 
         def statistics() -> tuple[Any, Any]:
             # one pass over the series serves the image and the trace
@@ -473,7 +466,9 @@ def _figure_plan(
 
         def trace_figure() -> Figure:
             dt = float(result.attrs.get('dt', 1.0))
-            return intensity_trace(statistics()[1], dt=dt)
+            trace = statistics()[1]
+            frames = analysed_frames(result.attrs, trace.size)
+            return decimated_trace(trace, dt=dt, analysed=frames)
 
         plan.append(('data', 'Mean intensity; analysed region', mean_figure))
         plan.append(('data', 'Mean intensity over time', trace_figure))
@@ -649,13 +644,6 @@ def _check_match(series: Any, result: Any) -> None:
         msg = f'data have {series.shape[0]} frames; the result used {frames}'
         raise ValueError(msg)
     result_region(result, tuple(series.shape[1:]))
-
-
-def _parameters(result: Any) -> list[tuple[str, Any]]:
-    attrs = dict(result.attrs)
-    rows = [(k, attrs.pop(k)) for k in _PARAMETERS if k in attrs]
-    rows.extend(sorted(attrs.items()))
-    return [(k, _format_value(v)) for k, v in rows if not _is_timing(k)]
 
 
 def _data_summary(data: Any, series: Any, units: dict) -> list[tuple]:
