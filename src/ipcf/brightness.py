@@ -12,12 +12,15 @@ concentration, so that brightness maps show where molecules aggregate.
 detrending (a moving boxcar of frames or any :mod:`ipcf.bleach`
 correction); :func:`brightness_histogram` counts pixels in the
 brightness-intensity plane, where populations of different brightness
-form separate clusters.
+form separate clusters. :class:`NbAnalysis` is the same analysis for the
+blocked pipeline (:func:`ipcf.pipeline.run`), for series larger than
+memory.
 
 """
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +41,9 @@ if TYPE_CHECKING:
     import xarray
     from numpy.typing import ArrayLike, NDArray
 
-__all__ = ['brightness_histogram', 'number_brightness']
+    from .store import Schema
+
+__all__ = ['NbAnalysis', 'NbPlan', 'brightness_histogram', 'number_brightness']
 
 MIN_FRAMES = 4
 """Fewest frames :func:`number_brightness` accepts."""
@@ -157,47 +162,259 @@ def number_brightness(
 
     from . import __version__
 
+    analysis = NbAnalysis(
+        offset=offset,
+        gain=gain,
+        readout_variance=readout_variance,
+        s_factor=s_factor,
+        detrend=detrend,
+    )
     data, shape = check_series(data, min_frames=MIN_FRAMES)
     nframes, height, width = shape
-    offset = check_real(offset, 'offset', minimum=0.0)
-    gain = check_positive(gain, 'gain')
-    readout_variance = check_real(
-        readout_variance, 'readout_variance', minimum=0.0
-    )
-    s = gain if s_factor is None else check_positive(s_factor, 's_factor')
-    method, param, window = _check_detrend(detrend, nframes)
+    plan = analysis.plan(nframes)
     if mask is not None:
         mask = check_mask(mask, (height, width))
         check_any(mask)
     threads = number_threads(num_threads)
+    maps = analysis.run(data, plan, mask, num_threads=threads)
+    attrs = {
+        **analysis.attrs(plan),
+        'frames_total': nframes,
+        'version': __version__,
+    }
+    return xarray.Dataset(
+        {key: (('y', 'x'), value) for key, value in maps.items()},
+        coords={'y': numpy.arange(height), 'x': numpy.arange(width)},
+        attrs=attrs,
+    )
 
-    mean = numpy.full((height, width), numpy.nan)
-    variance = numpy.full((height, width), numpy.nan)
-    used = nframes
-    rows = max(1, _BLOCK_BYTES // max(1, 8 * nframes * width))
-    for y0 in range(0, height, rows):
-        y1 = min(height, y0 + rows)
-        if mask is not None and not mask[y0:y1].any():
-            continue
-        block = numpy.asarray(data[:, y0:y1], dtype=numpy.float64)
-        if not numpy.isfinite(block).all():
+
+MAPS = ('intensity', 'variance', 'N_app', 'B_app', 'n', 'epsilon')
+"""Maps of :func:`number_brightness`, in their order."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NbPlan:
+    """What :class:`NbAnalysis` computes for a series.
+
+    Attributes
+    ----------
+    nframes : int
+        Frames handed to the analysis.
+    used : int
+        Frames whose moments make the maps: all, less those a bleach
+        correction drops or that do not fill the last boxcar window.
+
+    """
+
+    nframes: int
+    used: int
+
+
+class NbAnalysis:
+    """Number and brightness as an analysis for the blocked pipeline.
+
+    :func:`number_brightness` runs it on a whole series;
+    :func:`ipcf.pipeline.run` runs it block by block on a series on
+    disk, so that series larger than memory are analysed. Every map is
+    a function of one pixel's moments over time, so the blocked result
+    equals the whole one. Give the pipeline ``bleach=None`` and detrend
+    here: the correction then acts on the offset-free counts, without
+    the rounding to the input's type.
+
+    Parameters
+    ----------
+    offset, gain, readout_variance, s_factor, detrend :
+        As for :func:`number_brightness`.
+
+    Examples
+    --------
+    >>> import tempfile, ipcf
+    >>> counts = numpy.random.default_rng(0).poisson(50, (64, 12, 12))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = ipcf.pipeline.run(NbAnalysis(), [counts], f'{tmp}/nb.h5',
+    ...                              bleach=None, block=5)
+    ...     blocked = ipcf.load_result(path, group='nb')
+    >>> whole = number_brightness(counts)
+    >>> bool(numpy.allclose(blocked['B_app'], whole['B_app'], atol=1e-6))
+    True
+
+    """
+
+    name = 'nb'
+    halo = (0, 0)
+    nchannels = 1
+
+    def __init__(
+        self,
+        *,
+        offset: float = 0.0,
+        gain: float = 1.0,
+        readout_variance: float = 0.0,
+        s_factor: float | None = None,
+        detrend: int | str | None = None,
+    ) -> None:
+        self.offset = check_real(offset, 'offset', minimum=0.0)
+        self.gain = check_positive(gain, 'gain')
+        self.readout_variance = check_real(
+            readout_variance, 'readout_variance', minimum=0.0
+        )
+        self.s_factor = (
+            self.gain
+            if s_factor is None
+            else check_positive(s_factor, 's_factor')
+        )
+        self.detrend = _check_detrend_option(detrend)
+
+    @property
+    def min_frames(self) -> int:
+        """Fewest frames analysed."""
+        method, param, window = _check_detrend(self.detrend, None)
+        if window is not None:
+            return max(MIN_FRAMES, window)
+        from . import bleach
+
+        return MIN_FRAMES + bleach.frames_dropped(method, param)
+
+    def check_shape(self, height: int, width: int) -> None:
+        """Accept images of any size: every pixel stands alone."""
+
+    def plan(self, nframes: int) -> NbPlan:
+        """Return the plan for a series of nframes frames."""
+        from . import bleach
+
+        if nframes < MIN_FRAMES:
             msg = (
-                f'data contains NaN or infinite values in rows '
-                f'{y0}..{y1 - 1}; replace them, e.g. with numpy.nan_to_num'
+                f'data has {nframes} frames; at least {MIN_FRAMES} are needed'
             )
             raise ValueError(msg)
-        block -= offset
-        m, v, used = _moments(block, method, param, window, threads)
-        mean[y0:y1] = m
-        variance[y0:y1] = v
+        method, param, window = _check_detrend(self.detrend, nframes)
+        if window is not None:
+            used = (nframes // window) * window
+        else:
+            used = nframes - bleach.frames_dropped(method, param)
+        return NbPlan(int(nframes), int(used))
+
+    def parameters(self) -> dict[str, Any]:
+        """Return the options that define the analysis (JSON types)."""
+        return {
+            'offset': self.offset,
+            'gain': self.gain,
+            'readout_variance': self.readout_variance,
+            's_factor': self.s_factor,
+            'detrend': 'none' if self.detrend is None else str(self.detrend),
+        }
+
+    def attrs(self, plan: NbPlan, **extra: Any) -> dict[str, Any]:
+        """Return the result attributes of a run with this plan."""
+        return {**self.parameters(), 'frames': plan.used, **extra}
+
+    def run(
+        self,
+        data: Any,
+        plan: NbPlan,
+        mask: NDArray[numpy.bool_] | None,
+        *,
+        num_threads: int,
+    ) -> dict[str, NDArray[numpy.float32]]:
+        """Return the maps ``(y, x)`` of a series, a band of rows at a time.
+
+        `data` is a checked ``(T, H, W)`` array-like; nothing is
+        validated here.
+
+        """
+        method, param, window = _check_detrend(self.detrend, plan.nframes)
+        nframes, height, width = (int(k) for k in data.shape)
+        mean = numpy.full((height, width), numpy.nan)
+        variance = numpy.full((height, width), numpy.nan)
+        rows = max(1, _BLOCK_BYTES // max(1, 8 * nframes * width))
+        for y0 in range(0, height, rows):
+            y1 = min(height, y0 + rows)
+            if mask is not None and not mask[y0:y1].any():
+                continue
+            block = numpy.asarray(data[:, y0:y1], dtype=numpy.float64)
+            if not numpy.isfinite(block).all():
+                msg = (
+                    f'data contains NaN or infinite values in rows '
+                    f'{y0}..{y1 - 1}; replace them, e.g. with '
+                    'numpy.nan_to_num'
+                )
+                raise ValueError(msg)
+            block -= self.offset
+            m, v, _ = _moments(block, method, param, window, num_threads)
+            mean[y0:y1] = m
+            variance[y0:y1] = v
+        maps = _maps(
+            mean,
+            variance,
+            readout_variance=self.readout_variance,
+            s_factor=self.s_factor,
+            gain=self.gain,
+        )
+        if mask is not None:
+            for value in maps.values():
+                value[~mask] = numpy.nan
+        return {k: v.astype(numpy.float32) for k, v in maps.items()}
+
+    def schema(
+        self,
+        plan: NbPlan,
+        grid: tuple[int, int],
+        origin: tuple[int, int],
+        *,
+        dt: float,
+        **extra: Any,
+    ) -> Schema:
+        """Return the store schema of a blocked run."""
+        from . import __version__
+        from .store import Schema, Variable
+
+        y0, x0 = origin
+        variables = {
+            key: Variable(('y', 'x'), tuple(grid), 'float32') for key in MAPS
+        }
+        coords = {
+            'y': (('y',), y0 + numpy.arange(grid[0])),
+            'x': (('x',), x0 + numpy.arange(grid[1])),
+        }
+        attrs = {
+            **self.attrs(plan, dt=dt, **extra),
+            'frames': plan.used,
+            'version': __version__,
+        }
+        return Schema(variables, coords=coords, attrs=attrs)
+
+    def compute(
+        self,
+        channels: list[Any],
+        plan: NbPlan,
+        mask: NDArray[numpy.bool_] | None,
+        *,
+        num_threads: int,
+    ) -> dict[str, NDArray[numpy.float32]]:
+        """Return the stored maps of one block."""
+        return self.run(channels[0], plan, mask, num_threads=num_threads)
+
+
+def _maps(
+    mean: NDArray,
+    variance: NDArray,
+    *,
+    readout_variance: float,
+    s_factor: float,
+    gain: float,
+) -> dict[str, NDArray]:
+    """Return the N&B maps of offset-free means and variances."""
     excess = variance - readout_variance
     with numpy.errstate(divide='ignore', invalid='ignore'):
         positive = mean > 0
         b_app = numpy.where(positive, excess / mean, numpy.nan)
         n_app = numpy.where(positive, mean * mean / excess, numpy.nan)
-        epsilon = (b_app - s) / gain
-        n = numpy.where(positive, mean * mean / (excess - s * mean), numpy.nan)
-    maps = {
+        epsilon = (b_app - s_factor) / gain
+        n = numpy.where(
+            positive, mean * mean / (excess - s_factor * mean), numpy.nan
+        )
+    return {
         'intensity': mean,
         'variance': variance,
         'N_app': n_app,
@@ -205,27 +422,6 @@ def number_brightness(
         'n': n,
         'epsilon': epsilon,
     }
-    if mask is not None:
-        for value in maps.values():
-            value[~mask] = numpy.nan
-    attrs = {
-        'offset': offset,
-        'gain': gain,
-        'readout_variance': readout_variance,
-        's_factor': s,
-        'detrend': 'none' if detrend is None else str(detrend),
-        'frames_total': nframes,
-        'frames': used,
-        'version': __version__,
-    }
-    return xarray.Dataset(
-        {
-            key: (('y', 'x'), value.astype(numpy.float32))
-            for key, value in maps.items()
-        },
-        coords={'y': numpy.arange(height), 'x': numpy.arange(width)},
-        attrs=attrs,
-    )
 
 
 def brightness_histogram(
@@ -339,26 +535,43 @@ def _extent(values: NDArray) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def _check_detrend_option(detrend: Any) -> int | str | None:
+    """Return a detrend option after checking its kind and syntax."""
+    from . import bleach
+
+    if detrend is None:
+        return None
+    if isinstance(detrend, str):
+        bleach.parse_method(detrend)
+        return detrend
+    return check_int(detrend, 'detrend', minimum=2)
+
+
 def _check_detrend(
-    detrend: Any, nframes: int
+    detrend: Any, nframes: int | None
 ) -> tuple[str, int | None, int | None]:
-    """Return (bleach method, param, window) of a detrend option."""
+    """Return (bleach method, param, window) of a detrend option.
+
+    With `nframes`, refuse a detrending that leaves too few frames.
+
+    """
     from . import bleach
 
     if detrend is None:
         return 'none', None, None
     if isinstance(detrend, str):
         method, param = bleach.parse_method(detrend)
-        left = nframes - bleach.frames_dropped(method, param)
-        if left < MIN_FRAMES:
-            msg = (
-                f'detrend={detrend!r} leaves {left} of {nframes} frames; '
-                f'at least {MIN_FRAMES} are needed'
-            )
-            raise ValueError(msg)
+        if nframes is not None:
+            left = nframes - bleach.frames_dropped(method, param)
+            if left < MIN_FRAMES:
+                msg = (
+                    f'detrend={detrend!r} leaves {left} of {nframes} '
+                    f'frames; at least {MIN_FRAMES} are needed'
+                )
+                raise ValueError(msg)
         return method, param, None
     window = check_int(detrend, 'detrend', minimum=2)
-    if window > nframes:
+    if nframes is not None and window > nframes:
         msg = f'detrend={window} is longer than the {nframes} frames'
         raise ValueError(msg)
     return 'none', None, window
