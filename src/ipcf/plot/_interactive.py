@@ -9,8 +9,9 @@ library.
 
 Size rule
 ---------
-The curves are embedded as little-endian float16 values (base64) of
-blocks of ``step x step`` result pixels (their mean, NaN ignored), with
+The curves are embedded as little-endian float16 values (base64), scaled
+by a power of two so that small G keep 11 significant bits, of blocks of
+``step x step`` result pixels (their mean, NaN ignored), with
 ``step`` the smallest integer for which
 ``ceil(H' / step) * ceil(W' / step) * npoints * nbins * 2 <= max_bytes``
 (:func:`block_step`; :data:`MAX_BYTES` = 10 MB by default, 13.3 MB as
