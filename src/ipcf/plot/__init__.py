@@ -24,7 +24,8 @@ Conventions shared by all functions:
   shows as light grey.
 
 :func:`browse` shows an image series in Jupyter with a frame slider;
-:func:`draw` picks a figure by kind for ``ipcf plot``. The HTML report is
+:func:`draw` picks a figure by kind for ``ipcf plot``. Figures of imaging
+FCS and N&B results are in :mod:`ipcf.plot.fcs`. The HTML report is
 :mod:`ipcf.plot.report`, also available as ``ipcf.report``.
 
 >>> import numpy
@@ -41,19 +42,24 @@ from typing import Any
 from ._dispatch import KINDS, draw
 from .browser import browse
 from .curves import carpet, curve_processing, lines, polar
+from .fcs import acf_curve, brightness_scatter, fcs_maps, nb_maps
 from .images import maps, pcf_image, pcf_map, summary
 from .series import intensity_trace, mean_image, roi, series_mean
 
 __all__ = [
     'KINDS',
+    'acf_curve',
+    'brightness_scatter',
     'browse',
     'carpet',
     'curve_processing',
     'draw',
+    'fcs_maps',
     'intensity_trace',
     'lines',
     'maps',
     'mean_image',
+    'nb_maps',
     'pcf_image',
     'pcf_map',
     'polar',

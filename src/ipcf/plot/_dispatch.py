@@ -46,6 +46,8 @@ KINDS = (
     'image',
     'roi',
     'maps',
+    'acf',
+    'brightness',
 )
 """Figure kinds of :func:`draw` (and ``ipcf plot --kind``)."""
 
@@ -64,6 +66,7 @@ def draw(
     delay: float | Sequence[float] | None = None,
     pixel_size: float | None = None,
     psf_radius: float | None = None,
+    monomer: float | None = None,
     progress: bool = False,
 ) -> Figure:
     """Return a figure of a stored result or an image series by kind.
@@ -83,7 +86,10 @@ def draw(
         (:func:`curve_processing`), ``'carpet'``, ``'polar'``,
         ``'lines'``, ``'image'`` (:func:`pcf_image`), ``'roi'`` (the
         analysed pixels over the mean image) or ``'maps'``
-        (:func:`ipcf.maps` and :func:`maps`).
+        (:func:`ipcf.maps` and :func:`maps`). Imaging FCS and N&B results
+        (stores with an ``acf``, ``fcs`` or ``nb`` group) draw ``'maps'``,
+        ``'acf'`` and ``'brightness'`` as :func:`ipcf.plot.fcs.draw_fcs`
+        says.
     data : str or path or array_like, optional
         The image series of a result.
     pixel : (y, x), optional
@@ -101,6 +107,8 @@ def draw(
     psf_radius : float, optional
         PSF 1/e² radius in µm for ``'maps'``; default from the data
         metadata.
+    monomer : float, optional
+        Monomer brightness of ``'brightness'``.
     progress : bool, optional, default: False
         Show progress bars while reading data.
 
@@ -122,6 +130,23 @@ def draw(
 
     """
     kind = check_choice(kind, 'kind', KINDS)
+    from .fcs import draw_fcs, result_kind
+
+    if result_kind(source) is not None:
+        return draw_fcs(
+            source,
+            kind,
+            data=data,
+            pixel=pixel,
+            pixel_size=pixel_size,
+            psf_radius=psf_radius,
+            monomer=monomer,
+            progress=progress,
+        )
+    if kind in {'acf', 'brightness'}:
+        what = 'an ACF result' if kind == 'acf' else 'an N&B result'
+        msg = f'kind {kind!r} needs {what} (of ipcf acf or ipcf nb)'
+        raise ValueError(msg)
     if pixel_size is not None:
         pixel_size = check_positive(pixel_size, 'pixel_size')
     if psf_radius is not None:

@@ -13,7 +13,8 @@ The report orchestrates: it finds the image series of a result
 (:func:`ipcf._sources.source_of`) and its units, computes the maps of
 :func:`ipcf.maps` when the pixel size and PSF radius are known, and
 passes everything to the figures, which only draw. Available as
-``ipcf.report``.
+``ipcf.report``. Results of imaging FCS (an ACF or its fit) and of N&B
+get their own sections (:mod:`ipcf.plot._fcs_report`) in the same frame.
 
 """
 
@@ -144,7 +145,7 @@ def write_report(
     check_not_input(path, [result, data])
     if isinstance(result, (str, os.PathLike)):
         result_path = Path(result)
-        result = read_result(result_path)
+        result = _read_result(result_path)
         if data is None:
             check_not_input(path, source_of(result, result_path))
     text = _report_html(
@@ -234,7 +235,7 @@ def report_html(
     result_path = None
     if isinstance(result, (str, os.PathLike)):
         result_path = Path(result)
-        result = read_result(result_path)
+        result = _read_result(result_path)
     return _report_html(
         result,
         result_path,
@@ -273,6 +274,24 @@ def _report_html(
         title = check_string(title, 'title')
     extra_timings = _check_timings(timings)
     progress = check_bool(progress, 'progress')
+    from .fcs import result_kind
+
+    if result_kind(result) is not None:
+        # imaging FCS and N&B results have their own sections
+        from ._fcs_report import fcs_report_html
+
+        return fcs_report_html(
+            result,
+            result_path,
+            data=data,
+            pixels=pixels,
+            pixel_size=pixel_size,
+            psf_radius=psf_radius,
+            title=title,
+            timings=extra_timings,
+            progress=progress,
+            started=started,
+        )
     check_result(result)
     if pixels is None:
         pixels = representative_pixels(result)
@@ -373,6 +392,18 @@ def _report_html(
         f'<title>{_esc(title)}</title>\n<style>{_STYLE}</style>\n</head>\n'
         f'<body>\n{body}\n</body>\n</html>\n'
     )
+
+
+def _read_result(path: Path) -> Any:
+    """Return the pCF result of a store, or its imaging FCS or N&B one."""
+    from .fcs import result_kind
+
+    group = result_kind(path)
+    if group is None:
+        return read_result(path)
+    from ..store import load_result
+
+    return load_result(path, group=group)
 
 
 def representative_pixels(
