@@ -93,7 +93,8 @@ def test_nb_plan_frames():
     assert NbAnalysis(detrend=10).plan(105).used == 100
     assert NbAnalysis(detrend='filter:8').plan(64).used == 48
     assert NbAnalysis().min_frames == 4
-    assert NbAnalysis(detrend=32).min_frames == 32
+    assert NbAnalysis(detrend=32).min_frames == 4
+    assert NbAnalysis(detrend='filter:8').min_frames == 20
     with pytest.raises(ValueError, match='longer than the 16 frames'):
         NbAnalysis(detrend=32).plan(16)
     with pytest.raises(ValueError, match='detrend=1'):

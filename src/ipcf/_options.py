@@ -42,7 +42,9 @@ __all__ = [
     'add_sources',
     'check_compression',
     'output_of',
+    'delay_range',
     'parse_bleach',
+    'parse_detrend',
     'parse_frame_count',
     'parse_frames',
     'parse_shape',
@@ -296,6 +298,52 @@ def parse_bleach(text: str) -> str:
     return method if param is None else f'{method}:{param}'
 
 
+def delay_range(text: str) -> tuple[float, float]:
+    """Return ``(min, max)`` delays in seconds of ``'MIN:MAX'``.
+
+    An empty bound is 0 or the last delay (``':0.2'``).
+
+    >>> delay_range('0:0.2'), delay_range(':0.5')
+    ((0.0, 0.2), (0.0, 0.5))
+
+    """
+    low, colon, high = text.partition(':')
+    try:
+        values = (float(low or 0.0), float(high) if high else math.inf)
+    except ValueError:
+        values = ()
+    if not colon or len(values) != 2 or not 0 <= values[0] < values[1]:
+        msg = f'expected delays MIN:MAX in seconds like 0:0.2; got {text!r}'
+        raise _Error(msg)
+    return values
+
+
+def parse_detrend(text: str) -> int | str:
+    """Return the boxcar K or the bleach method of ``--detrend``.
+
+    >>> parse_detrend('64'), parse_detrend('exp'), parse_detrend('poly')
+    (64, 'exp', 'poly:2')
+
+    """
+    value = text.strip()
+    if value.isdigit():
+        if int(value) < 2:
+            msg = f'expected a boxcar of K >= 2 frames; got {text!r}'
+            raise _Error(msg)
+        return int(value)
+    from .bleach import parse_method
+
+    try:
+        method, param = parse_method(value)
+    except ValueError as exc:
+        msg = f'{exc}, or a boxcar of K frames'
+        raise _Error(msg) from None
+    if method == 'none':
+        msg = f'expected a boxcar K or a bleach correction; got {text!r}'
+        raise _Error(msg)
+    return method if param is None else f'{method}:{param}'
+
+
 # the table of options ---------------------------------------------------
 
 
@@ -529,6 +577,95 @@ OPTIONS: dict[str, Option] = {
         'blocks computed at once (default: 1, all threads each)',
         type=positive_int,
         metavar='N',
+    ),
+    # imaging FCS and N&B
+    'binning': Option(
+        ('--binning',),
+        'sum N x N pixels before correlating (1 to 64)',
+        type=positive_int,
+        default=1,
+        metavar='N',
+    ),
+    'correlator': Option(
+        ('--correlator',),
+        'log: log bins on the pCF engines; multipletau: multiple-tau '
+        'correlator with the error of every point',
+        default='log',
+        choices=('log', 'multipletau'),
+    ),
+    'tau_channels': Option(
+        ('--tau-channels',),
+        'multipletau: delays per level (m), even, at least 4',
+        type=positive_int,
+        default=16,
+        metavar='M',
+    ),
+    'fit': _flag(
+        '--fit',
+        'also fit N and D of every pixel and write them to OUTPUT_fit '
+        '(needs the pixel size and the PSF radius)',
+    ),
+    'model': Option(
+        ('--model',),
+        'ACF model: 2d (focal plane) or spim (light sheet, needs --w-z)',
+        default='2d',
+        choices=('2d', 'spim'),
+    ),
+    'w_z': Option(
+        ('--w-z',),
+        'spim: axial 1/e² radius of the light sheet in µm',
+        type=positive_float,
+        metavar='UM',
+    ),
+    'components': Option(
+        ('--components',),
+        'diffusing species fitted',
+        type=positive_int,
+        default=1,
+        choices=(1, 2),
+        metavar='{1,2}',
+    ),
+    'fit_range': Option(
+        ('--fit-range',),
+        'smallest and largest delay fitted, in seconds (default: all)',
+        type=delay_range,
+        metavar='MIN:MAX',
+    ),
+    'gain': Option(
+        ('--gain',),
+        'counts per detected photon (1 for photon counting)',
+        type=positive_float,
+        default=1.0,
+        metavar='G',
+    ),
+    'readout_variance': Option(
+        ('--readout-variance',),
+        'variance of a dark pixel in counts²',
+        type=nonnegative_float,
+        default=0.0,
+        metavar='COUNTS2',
+    ),
+    's_factor': Option(
+        ('--s-factor',),
+        'slope S of the variance against the mean for constant light '
+        '(default: the gain; 2 x gain for an EMCCD)',
+        type=positive_float,
+        metavar='S',
+    ),
+    'detrend': Option(
+        ('--detrend',),
+        'before the moments: K >= 2 frames of a boxcar, or a bleach '
+        'correction of the offset-free counts (exp, exp2, poly[:DEGREE], '
+        'filter:SIZE) (default: none)',
+        type=parse_detrend,
+        metavar='K|METHOD',
+    ),
+    'monomer': Option(
+        ('--monomer',),
+        'brightness: the monomer brightness epsilon, drawn with its '
+        'dimer (default: the median epsilon is drawn)',
+        type=positive_float,
+        metavar='EPSILON',
     ),
     # physical units and maps
     'pixel_size': Option(
