@@ -546,12 +546,15 @@ def _parser() -> argparse.ArgumentParser:
     add(p, 'dpi')
 
     p = command(
-        'maps', _cmd_maps, 'diffusion, flow and barrier maps of a result'
+        'maps',
+        _cmd_maps,
+        'diffusion, flow and barrier maps of a pCF result; N and D maps '
+        'of an ACF result (ipcf acf)',
     )
     p.add_argument('result', help='result store (.h5, .zarr)')
     add_output(p, help='maps file: .nc, .h5 or .zarr')
     add(p, 'pixel_size', 'psf_radius', 'window', 'threshold', 'overwrite')
-    add(p, 'model', 'w_z', 'components', 'fit_range', help=_ACF_ONLY)
+    add(p, 'model', 'w_z', 'components', 'fit_range')
 
     p = command(
         'analyze', _cmd_analyze, 'blocked pCF of a series into a store'
@@ -1097,7 +1100,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 # imaging FCS and N&B ----------------------------------------------------
 
-_ACF_ONLY = 'ACF results only: as for ipcf acf --fit'
 # groups of imaging FCS and N&B results in a store
 _FCS_GROUPS = ('acf', 'fcs', 'nb')
 
