@@ -127,9 +127,9 @@ def fit_free(
     tmin = dt
     tmax = dt * frames / 2
     width0 = scale if w is None else w
-    grid_d = numpy.log(width0**2 / (4 * numpy.geomspace(tmin, tmax, 25)))
+    grid_d = numpy.log(width0**2 / (4 * numpy.geomspace(tmin, tmax, 17)))
     grid_w = (
-        numpy.log(scale * numpy.geomspace(0.25, 4.0, 13))
+        numpy.log(scale * numpy.geomspace(0.25, 4.0, 7))
         if w is None
         else numpy.array([numpy.log(w)])
     )

@@ -841,3 +841,9 @@ def spim(
         progress=progress,
         num_threads=nthreads,
     )
+
+
+# line scans and detector arrays: see ipcf.simulate._line
+from ._line import detector_array, line_scan  # noqa: E402
+
+__all__ += ['detector_array', 'line_scan']
