@@ -6,7 +6,7 @@ correlated between positions a fixed distance apart. For every position
 ``x`` and distance ``d`` :func:`pcf_line` returns the curves toward
 ``x + d`` and toward ``x - d``, normalised, log-binned and smoothed as
 the image pCF is (:mod:`ipcf.pcf`). Drawn as an image of position
-against log delay (:func:`ipcf.plot.line.carpet`), a barrier shows as a
+against log delay (:func:`ipcf.plot.line.pcf_carpet`), a barrier shows as a
 band of positions whose curves across it are missing or delayed.
 
 A carpet is computed as an image series of one row per line with the
