@@ -177,3 +177,30 @@ def test_bad_data():
         pcf_detectors(numpy.ones((32, 5, 5)), 'square5', pitch=1.0)
     with pytest.raises(ValueError, match='at least 16'):
         pcf_detectors(numpy.ones((8, 25)), 'square5', pitch=1.0)
+
+
+def test_detector_array_simulation():
+    """Counts per element are the background plus the spots' photons."""
+    from ipcf.simulate import detector_array
+
+    sim = detector_array(frames=20000, seed=1, background=0.5)
+    assert sim.data.shape == (20000, 32)
+    truth = sim.truth
+    assert truth['kind'] == 'detector_array'
+    assert truth['preset'] == 'airyscan32'
+    assert truth['pitch'] == pytest.approx(0.05)
+    assert_allclose(
+        truth['positions'], detector_positions('airyscan32', pitch=0.05)
+    )
+    expected = 0.5 + 1.0 * 5.0 * numpy.pi * 0.2**2 / 2
+    assert sim.data.mean() == pytest.approx(expected, rel=0.05)
+    again = detector_array(frames=64, seed=2)
+    assert numpy.array_equal(
+        again.data, detector_array(frames=64, seed=2).data
+    )
+    custom = detector_array(frames=64, positions=[[0, 0], [0.1, 0]], seed=0)
+    assert custom.data.shape == (64, 2)
+    with pytest.raises(ValueError, match='not \\(ndet, 2\\)'):
+        detector_array(frames=64, positions=[0.0, 1.0])
+    with pytest.raises(ValueError, match='frames=0'):
+        detector_array(frames=0)

@@ -305,3 +305,93 @@ def test_fit_line_recovers_model_parameters():
     known = fit_line(result, pixel_size=0.1, w=0.3, offsets=[4, 6])
     assert known['diffusion'] == pytest.approx(2.0, rel=1e-3)
     assert known['offsets'] == [4, 6]
+
+
+def test_line_scan_simulation_truth_and_mean():
+    """The carpet's mean is the background plus the spots' photons."""
+    from ipcf.simulate import line_scan
+
+    sim = line_scan(shape=(2048, 32), seed=4, dtype='float32')
+    truth = sim.truth
+    assert sim.data.shape == (2048, 32)
+    assert sim.data.dtype == numpy.float32
+    assert truth['kind'] == 'line_scan'
+    assert truth['pixel_time'] == pytest.approx(1e-3 / 32)
+    assert truth['geometry']['boundary'] == 'periodic'
+    w = truth['psf_radius']
+    expected = 2.0 + 50.0 * 5.0 * numpy.pi * w * w / 2
+    assert sim.data.mean() == pytest.approx(expected, rel=0.05)
+    again = line_scan(shape=(2048, 32), seed=4, dtype='float32')
+    assert_array_equal(again.data, sim.data)
+    other = line_scan(shape=(64, 32), seed=5, offset=100.0)
+    assert other.data.min() >= 100
+
+
+def test_line_scan_positions_sampled_at_their_own_time():
+    """Position x sees a particle where it is at t + x * pixel_time."""
+    from ipcf.simulate._line import _add_spots
+
+    mean = numpy.zeros((2, 12))
+    begin = numpy.array([[3.2, 0.4], [8.0, -1.0]])
+    delta = numpy.array([[2.0, 0.0], [-1.0, 0.5]])
+    fraction = numpy.arange(12) / 12
+    _add_spots(
+        mean,
+        numpy.array([0, 1]),
+        begin,
+        delta,
+        fraction=fraction,
+        reach=12,
+        width=2.5,
+        brightness=10.0,
+    )
+    for k in range(2):
+        x = begin[k, 0] + fraction * delta[k, 0] - (numpy.arange(12) + 0.5)
+        y = begin[k, 1] + fraction * delta[k, 1]
+        expected = 10.0 * numpy.exp(-2 * (x * x + y * y) / 2.5**2)
+        assert_allclose(mean[k], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize('crossing', [0.0, 0.3, 1.0])
+def test_barrier_crossing_probability(crossing):
+    """Steps across the wall are taken with the crossing probability."""
+    from ipcf.simulate._line import _Wall
+
+    rng = numpy.random.default_rng(0)
+    wall = _Wall(
+        (-10, -10),
+        (10, 10),
+        wall='line',
+        centre=(0.0, 0.0),
+        angle=numpy.pi / 2,
+        crossing=crossing,
+        rng=rng,
+    )
+    start = numpy.column_stack([numpy.full(20000, -0.5), numpy.zeros(20000)])
+    step = numpy.zeros((1, 20000, 2))
+    step[0, :, 0] = 1.0  # every particle tries to cross once
+    end = wall.walk(start, step)[0]
+    crossed = (end[:, 0] > 0).mean()
+    assert crossed == pytest.approx(crossing, abs=0.02)
+    inside = wall.walk(start, -step)[0]  # toward the reflecting side
+    assert_allclose(inside[:, 0], -1.5)
+
+
+def test_barrier_line_scan_truth():
+    """A barrier is recorded in µm and pixels; options are checked."""
+    from ipcf.simulate import line_scan
+
+    sim = line_scan(shape=(16, 40), barrier=1.2, crossing=0.1, seed=0)
+    geometry = sim.truth['geometry']
+    assert geometry['barrier_px'] == pytest.approx(12.0)
+    assert geometry['crossing'] == 0.1
+    with pytest.raises(ValueError, match='exceeds'):
+        line_scan(shape=(16, 40), pixel_time=1e-4)
+    with pytest.raises(ValueError, match='crossing=1.5'):
+        line_scan(shape=(16, 40), barrier=1.0, crossing=1.5)
+    with pytest.raises(ValueError, match='2 integers'):
+        line_scan(shape=(16, 4, 40))
+    with pytest.raises(TypeError, match='2 integers'):
+        line_scan(shape=16)
+    with pytest.raises(ValueError, match='one diffusion'):
+        line_scan(shape=(16, 40), diffusion=(1.0, 2.0))
