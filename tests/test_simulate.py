@@ -239,6 +239,8 @@ def test_public_names():
         'free',
         'spim',
         'two_species',
+        'detector_array',
+        'line_scan',
     }
     assert set(simulate.__all__) == names
     assert all(hasattr(simulate, name) for name in names)
