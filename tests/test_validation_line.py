@@ -94,6 +94,8 @@ def test_line_barrier():
     ratio = (forward[across].mean() + backward[back_across].mean()) / (
         forward[along].mean() + backward[back_along].mean()
     )
+    # along one side the correlation is there, across it is not
+    assert forward[along].mean() > 0 and backward[back_along].mean() > 0
     assert ratio <= 0.2
     # the pairs (x, x + d) by their left end: the dip is centred on the wall
     pairs = forward[:-d] + backward[d:]
