@@ -847,3 +847,8 @@ def spim(
 from ._line import detector_array, line_scan  # noqa: E402
 
 __all__ += ['detector_array', 'line_scan']
+
+# confined, hop and partly immobile diffusion: see ipcf.simulate._compartments
+from ._compartments import confined, immobile  # noqa: E402
+
+__all__ += ['confined', 'immobile']

@@ -1,0 +1,774 @@
+"""Image-derived mean square displacement (iMSD).
+
+The spatiotemporal correlation of an image series (:func:`ipcf.stics`)
+is, for particles moving in a field, a Gaussian peak that spreads with
+the delay: its squared width ``sigma2(tau)`` grows by the particles'
+mean square displacement, and its centre moves with their drift.
+:func:`imsd` fits that Gaussian at every delay and then a model of
+motion to ``sigma2(tau)``, over the whole field or, with `block`, in
+blocks of it (maps of D, alpha, L, sigma0 and v):
+
+- ``'free'``: ``sigma2 = sigma0² + 4 D tau``;
+- ``'anomalous'``: ``sigma2 = sigma0² + 4 D tau**alpha``;
+- ``'confined'``: ``sigma2 = sigma0² + L² / 3 (1 - exp(-tau / tau_c))``,
+  particles in square domains of side ``L``;
+- ``'flow'``: ``sigma2`` as free, and the centre moves as ``v tau``.
+
+:func:`fit_gaussians` and :func:`fit_model` are the two steps, for use
+on their own.
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy
+
+from ._validate import (
+    check_any,
+    check_choice,
+    check_int,
+    check_mask,
+    check_positive,
+    check_series,
+)
+
+if TYPE_CHECKING:
+    import xarray
+    from numpy.typing import ArrayLike, NDArray
+
+__all__ = ['MODELS', 'fit_gaussians', 'fit_model', 'imsd', 'imsd_model']
+
+MODELS = ('free', 'anomalous', 'confined', 'flow')
+"""Models of motion that :func:`imsd` fits."""
+
+PARAMETERS = {
+    'free': ('sigma0', 'D'),
+    'anomalous': ('sigma0', 'D', 'alpha'),
+    'confined': ('sigma0', 'L', 'tau_c', 'D'),
+    'flow': ('sigma0', 'D', 'vx', 'vy', 'speed', 'direction'),
+}
+"""Parameters reported by each model, each with ``<name>_error``."""
+
+UNITS = {
+    'sigma0': 'um',
+    'D': 'um^2/s (um^2/s^alpha for anomalous)',
+    'alpha': '1',
+    'L': 'um',
+    'tau_c': 's',
+    'vx': 'um/s',
+    'vy': 'um/s',
+    'speed': 'um/s',
+    'direction': 'degrees from x toward y',
+    'sigma2': 'um^2',
+    'centre_x': 'um',
+    'centre_y': 'um',
+}
+"""Units of the variables of :func:`imsd`."""
+
+# a Gaussian fit whose relative error of sigma2 exceeds this is not used
+_MAX_RELATIVE_ERROR = 0.5
+
+
+def imsd(
+    data: ArrayLike | xarray.DataArray,
+    *,
+    pixel_size: float | None = None,
+    dt: float | None = None,
+    model: str = 'free',
+    max_delay: int = 32,
+    nbins: int | None = None,
+    max_shift: int | None = None,
+    subtract_immobile: int | None = None,
+    mask: ArrayLike | None = None,
+    offset: float = 0.0,
+    block: int | None = None,
+    step: int | None = None,
+    num_threads: int | None = None,
+    progress: bool = False,
+) -> xarray.Dataset:
+    """Return the iMSD of an image series and its fit to a model of motion.
+
+    Parameters
+    ----------
+    data : array_like, shape (T, H, W), or xarray.DataArray
+        Image time series (as for :func:`ipcf.stics`), or the result of
+        :func:`ipcf.stics`, whose options then hold.
+    pixel_size : float, optional
+        Pixel size in µm, > 0. None (default): that recorded by
+        :func:`ipcf.stics`, else 1.
+    dt : float, optional
+        Frame interval in seconds, > 0. None (default): that recorded by
+        :func:`ipcf.stics`, else 1.
+    model : {'free', 'anomalous', 'confined', 'flow'}, optional
+        Model fitted to ``sigma2(tau)`` (and the centre for ``'flow'``);
+        see the module's summary and Notes.
+    max_delay, nbins, max_shift, subtract_immobile, mask, offset :
+        Options of :func:`ipcf.stics` for a series. With `block`,
+        `max_shift` defaults to ``min(16, (block - 1) // 2)``.
+    block : int, optional
+        Side in pixels of square blocks analysed each on its own (local
+        STICS), at least 4: the result is maps over the image. None
+        (default): the whole field at once.
+    step : int, optional
+        Distance in pixels between the origins of neighbouring blocks,
+        at least 1. None (default): `block` (blocks do not overlap).
+    num_threads : int, optional
+        Workers of the FFTs; ``None`` uses all cores.
+    progress : bool, optional, default: False
+        Show a progress bar.
+
+    Returns
+    -------
+    xarray.Dataset
+        Per delay (dim ``delay``, in s, with ``lag`` in frames):
+        ``sigma2`` (µm²) and ``centre_x``, ``centre_y`` (µm) of the
+        fitted Gaussian, each with ``<name>_error``, its ``amplitude``
+        and ``baseline``, ``used`` (whether the point entered the model
+        fit) and ``sigma2_fit`` (the model). Scalars: the model's
+        parameters (:data:`PARAMETERS`) with ``<name>_error``, and
+        ``chi2`` (reduced). With `block`, every variable has the leading
+        dims ``('y', 'x')``, the blocks' centres in input pixels, and
+        ``mean`` holds each block's mean intensity. ``attrs`` hold the
+        model, units and the options.
+
+    Raises
+    ------
+    TypeError
+        If `data` is not numeric or an option has the wrong type.
+    ValueError
+        If an option is out of range, or fewer usable delays remain than
+        the model has parameters.
+
+    Notes
+    -----
+    At each delay the correlation is fitted by least squares with::
+
+        G(xi, eta) = amplitude exp(-((xi - x0)² + (eta - y0)²) / sigma2)
+                     + baseline
+
+    over all shifts of the window but ``(0, 0)`` at delay 0, which holds
+    the photon noise. For a Gaussian PSF of 1/e² radius ``w``,
+    ``sigma2(0) = sigma0² = w² + a² / 3`` with pixels of side ``a``, and
+    ``sigma2(tau) - sigma0²`` is the two-dimensional mean square
+    displacement. The model is then fitted to ``sigma2`` weighted by the
+    inverse squared errors of the Gaussian fits; the parameters' errors
+    are scaled by the reduced chi-square. Points whose relative error of
+    ``sigma2`` exceeds 0.5 (a Gaussian lost in the noise) are left out.
+
+    ``'confined'``: particles confined in squares of side ``L`` spread
+    over ``L² / 3`` at long delays; ``tau_c`` relates to the diffusion
+    coefficient within a domain as ``D = L² / (12 tau_c)``, which is
+    reported. ``'flow'``: ``x0 = x00 + vx tau`` and ``y0 = y00 + vy tau``
+    are fitted weighted by their errors; ``direction`` is
+    ``atan2(vy, vx)`` in degrees (y runs down the rows).
+
+    References
+    ----------
+    .. [1] Di Rienzo C, Gratton E, Beltram F, Cardarelli F. Fast
+       spatiotemporal correlation spectroscopy to determine protein
+       lateral diffusion laws in live cell membranes. PNAS 110: 12307
+       (2013).
+
+    Examples
+    --------
+    >>> from ipcf import simulate
+    >>> sim = simulate.free(shape=(512, 32, 32), diffusion=1.0, seed=0)
+    >>> result = imsd(sim.data, pixel_size=0.1, dt=1e-3, max_delay=8,
+    ...               offset=100.0)
+    >>> result['sigma2'].dims, result.attrs['model']
+    (('delay',), 'free')
+    >>> 0.5 < float(result['D']) < 2.0
+    True
+
+    """
+    import xarray
+
+    from . import __version__
+    from .stics import correlate_blocks, stics, stics_delays
+
+    model = check_choice(model, 'model', MODELS)
+    if isinstance(data, xarray.DataArray):
+        if block is not None:
+            msg = 'block needs the image series, not a STICS result'
+            raise ValueError(msg)
+        if data.dims != ('delay', 'eta', 'xi'):
+            msg = (
+                f'data.dims={data.dims} are not those of a STICS result '
+                "('delay', 'eta', 'xi')"
+            )
+            raise ValueError(msg)
+        correlation = data
+        pixel_size = _unit(pixel_size, 'pixel_size', data.attrs)
+        dt = _unit(dt, 'dt', data.attrs)
+        lags = numpy.asarray(data['lag'], numpy.float64)
+        fits = fit_gaussians(
+            numpy.asarray(correlation, numpy.float64),
+            lags=lags,
+            pixel_size=pixel_size,
+        )
+        params = fit_model(fits, lags * dt, model=model)
+        return _dataset(
+            fits,
+            params,
+            lags=lags,
+            dt=dt,
+            attrs={
+                **{k: v for k, v in data.attrs.items() if k != 'version'},
+                'model': model,
+                'pixel_size': pixel_size,
+                'dt': dt,
+                'version': __version__,
+            },
+        )
+    pixel_size = _unit(pixel_size, 'pixel_size', {})
+    dt = _unit(dt, 'dt', {})
+    if block is None:
+        if step is not None:
+            msg = 'step needs block'
+            raise ValueError(msg)
+        correlation = stics(
+            data,
+            max_delay=max_delay,
+            nbins=nbins,
+            max_shift=max_shift,
+            subtract_immobile=subtract_immobile,
+            mask=mask,
+            offset=offset,
+            dt=dt,
+            pixel_size=pixel_size,
+            num_threads=num_threads,
+            progress=progress,
+        )
+        return imsd(correlation, model=model)
+
+    # local iMSD: STICS of every block in one pass over the frames
+    from ._utils import number_threads
+    from ._validate import check_real
+    from .stics import _check_shift, _check_window
+
+    data, shape = check_series(data, min_frames=2)
+    nframes, height, width = shape
+    block = check_int(block, 'block', minimum=4)
+    if block > min(height, width):
+        msg = f'{block=} must not exceed the image size {height}x{width}'
+        raise ValueError(msg)
+    step = block if step is None else check_int(step, 'step', minimum=1)
+    delays = stics_delays(max_delay, nbins=nbins, nframes=nframes)
+    if max_shift is None:
+        max_shift = min(16, (block - 1) // 2)
+    max_shift = _check_shift(max_shift, block, block)
+    window = _check_window(subtract_immobile)
+    offset = check_real(offset, 'offset', minimum=0.0)
+    workers = number_threads(num_threads)
+    if mask is None:
+        mask_array = numpy.ones((height, width), bool)
+    else:
+        mask_array = check_mask(mask, (height, width))
+        check_any(mask_array, name='mask')
+    ys = numpy.arange(0, height - block + 1, step)
+    xs = numpy.arange(0, width - block + 1, step)
+    origins = numpy.stack(
+        numpy.meshgrid(ys, xs, indexing='ij'), axis=-1
+    ).reshape(-1, 2)
+    values, means = correlate_blocks(
+        data,
+        delays,
+        size=(block, block),
+        origins=origins,
+        mask=mask_array,
+        max_shift=max_shift,
+        window=window,
+        offset=offset,
+        workers=workers,
+        progress=progress,
+    )
+    lags = delays.astype(numpy.float64)
+    results = []
+    for index in range(len(origins)):
+        fits = fit_gaussians(
+            values[:, index].astype(numpy.float64),
+            lags=lags,
+            pixel_size=pixel_size,
+        )
+        try:
+            params = fit_model(fits, lags * dt, model=model)
+        except ValueError:
+            params = _nan_parameters(model, len(lags))
+        results.append((fits, params))
+    grid = (len(ys), len(xs))
+    centre = (block - 1) / 2.0
+    return _maps(
+        results,
+        grid,
+        means.reshape(grid),
+        lags=lags,
+        dt=dt,
+        y=ys + centre,
+        x=xs + centre,
+        attrs={
+            'model': model,
+            'block': block,
+            'step': step,
+            'max_delay': int(delays[-1]),
+            'nbins': nbins,
+            'max_shift': max_shift,
+            'subtract_immobile': window,
+            'offset': offset,
+            'frames': nframes,
+            'pixel_size': pixel_size,
+            'dt': dt,
+            'masked': mask is not None,
+            'version': __version__,
+        },
+    )
+
+
+def _unit(value: Any, name: str, attrs: dict) -> float:
+    """Return value, else the one recorded in attrs, else 1."""
+    if value is None:
+        value = attrs.get(name, 1.0)
+    return check_positive(value, name)
+
+
+def imsd_model(
+    tau: ArrayLike, *, model: str = 'free', **parameters: float
+) -> NDArray[numpy.float64]:
+    """Return ``sigma2(tau)`` in µm² of a model of :func:`imsd`.
+
+    Parameters
+    ----------
+    tau : array_like
+        Delays in seconds.
+    model : {'free', 'anomalous', 'confined', 'flow'}, optional
+        Model; ``'flow'`` spreads as ``'free'``.
+    **parameters : float
+        ``sigma0`` (µm) and ``D`` (free, flow), ``D`` and ``alpha``
+        (anomalous), ``L`` (µm) and ``tau_c`` (s) (confined).
+
+    Examples
+    --------
+    >>> imsd_model([0.0, 0.01], sigma0=0.25, D=1.0).round(4).tolist()
+    [0.0625, 0.1025]
+    >>> imsd_model([1e9], model='confined', sigma0=0.0, L=0.3,
+    ...            tau_c=0.01).round(4).tolist()
+    [0.03]
+
+    """
+    model = check_choice(model, 'model', MODELS)
+    tau = numpy.asarray(tau, numpy.float64)
+    s0 = parameters['sigma0'] ** 2
+    if model in ('free', 'flow'):
+        return s0 + 4.0 * parameters['D'] * tau
+    if model == 'anomalous':
+        return s0 + 4.0 * parameters['D'] * tau ** parameters['alpha']
+    side = parameters['L']
+    return s0 + side**2 / 3.0 * -numpy.expm1(-tau / parameters['tau_c'])
+
+
+def fit_gaussians(
+    correlation: ArrayLike,
+    *,
+    lags: ArrayLike | None = None,
+    pixel_size: float = 1.0,
+) -> dict[str, NDArray[numpy.float64]]:
+    """Fit a Gaussian to the STICS function at every delay.
+
+    Parameters
+    ----------
+    correlation : array_like, shape (ndelays, 2 S + 1, 2 S + 1)
+        ``G(delay, eta, xi)`` for shifts ``-S..S`` (:func:`ipcf.stics`);
+        NaN values are left out.
+    lags : array_like, shape (ndelays,), optional
+        Delays in frames; the zero shift of delay 0 (photon noise) is
+        left out. None: ``0, 1, 2, ...``.
+    pixel_size : float, optional, default: 1.0
+        Pixel size in µm of the returned widths and centres.
+
+    Returns
+    -------
+    dict of ndarray, each shape (ndelays,)
+        ``sigma2`` (µm²), ``centre_x``, ``centre_y`` (µm),
+        ``amplitude``, ``baseline`` and the ``<name>_error`` of each
+        (from the Jacobian, scaled by the residuals). A fit that fails
+        or runs to a bound is NaN.
+
+    Examples
+    --------
+    >>> s = numpy.arange(-4, 5)
+    >>> g = numpy.exp(-((s[None, :] - 1.0)**2 + s[:, None]**2) / 3.0)
+    >>> fits = fit_gaussians(g[None] + 0.1, lags=[1])
+    >>> [round(float(fits[k][0]), 3) for k in ('sigma2', 'centre_x')]
+    [3.0, 1.0]
+
+    """
+    from scipy.optimize import least_squares
+
+    values = numpy.asarray(correlation, numpy.float64)
+    if values.ndim != 3 or values.shape[1] != values.shape[2]:
+        msg = f'correlation.shape={values.shape} is not (ndelays, n, n)'
+        raise ValueError(msg)
+    if values.shape[1] % 2 == 0 or values.shape[1] < 3:
+        msg = f'correlation.shape={values.shape}: n must be odd and >= 3'
+        raise ValueError(msg)
+    ndelays, size = values.shape[:2]
+    shift = size // 2
+    lags_array = (
+        numpy.arange(ndelays, dtype=numpy.float64)
+        if lags is None
+        else numpy.asarray(lags, numpy.float64)
+    )
+    if lags_array.shape != (ndelays,):
+        msg = f'lags has {lags_array.size} values for {ndelays} delays'
+        raise ValueError(msg)
+    pixel_size = check_positive(pixel_size, 'pixel_size')
+    grid = numpy.arange(-shift, shift + 1, dtype=numpy.float64)
+    eta, xi = numpy.meshgrid(grid, grid, indexing='ij')
+    names = ('amplitude', 'centre_x', 'centre_y', 'sigma2', 'baseline')
+    out = {
+        key: numpy.full(ndelays, numpy.nan)
+        for name in names
+        for key in (name, f'{name}_error')
+    }
+    upper_s2 = (2.0 * size) ** 2
+    lower = (0.0, -shift, -shift, 1e-3, -numpy.inf)
+    upper = (numpy.inf, shift, shift, upper_s2, numpy.inf)
+    previous = None
+    for k in range(ndelays):
+        g = values[k]
+        use = numpy.isfinite(g)
+        if lags_array[k] == 0:
+            use[shift, shift] = False
+        if use.sum() < 8:
+            continue
+        x, y, v = xi[use], eta[use], g[use]
+        guess = _guess(g, use, grid, previous)
+        if guess is None:
+            continue
+        guess = numpy.clip(
+            guess, numpy.asarray(lower) + 1e-9, numpy.asarray(upper) - 1e-9
+        )
+
+        def residual(p, x=x, y=y, v=v):
+            r2 = (x - p[1]) ** 2 + (y - p[2]) ** 2
+            return p[0] * numpy.exp(-r2 / p[3]) + p[4] - v
+
+        def jacobian(p, x=x, y=y, v=v):
+            dx, dy = x - p[1], y - p[2]
+            e = numpy.exp(-(dx**2 + dy**2) / p[3])
+            ge = p[0] * e / p[3]
+            return numpy.stack(
+                (
+                    e,
+                    2 * ge * dx,
+                    2 * ge * dy,
+                    ge * (dx**2 + dy**2) / p[3],
+                    numpy.ones_like(e),
+                ),
+                axis=1,
+            )
+
+        try:
+            fit = least_squares(
+                residual,
+                guess,
+                jac=jacobian,
+                bounds=(lower, upper),
+                x_scale='jac',
+                method='trf',
+            )
+        except (ValueError, numpy.linalg.LinAlgError):  # pragma: no cover
+            continue
+        p = fit.x
+        if not fit.success or p[3] >= 0.99 * upper_s2 or p[0] <= 0.0:
+            continue
+        errors = _errors(fit.jac, fit.fun, len(p))
+        previous = p
+        scale = (1.0, pixel_size, pixel_size, pixel_size**2, 1.0)
+        for name, value, error, unit in zip(names, p, errors, scale):
+            out[name][k] = value * unit
+            out[f'{name}_error'][k] = error * unit
+    return out
+
+
+def _guess(
+    g: NDArray[numpy.float64],
+    use: NDArray[numpy.bool_],
+    grid: NDArray[numpy.float64],
+    previous: NDArray[numpy.float64] | None,
+) -> NDArray[numpy.float64] | None:
+    """Return starting values (amplitude, x0, y0, sigma2, baseline)."""
+    border = numpy.zeros_like(use)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    edge = g[border & use]
+    baseline = float(numpy.median(edge)) if edge.size else 0.0
+    peak = numpy.where(use, g - baseline, -numpy.inf)
+    j, i = numpy.unravel_index(numpy.argmax(peak), g.shape)
+    amplitude = float(peak[j, i])
+    if not amplitude > 0.0:
+        return None
+    if previous is not None:
+        s2 = float(previous[3])
+    else:
+        mass = float(numpy.clip(peak[use], 0.0, None).sum())
+        s2 = max(mass / (math.pi * amplitude), 0.5)
+    return numpy.array([amplitude, grid[i], grid[j], s2, baseline])
+
+
+def _errors(
+    jac: NDArray[numpy.float64], residuals: NDArray[numpy.float64], n: int
+) -> NDArray[numpy.float64]:
+    """Return standard errors from a least-squares Jacobian."""
+    dof = max(1, len(residuals) - n)
+    chi2 = float(residuals @ residuals) / dof
+    try:
+        cov = numpy.linalg.inv(jac.T @ jac) * chi2
+    except numpy.linalg.LinAlgError:
+        return numpy.full(n, numpy.nan)
+    return numpy.sqrt(numpy.abs(numpy.diag(cov)))
+
+
+def fit_model(
+    fits: dict[str, NDArray[numpy.float64]],
+    tau: ArrayLike,
+    *,
+    model: str = 'free',
+) -> dict[str, Any]:
+    """Fit a model of motion to the Gaussian widths (and centres).
+
+    Parameters
+    ----------
+    fits : dict of ndarray
+        What :func:`fit_gaussians` returns.
+    tau : array_like, shape (ndelays,)
+        Delays in seconds.
+    model : {'free', 'anomalous', 'confined', 'flow'}, optional
+        Model of :func:`imsd`.
+
+    Returns
+    -------
+    dict
+        The parameters of :data:`PARAMETERS` with ``<name>_error``,
+        ``chi2`` (reduced), ``used`` (bool per delay) and ``sigma2_fit``
+        (the model at every delay).
+
+    Raises
+    ------
+    ValueError
+        If fewer usable delays remain than the model has parameters.
+
+    Examples
+    --------
+    >>> tau = numpy.arange(8) * 1e-3
+    >>> s2 = 0.0625 + 4 * 2.0 * tau
+    >>> fits = {'sigma2': s2, 'sigma2_error': numpy.full(8, 1e-3)}
+    >>> round(fit_model(fits, tau)['D'], 6)
+    2.0
+
+    """
+    from scipy.optimize import least_squares
+
+    model = check_choice(model, 'model', MODELS)
+    tau = numpy.asarray(tau, numpy.float64)
+    s2 = numpy.asarray(fits['sigma2'], numpy.float64)
+    err = numpy.asarray(fits['sigma2_error'], numpy.float64)
+    used = numpy.isfinite(s2) & numpy.isfinite(err) & (err > 0)
+    used &= err <= _MAX_RELATIVE_ERROR * numpy.abs(s2)
+    nparams = {'free': 2, 'flow': 2, 'anomalous': 3, 'confined': 3}[model]
+    if used.sum() < nparams + 1:
+        msg = (
+            f'{int(used.sum())} delays have a usable Gaussian fit; the '
+            f'{model!r} model needs at least {nparams + 1}'
+        )
+        raise ValueError(msg)
+    t, y, e = tau[used], s2[used], err[used]
+    # free diffusion by weighted linear regression: the start of the others
+    a = numpy.stack((numpy.ones_like(t), 4.0 * t), axis=1) / e[:, None]
+    (s0, d), *_ = numpy.linalg.lstsq(a, y / e, rcond=None)
+    if model in ('free', 'flow'):
+        start = numpy.array([s0, d])
+
+        def curve(p, t):
+            return p[0] + 4.0 * p[1] * t
+
+    elif model == 'anomalous':
+        start = numpy.array([s0, max(d, 1e-9), 1.0])
+        t = numpy.where(t > 0, t, 0.0)
+
+        def curve(p, t):
+            return p[0] + 4.0 * p[1] * t ** p[2]
+
+    else:
+        plateau = max(float(y.max() - s0), 1e-9)
+        side2 = 3.0 * plateau
+        start = numpy.array([s0, side2, side2 / (12.0 * max(d, 1e-9))])
+
+        def curve(p, t):
+            return p[0] + p[1] / 3.0 * -numpy.expm1(-t / p[2])
+
+    def residual(p):
+        return (curve(p, t) - y) / e
+
+    if model in ('free', 'flow'):
+        p = start
+        jac = a
+        fun = residual(p)
+    else:
+        lower = [-numpy.inf, 0.0, 1e-3 if model == 'anomalous' else 1e-12]
+        upper = [numpy.inf, numpy.inf, 3.0 if model == 'anomalous' else 1e6]
+        start = numpy.clip(start, numpy.add(lower, 1e-9), upper)
+        fit = least_squares(
+            residual, start, bounds=(lower, upper), x_scale='jac'
+        )
+        p, jac, fun = fit.x, fit.jac, fit.fun
+    errors = _errors(jac, fun, len(p))
+    dof = max(1, len(t) - len(p))
+    out: dict[str, Any] = {'chi2': float(fun @ fun) / dof}
+    sigma0 = math.sqrt(max(p[0], 0.0))
+    out['sigma0'] = sigma0
+    out['sigma0_error'] = (
+        float(errors[0] / (2 * sigma0)) if sigma0 else math.nan
+    )
+    if model in ('free', 'flow', 'anomalous'):
+        out['D'], out['D_error'] = float(p[1]), float(errors[1])
+    if model == 'anomalous':
+        out['alpha'], out['alpha_error'] = float(p[2]), float(errors[2])
+    if model == 'confined':
+        side = math.sqrt(p[1])
+        out['L'] = side
+        out['L_error'] = float(errors[1] / (2 * side)) if side else math.nan
+        out['tau_c'], out['tau_c_error'] = float(p[2]), float(errors[2])
+        d_conf = p[1] / (12.0 * p[2])
+        rel = math.hypot(errors[1] / p[1], errors[2] / p[2])
+        out['D'], out['D_error'] = float(d_conf), float(d_conf * rel)
+    if model == 'flow':
+        out.update(_drift(fits, tau, used))
+    out['used'] = used
+    out['sigma2_fit'] = curve(p, numpy.where(tau > 0, tau, 0.0))
+    return out
+
+
+def _drift(
+    fits: dict[str, NDArray[numpy.float64]],
+    tau: NDArray[numpy.float64],
+    used: NDArray[numpy.bool_],
+) -> dict[str, float]:
+    """Return the velocity from weighted lines through the centres."""
+    out = {}
+    velocity = []
+    for axis in ('x', 'y'):
+        c = numpy.asarray(fits[f'centre_{axis}'], numpy.float64)
+        e = numpy.asarray(fits[f'centre_{axis}_error'], numpy.float64)
+        ok = used & numpy.isfinite(c) & numpy.isfinite(e) & (e > 0)
+        a = numpy.stack((numpy.ones(ok.sum()), tau[ok]), axis=1) / e[ok, None]
+        p, *_ = numpy.linalg.lstsq(a, c[ok] / e[ok], rcond=None)
+        errors = _errors(a, a @ p - c[ok] / e[ok], 2)
+        out[f'v{axis}'], out[f'v{axis}_error'] = float(p[1]), float(errors[1])
+        velocity.append((p[1], errors[1]))
+    (vx, ex), (vy, ey) = velocity
+    speed = math.hypot(vx, vy)
+    out['speed'] = speed
+    out['speed_error'] = (
+        math.hypot(vx * ex, vy * ey) / speed if speed else math.nan
+    )
+    out['direction'] = math.degrees(math.atan2(vy, vx))
+    out['direction_error'] = (
+        math.degrees(math.hypot(vy * ex, vx * ey) / speed**2)
+        if speed
+        else math.nan
+    )
+    return out
+
+
+def _nan_parameters(model: str, ndelays: int) -> dict[str, Any]:
+    """Return the parameters of a failed model fit, all NaN."""
+    out: dict[str, Any] = {'chi2': math.nan}
+    for name in PARAMETERS[model]:
+        out[name] = out[f'{name}_error'] = math.nan
+    out['used'] = numpy.zeros(ndelays, bool)
+    out['sigma2_fit'] = numpy.full(ndelays, numpy.nan)
+    return out
+
+
+_CURVES = (
+    'sigma2',
+    'sigma2_error',
+    'centre_x',
+    'centre_x_error',
+    'centre_y',
+    'centre_y_error',
+    'amplitude',
+    'amplitude_error',
+    'baseline',
+    'baseline_error',
+)
+
+
+def _dataset(
+    fits: dict[str, NDArray[numpy.float64]],
+    params: dict[str, Any],
+    *,
+    lags: NDArray[numpy.float64],
+    dt: float,
+    attrs: dict[str, Any],
+) -> xarray.Dataset:
+    """Return the Dataset of one iMSD fit."""
+    import xarray
+
+    variables: dict[str, Any] = {
+        name: (('delay',), fits[name]) for name in _CURVES
+    }
+    variables['used'] = (('delay',), params['used'])
+    variables['sigma2_fit'] = (('delay',), params['sigma2_fit'])
+    for name in (*PARAMETERS[attrs['model']], 'chi2'):
+        variables[name] = ((), params[name])
+        if name != 'chi2':
+            variables[f'{name}_error'] = ((), params[f'{name}_error'])
+    return xarray.Dataset(
+        variables,
+        coords={'delay': ('delay', lags * dt), 'lag': ('delay', lags)},
+        attrs={**attrs, 'units': dict(UNITS)},
+    )
+
+
+def _maps(
+    results: Sequence[tuple[dict, dict]],
+    grid: tuple[int, int],
+    means: NDArray[numpy.float64],
+    *,
+    lags: NDArray[numpy.float64],
+    dt: float,
+    y: NDArray[numpy.float64],
+    x: NDArray[numpy.float64],
+    attrs: dict[str, Any],
+) -> xarray.Dataset:
+    """Return the Dataset of the iMSD maps of blocks."""
+    import xarray
+
+    ndelays = len(lags)
+    variables: dict[str, Any] = {}
+    for name in _CURVES:
+        stack = numpy.stack([fits[name] for fits, _ in results])
+        variables[name] = (('y', 'x', 'delay'), stack.reshape(*grid, ndelays))
+    for name in ('used', 'sigma2_fit'):
+        stack = numpy.stack([params[name] for _, params in results])
+        variables[name] = (('y', 'x', 'delay'), stack.reshape(*grid, ndelays))
+    names = [*PARAMETERS[attrs['model']], 'chi2']
+    names += [f'{n}_error' for n in PARAMETERS[attrs['model']]]
+    for name in names:
+        stack = numpy.array([params[name] for _, params in results], float)
+        variables[name] = (('y', 'x'), stack.reshape(grid))
+    variables['mean'] = (('y', 'x'), means)
+    return xarray.Dataset(
+        variables,
+        coords={
+            'y': ('y', y),
+            'x': ('x', x),
+            'delay': ('delay', lags * dt),
+            'lag': ('delay', lags),
+        },
+        attrs={**attrs, 'units': dict(UNITS)},
+    )

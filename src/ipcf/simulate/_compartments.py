@@ -1,0 +1,331 @@
+"""Confined, hop and partly immobile diffusion: truth for the iMSD.
+
+:func:`confined` moves particles in a periodic field tiled by square
+compartments whose walls a step crosses with a given probability
+(0: confinement; between 0 and 1: hop diffusion through a meshwork).
+:func:`immobile` is free diffusion with a fraction of particles that do
+not move. Both reuse the periodic field, Brownian steps, rendering and
+frame loop of the other image simulations
+(:func:`ipcf.simulate._simulation.run`); only the domain differs.
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy
+from numpy.typing import DTypeLike
+
+from .._validate import check_bool, check_positive, check_real
+from ._domains import COORDINATES, Periodic
+from ._parameters import Parameters, check_parameters, document
+from ._simulation import Simulation, run
+
+__all__ = ['Compartments', 'Frozen', 'confined', 'immobile']
+
+
+class Compartments(Periodic):
+    """Periodic rectangle tiled by square compartments, in pixel units.
+
+    The rectangle's sides are whole multiples of `side`, so that the
+    compartments tile it across its periodic edges too. A step that
+    would take a particle across ``n`` compartment walls is taken with
+    probability ``hop**n``; otherwise the particle stays where it is for
+    that frame. `rng` draws those decisions.
+
+    """
+
+    def __init__(
+        self,
+        lower: tuple[float, float],
+        upper: tuple[float, float],
+        *,
+        side: float,
+        hop: float,
+        rng: numpy.random.Generator,
+    ) -> None:
+        super().__init__(lower, upper)
+        self.side = float(side)
+        self.hop = float(hop)
+        self._rng = rng
+
+    def cell(self, positions: numpy.ndarray) -> numpy.ndarray:
+        """Return the compartment indices (..., 2) of unwrapped positions."""
+        return numpy.floor((positions - self._lower) / self.side)
+
+    def walk(
+        self, positions: numpy.ndarray, steps: numpy.ndarray
+    ) -> numpy.ndarray:
+        """Return positions after each of steps (frames, n, 2)."""
+        track = numpy.empty_like(steps)
+        current = positions.copy()
+        here = self.cell(current)
+        for frame, step in enumerate(steps):
+            proposal = current + step
+            there = self.cell(proposal)
+            walls = numpy.abs(there - here).sum(axis=-1)
+            accept = walls == 0
+            if self.hop > 0.0:
+                crossing = ~accept
+                chance = self.hop ** walls[crossing]
+                accept[crossing] = self._rng.random(chance.size) < chance
+            proposal -= self._lower
+            numpy.mod(proposal, self._size, out=proposal)
+            proposal += self._lower
+            numpy.copyto(current, proposal, where=accept[:, None])
+            here = self.cell(current)
+            track[frame] = current
+        return track
+
+
+class Frozen:
+    """A domain whose first `count` particles never move.
+
+    Wraps another domain: their steps are set to zero before the domain
+    applies its boundaries, so they stay where they were placed.
+
+    """
+
+    def __init__(self, domain: Any, count: int) -> None:
+        self.domain = domain
+        self.count = int(count)
+
+    @property
+    def area(self) -> float:
+        """Area of the wrapped domain in square pixels."""
+        return float(self.domain.area)
+
+    def sample(self, count: int, rng: numpy.random.Generator) -> numpy.ndarray:
+        """Return count uniform positions of the wrapped domain."""
+        return self.domain.sample(count, rng)
+
+    def walk(
+        self, positions: numpy.ndarray, steps: numpy.ndarray
+    ) -> numpy.ndarray:
+        """Return positions after steps, the frozen particles unmoved."""
+        steps = steps.copy()
+        steps[:, : self.count] = 0.0
+        return self.domain.walk(positions, steps)
+
+
+def _extra_rng(params: Parameters) -> numpy.random.Generator:
+    """Return a generator independent of those of the frame loop."""
+    # run() spawns three children of the same seed; this is the fourth
+    child = numpy.random.SeedSequence(params.seed).spawn(4)[3]
+    return numpy.random.default_rng(child)
+
+
+def _frozen_count(params: Parameters, area: float, fraction: float) -> int:
+    """Return how many of the particles run() places are immobile."""
+    count = round(params.density * area * params.pixel_size**2)
+    return round(fraction * count)
+
+
+@document
+def confined(
+    *,
+    shape: Sequence[int] = (4096, 64, 64),
+    compartment: float = 0.3,
+    hop: float = 0.0,
+    diffusion: float = 1.0,
+    immobile: float = 0.0,
+    pixel_size: float = 0.1,
+    frame_time: float = 1e-3,
+    psf_radius: float = 0.25,
+    density: float = 5.0,
+    brightness: float = 50.0,
+    background: float = 2.0,
+    offset: float = 100.0,
+    seed: int | None = None,
+    dtype: DTypeLike = 'uint16',
+    progress: bool = False,
+) -> Simulation:
+    """Return an image series of particles confined in square domains.
+
+    The periodic field of :func:`free` is tiled by squares of side
+    `compartment`; particles diffuse freely within a square and cross
+    each of its walls with probability `hop` per attempt. ``hop=0``
+    confines them for good; ``0 < hop < 1`` is hop diffusion through a
+    meshwork (as of the membrane skeleton): free at short delays,
+    confined at intermediate ones, free again, slower, at long ones,
+    which an anomalous fit sees as ``alpha < 1``.
+
+    Parameters
+    ----------
+    {shape}
+    compartment : float, optional, default: 0.3
+        Side ``L`` of the square compartments in µm, > 0.
+    hop : float, optional, default: 0.0
+        Probability that a step crossing a wall is taken, in [0, 1];
+        a step crossing ``n`` walls is taken with ``hop**n``.
+    diffusion : float, optional, default: 1.0
+        Diffusion coefficient within a compartment in µm²/s, > 0.
+    immobile : float, optional, default: 0.0
+        Fraction of the particles that do not move, in [0, 1].
+    {pixel_size}
+    {frame_time}
+    {psf_radius}
+    {density}
+    {brightness}
+    {background}
+    {offset}
+    {seed}
+    {dtype}
+    {progress}
+
+    Returns
+    -------
+    Simulation
+        ``data`` of shape ``shape`` and the ground ``truth``, with
+        ``compartment`` (µm), ``hop``, ``immobile``, ``tau_c`` (below)
+        and the compartments' grid in ``geometry``.
+
+    {raises}
+
+    Notes
+    -----
+    A step is rejected rather than reflected at a wall, as in
+    :func:`channel`: the proposals and the acceptance are symmetric, so
+    the density stays uniform. The simulated rectangle's sides are the
+    field plus the PSF window on every side, rounded up to whole
+    compartments, with periodic boundaries.
+
+    With ``hop=0`` a particle's 2-D mean square displacement rises as
+    ``4 D tau`` and levels off at ``L² / 3`` (the variance of a uniform
+    position in a square, ``L² / 12`` per axis, twice); the iMSD model
+    ``L² / 3 (1 - exp(-tau / tau_c))`` with ``tau_c = L² / (12 D)``
+    (``truth['tau_c']``) has that start and that plateau. A wall is a
+    line of pixels at most: compartments smaller than the PSF are seen
+    only through the iMSD.
+
+    Examples
+    --------
+    >>> sim = confined(shape=(8, 16, 16), compartment=0.4, seed=0)
+    >>> sim.truth['kind'], sim.truth['compartment'], sim.truth['hop']
+    ('confined', 0.4, 0.0)
+    >>> round(sim.truth['tau_c'], 6)
+    0.013333
+
+    """
+    params = check_parameters(locals(), fraction=None)
+    if isinstance(params.diffusion, tuple):
+        msg = f'{diffusion=!r}: confined takes one diffusion coefficient'
+        raise ValueError(msg)
+    side_um = check_positive(compartment, 'compartment')
+    hop = check_real(hop, 'hop', minimum=0.0, maximum=1.0)
+    immobile = check_real(immobile, 'immobile', minimum=0.0, maximum=1.0)
+    progress = check_bool(progress, 'progress')
+    _, height, width = params.shape
+    px = params.pixel_size
+    side = side_um / px
+    margin = params.half + 1
+    ncols = math.ceil((width + 2 * margin) / side)
+    nrows = math.ceil((height + 2 * margin) / side)
+    lower = (-margin, -margin)
+    upper = (-margin + ncols * side, -margin + nrows * side)
+    domain: Any = Compartments(
+        lower, upper, side=side, hop=hop, rng=_extra_rng(params)
+    )
+    frozen = _frozen_count(params, domain.area, immobile)
+    if frozen:
+        domain = Frozen(domain, frozen)
+    geometry = {
+        'coordinates': COORDINATES,
+        'boundary': 'periodic; compartment walls crossed with probability hop',
+        'domain': [float(v * px) for v in (*lower, *upper)],
+        'domain_px': [float(v) for v in (*lower, *upper)],
+        'compartment': side_um,
+        'compartment_px': side,
+        'grid_origin': [float(v * px) for v in lower],
+        'grid': [nrows, ncols],
+    }
+    sim = run('confined', params, domain, geometry, progress=progress)
+    sim.truth.update(
+        compartment=side_um,
+        hop=hop,
+        immobile=immobile,
+        immobile_particles=frozen,
+        tau_c=side_um**2 / (12.0 * float(params.diffusion)),
+    )
+    sim.truth['units'].update(compartment='um', tau_c='s')
+    return sim
+
+
+@document
+def immobile(
+    *,
+    shape: Sequence[int] = (4096, 64, 64),
+    fraction: float = 0.3,
+    diffusion: float = 4.0,
+    pixel_size: float = 0.1,
+    frame_time: float = 1e-3,
+    psf_radius: float = 0.25,
+    density: float = 5.0,
+    brightness: float = 50.0,
+    background: float = 2.0,
+    offset: float = 100.0,
+    seed: int | None = None,
+    dtype: DTypeLike = 'uint16',
+    progress: bool = False,
+) -> Simulation:
+    """Return an image series of free diffusion with immobile particles.
+
+    As :func:`free`, with a `fraction` of the particles (as bright as
+    the others) fixed where they were placed: a static pattern under
+    the moving one, whose spatial correlation does not decay with the
+    delay.
+
+    Parameters
+    ----------
+    {shape}
+    fraction : float, optional, default: 0.3
+        Fraction of the particles that do not move, in [0, 1].
+    diffusion : float, optional, default: 4.0
+        Diffusion coefficient of the mobile particles in µm²/s, > 0.
+    {pixel_size}
+    {frame_time}
+    {psf_radius}
+    {density}
+    {brightness}
+    {background}
+    {offset}
+    {seed}
+    {dtype}
+    {progress}
+
+    Returns
+    -------
+    Simulation
+        ``data`` of shape ``shape`` and the ground ``truth``, with
+        ``immobile`` (the fraction asked for) and ``immobile_particles``
+        (how many were fixed, after rounding).
+
+    {raises}
+
+    Examples
+    --------
+    >>> sim = immobile(shape=(8, 16, 16), fraction=0.5, seed=0)
+    >>> sim.truth['kind'], sim.truth['immobile']
+    ('immobile', 0.5)
+    >>> sim.truth['particles'], sim.truth['immobile_particles']
+    (45, 22)
+
+    """
+    fraction = check_real(fraction, 'fraction', minimum=0.0, maximum=1.0)
+    arguments = {**locals(), 'fraction': None}
+    params = check_parameters(arguments)
+    if isinstance(params.diffusion, tuple):
+        msg = f'{diffusion=!r}: immobile takes one diffusion coefficient'
+        raise ValueError(msg)
+    progress = check_bool(progress, 'progress')
+    from ._domains import periodic_field
+
+    field, geometry = periodic_field(params)
+    frozen = _frozen_count(params, field.area, fraction)
+    domain = Frozen(field, frozen)
+    sim = run('immobile', params, domain, geometry, progress=progress)
+    sim.truth.update(immobile=fraction, immobile_particles=frozen)
+    return sim
