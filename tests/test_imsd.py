@@ -253,3 +253,67 @@ def test_imsd_rejects_other_arrays():
     values = _as_stics(_gaussians([4.0, 5.0]), dt=1.0, pixel_size=1.0)
     with pytest.raises(ValueError, match='block needs the image series'):
         imsd(values, block=8)
+
+
+def test_imsd_analysis_through_the_pipeline(tmp_path):
+    """Blocked maps: every tile holds imsd of its window, in memory."""
+    import ipcf
+    from ipcf import pipeline
+    from ipcf.imsd import ImsdAnalysis
+    from ipcf.store import load_result
+
+    sim = ipcf.simulate.free(shape=(192, 30, 34), diffusion=2.0, seed=8)
+    path = ipcf.io.imwrite(tmp_path / 'free.h5', sim.data)
+    options = {
+        'max_delay': 5,
+        'max_shift': 4,
+        'offset': 100.0,
+        'pixel_size': 0.1,
+    }
+    analysis = ImsdAnalysis(window=10, step=4, **options)
+    assert analysis.halo == (7, 7)
+    out = pipeline.run(
+        analysis, [path], tmp_path / 'imsd.h5', bleach=None, block=8, dt=1e-3
+    )
+    maps = load_result(out, group='imsd')
+    assert maps['D'].dims == ('y', 'x')
+    assert maps['D'].shape == (30 - 14, 34 - 14)
+    assert maps['y'].values[0] == 7
+    assert maps['sigma2'].shape == (16, 20, 6)
+    assert_allclose(maps['delay'], numpy.arange(6) * 1e-3)
+    for ty, tx in ((0, 0), (4, 8), (8, 16), (12, 12)):
+        # tile (ty, tx) of the grid: window of 10 centred on the tile
+        y0, x0 = 7 + ty - 3, 7 + tx - 3
+        alone = imsd(
+            sim.data[:, y0 : y0 + 10, x0 : x0 + 10], dt=1e-3, **options
+        )
+        tile = maps.isel(y=slice(ty, ty + 4), x=slice(tx, tx + 4))
+        assert_allclose(tile['D'], float(alone['D']), rtol=1e-4)
+        assert_allclose(
+            tile['sigma2'].values[0, 0], alone['sigma2'], rtol=1e-4
+        )
+        assert_allclose(
+            tile['mean'],
+            sim.data[:, y0 : y0 + 10, x0 : x0 + 10].mean() - 100.0,
+            rtol=1e-5,
+        )
+
+
+def test_imsd_analysis_mask_and_errors():
+    from ipcf.imsd import ImsdAnalysis
+
+    data = numpy.random.default_rng(0).poisson(100.0, (64, 20, 20))
+    mask = numpy.zeros((20, 20), bool)
+    mask[:, :10] = True
+    analysis = ImsdAnalysis(window=6, step=2, max_delay=3, max_shift=2)
+    values = analysis.compute([data], analysis.plan(64), mask, num_threads=1)
+    inner = mask[4:16, 4:16]
+    assert numpy.isnan(values['D'][~inner]).all()
+    assert values['mean'][inner] == pytest.approx(100.0, rel=0.05)
+    with pytest.raises(ValueError, match='too small for window=6'):
+        analysis.check_shape(8, 20)
+    with pytest.raises(ValueError, match='at least 4 are needed'):
+        analysis.plan(3)
+    with pytest.raises(ValueError, match='step=7 must be <= 6'):
+        ImsdAnalysis(window=6, step=7)
+    assert analysis.parameters()['window'] == 6
