@@ -14,9 +14,9 @@ Simulations of :mod:`ipcf.simulate` (pixel 0.1 µm, PSF 1/e² radius
 - local maps of a field whose two halves have D = 0.5 and 4: the median
   of each half within 15 %.
 
-D = 1 is simulated with 4 ms frames, so that it spreads as far per frame
-as D = 4 with 1 ms frames: the delays fitted cover the same range of
-``4 D tau`` relative to the PSF.
+D = 1 is simulated with 2 ms frames and fitted up to 32 frames, so that
+the delays fitted cover the same range of ``4 D tau`` relative to the
+PSF as D = 4 with 1 ms frames up to 16.
 
 """
 
@@ -46,18 +46,20 @@ def _imsd(sim, **kwargs):
 
 
 @pytest.mark.parametrize(
-    ('diffusion', 'frame_time'), [(1.0, 4e-3), (4.0, 1e-3)], ids=['D1', 'D4']
+    ('diffusion', 'frame_time', 'max_delay', 'seed'),
+    [(1.0, 2e-3, 32, 31), (4.0, 1e-3, 16, 21)],
+    ids=['D1', 'D4'],
 )
-def test_free_diffusion_and_alpha(diffusion, frame_time):
+def test_free_diffusion_and_alpha(diffusion, frame_time, max_delay, seed):
     sim = simulate.free(
         shape=(4096, 48, 48),
         diffusion=diffusion,
         frame_time=frame_time,
-        seed=21,
+        seed=seed,
     )
     correlation = stics(
         sim.data,
-        max_delay=16,
+        max_delay=max_delay,
         offset=OFFSET,
         dt=frame_time,
         pixel_size=PIXEL,
@@ -105,7 +107,7 @@ def test_flow_speed_and_direction():
 
 def test_immobile_fraction_subtracted():
     sim = simulate.immobile(
-        shape=(4096, 48, 48), fraction=0.3, diffusion=4.0, seed=24
+        shape=(2048, 48, 48), fraction=0.3, diffusion=4.0, seed=24
     )
     biased = _imsd(sim, max_delay=16)
     cleaned = _imsd(sim, max_delay=16, subtract_immobile=128)
