@@ -23,20 +23,27 @@ __all__ = [
     'diffusion_law',
     'fit_acf',
     'imread',
+    'imsd',
     'load_result',
     'logbins',
     'maps',
     'number_brightness',
     'open_series',
+    'pcf_detectors',
     'pcf_image',
+    'pcf_line',
     'save_result',
     'simulate',
     'sphere',
+    'stics',
 ]
 
-# the function shadows its module of the same name: bind it eagerly, so
-# that a later ``import ipcf.correlate`` cannot replace it (numpy only)
+# these functions shadow their modules of the same name: bind them
+# eagerly, so that a later ``import ipcf.correlate`` cannot replace them
+# (numpy and scipy.fft only)
 from .correlate import correlate, correlate_backends  # noqa: E402
+from .imsd import imsd  # noqa: E402
+from .stics import stics  # noqa: E402
 
 # name -> module that defines it; resolved lazily by __getattr__
 _LAZY = {
@@ -49,6 +56,8 @@ _LAZY = {
     'sphere': 'plan',
     'logbins': 'pcf',
     'pcf_image': 'pcf',
+    'pcf_line': 'line',
+    'pcf_detectors': 'detectors',
     'imread': 'io',
     'open_series': 'io',
     'load_result': 'store',
@@ -65,9 +74,11 @@ _SUBMODULES = {
     'convert',
     'correlate',
     'demo',
+    'detectors',
     'engines',
     'fcs',
     'io',
+    'line',
     'pcf',
     'pipeline',
     'plan',

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy
-import scipy.fft
 
 from ._utils import number_threads, progress_bar
 from ._validate import (
@@ -305,6 +304,8 @@ def correlate_blocks(
     offset of each block.
 
     """
+    import scipy.fft  # on first use: keeps ``import ipcf`` light
+
     nframes = int(data.shape[0])
     h, w = size
     nblocks = len(origins)

@@ -23,9 +23,11 @@ Conventions shared by all functions:
 - colour maps are perceptually uniform; NaN (masked or undefined pixels)
   shows as light grey.
 
-:func:`browse` shows an image series in Jupyter with a frame slider;
+:func:`browse` shows an image series (frame slider) or a pCF result
+(point, delay and pixel pickers) in Jupyter;
 :func:`draw` picks a figure by kind for ``ipcf plot``. Figures of imaging
-FCS and N&B results are in :mod:`ipcf.plot.fcs`. The HTML report is
+FCS and N&B results are in :mod:`ipcf.plot.fcs`, of line scans in
+:mod:`ipcf.plot.line`, of the iMSD in :mod:`ipcf.plot.imsd`. The HTML report is
 :mod:`ipcf.plot.report`, also available as ``ipcf.report``.
 
 >>> import numpy
@@ -44,6 +46,8 @@ from .browser import browse
 from .curves import carpet, curve_processing, lines, polar
 from .fcs import acf_curve, brightness_scatter, fcs_maps, nb_maps
 from .images import maps, pcf_image, pcf_map, summary
+from .imsd import imsd_curve, imsd_maps, stics_images
+from .line import pcf_carpet
 from .series import intensity_trace, mean_image, roi, series_mean
 
 __all__ = [
@@ -55,16 +59,20 @@ __all__ = [
     'curve_processing',
     'draw',
     'fcs_maps',
+    'imsd_curve',
+    'imsd_maps',
     'intensity_trace',
     'lines',
     'maps',
     'mean_image',
     'nb_maps',
+    'pcf_carpet',
     'pcf_image',
     'pcf_map',
     'polar',
     'roi',
     'series_mean',
+    'stics_images',
     'summary',
 ]
 
