@@ -12,7 +12,9 @@ Simulations of :mod:`ipcf.simulate` (pixel 0.1 µm, PSF 1/e² radius
 - 30 % immobile particles: D within 10 % with ``subtract_immobile``,
   and far too low without;
 - local maps of a field whose two halves have D = 0.5 and 4: the median
-  of each half within 15 %.
+  of each half within 15 %;
+- hop diffusion through a meshwork of 0.3 µm squares (hop 0.02): the
+  anomalous model's alpha well below 1.
 
 D = 1 is simulated with 2 ms frames and fitted up to 32 frames, so that
 the delays fitted cover the same range of ``4 D tau`` relative to the
@@ -137,3 +139,16 @@ def test_local_maps_separate_two_halves():
     assert left.size == right.size == 9
     assert numpy.median(left) == pytest.approx(0.5, rel=0.15)
     assert numpy.median(right) == pytest.approx(4.0, rel=0.15)
+
+
+def test_meshwork_is_anomalous():
+    """Hop diffusion through squares of 0.3 µm: alpha well below 1."""
+    sim = simulate.confined(
+        shape=(1024, 48, 48),
+        compartment=0.3,
+        hop=0.02,
+        diffusion=4.0,
+        seed=26,
+    )
+    result = _imsd(sim, max_delay=64, nbins=16, model='anomalous')
+    assert float(result['alpha']) < 0.6
