@@ -353,6 +353,7 @@ def correlate_blocks(
             total += sums
             spectra = scipy.fft.rfft2(fluct, s=shape, workers=workers)
             joined = numpy.concatenate((tail, spectra))
+            conj = joined.conj()  # once per chunk, not once per delay
             ntail = len(tail)
             for k, tau in enumerate(delays):
                 # each pair of frames is counted once, by its later frame
@@ -360,8 +361,8 @@ def correlate_blocks(
                 if first >= len(joined):
                     continue
                 later = joined[first:]
-                earlier = joined[first - tau : len(joined) - tau]
-                acc[k] += numpy.einsum('t...,t...->...', earlier.conj(), later)
+                earlier = conj[first - tau : len(joined) - tau]
+                acc[k] += numpy.einsum('t...,t...->...', earlier, later)
             tail = joined[max(0, len(joined) - longest) :]
             bar.update(len(fluct))
     means = total / (nframes * counts) - offset
