@@ -5,7 +5,12 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from ipcf import simulate
-from ipcf.simulate._compartments import Compartments, Frozen
+from ipcf.simulate._compartments import (
+    Compartments,
+    Fractional,
+    Frozen,
+    fractional_noise,
+)
 from ipcf.simulate._domains import Periodic
 from ipcf.simulate._motion import tracks
 
@@ -158,3 +163,61 @@ def test_immobile_errors():
         simulate.immobile(shape=(4, 8, 8), fraction=2.0)
     with pytest.raises(ValueError, match='one diffusion coefficient'):
         simulate.immobile(shape=(4, 8, 8), diffusion=(1.0, 2.0))
+
+
+def test_fractional_noise_covariance():
+    """Increments of fBm: var of a k-frame sum is k**alpha, both axes."""
+    rng = numpy.random.default_rng(6)
+    for alpha in (0.5, 1.0, 1.5):
+        noise = fractional_noise(128, 4000, alpha, rng)
+        assert noise.shape == (128, 4000, 2)
+        for k in (1, 10, 100):
+            total = noise[:k].sum(axis=0)
+            assert total.var(axis=0) == pytest.approx(
+                [k**alpha, k**alpha], rel=0.08
+            )
+        # x and y independent
+        corr = numpy.corrcoef(noise[:, :, 0].ravel(), noise[:, :, 1].ravel())
+        assert abs(corr[0, 1]) < 0.01
+
+
+def test_anomalous_truth_and_msd():
+    """The domain applies its own increments: MSD 4 D tau**alpha."""
+    domain = Fractional(
+        (0.0, 0.0),
+        (1000.0, 1000.0),
+        nframes=200,
+        alpha=0.6,
+        scale=0.5,
+        rng=numpy.random.default_rng(7),
+    )
+    start, track = _walk(domain, 3000, 200, sigma=10.0)
+    for lag in (0, 9, 99):
+        # displacements across the periodic edge unwrapped
+        moved = (track[lag] - start + 500.0) % 1000.0 - 500.0
+        msd = (moved**2).sum(axis=-1).mean()
+        expected = 2 * 0.5**2 * (lag + 1) ** 0.6
+        assert msd == pytest.approx(expected, rel=0.08)
+    sim = simulate.anomalous(
+        shape=(16, 16, 16), alpha=0.6, diffusion=2.0, immobile=0.5, seed=8
+    )
+    assert sim.truth['alpha'] == 0.6
+    assert sim.truth['immobile_particles'] == round(
+        0.5 * sim.truth['particles']
+    )
+    with pytest.raises(ValueError, match='alpha=2.5 must be <= 2.0'):
+        simulate.anomalous(shape=(4, 8, 8), alpha=2.5)
+
+
+def test_frozen_particles_stay_in_a_fractional_domain():
+    inner = Fractional(
+        (0.0, 0.0),
+        (50.0, 50.0),
+        nframes=30,
+        alpha=0.8,
+        scale=1.0,
+        rng=numpy.random.default_rng(9),
+    )
+    start, track = _walk(Frozen(inner, 4), 10, 30, sigma=1.0)
+    assert_array_equal(track[:, :4], numpy.broadcast_to(start[:4], (30, 4, 2)))
+    assert (track[-1, 4:] != start[4:]).all()

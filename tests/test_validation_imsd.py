@@ -14,7 +14,8 @@ Simulations of :mod:`ipcf.simulate` (pixel 0.1 µm, PSF 1/e² radius
 - local maps of a field whose two halves have D = 0.5 and 4: the median
   of each half within 15 %;
 - hop diffusion through a meshwork of 0.3 µm squares (hop 0.02): the
-  anomalous model's alpha well below 1.
+  anomalous model's alpha well below 1;
+- fractional Brownian motion with alpha = 0.5 and 1.3: alpha within 0.1.
 
 D = 1 is simulated with 2 ms frames and fitted up to 32 frames, so that
 the delays fitted cover the same range of ``4 D tau`` relative to the
@@ -152,3 +153,13 @@ def test_meshwork_is_anomalous():
     )
     result = _imsd(sim, max_delay=64, nbins=16, model='anomalous')
     assert float(result['alpha']) < 0.6
+
+
+@pytest.mark.parametrize('alpha', [0.5, 1.3])
+def test_fractional_brownian_motion_alpha(alpha):
+    """fBm has the anomalous model exactly: alpha within 0.1."""
+    sim = simulate.anomalous(
+        shape=(2048, 48, 48), alpha=alpha, diffusion=1.0, seed=27
+    )
+    result = _imsd(sim, max_delay=32, nbins=16, model='anomalous')
+    assert float(result['alpha']) == pytest.approx(alpha, abs=0.1)

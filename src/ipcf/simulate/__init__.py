@@ -849,6 +849,6 @@ from ._line import detector_array, line_scan  # noqa: E402
 __all__ += ['detector_array', 'line_scan']
 
 # confined, hop and partly immobile diffusion: see ipcf.simulate._compartments
-from ._compartments import confined, immobile  # noqa: E402
+from ._compartments import anomalous, confined, immobile  # noqa: E402
 
-__all__ += ['confined', 'immobile']
+__all__ += ['anomalous', 'confined', 'immobile']
