@@ -121,7 +121,7 @@ def test_immobile_fraction_subtracted():
 def test_local_maps_separate_two_halves():
     """Blocks of 24 pixels, 12 apart, over halves of D = 0.5 and 4."""
     halves = [
-        simulate.free(shape=(4096, 48, 48), diffusion=d, seed=25 + k).data
+        simulate.free(shape=(2048, 48, 48), diffusion=d, seed=25 + k).data
         for k, d in enumerate((0.5, 4.0))
     ]
     data = numpy.concatenate(halves, axis=2)
