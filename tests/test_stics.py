@@ -201,3 +201,12 @@ def test_stics_rejects_bad_data():
     data[3, 2, 2] = numpy.nan
     with pytest.raises(ValueError, match='NaN or infinite'):
         stics(data, max_delay=2, max_shift=2)
+
+
+@pytest.mark.parametrize('window', [None, 5])
+def test_stics_float_input_unchanged(window):
+    data = numpy.random.default_rng(3).normal(100.0, 5.0, (32, 10, 12))
+    copy = data.copy()
+    stics(data, max_delay=3, max_shift=2, subtract_immobile=window)
+    stics(data, max_delay=3, max_shift=2, mask=data[0] > 100.0)
+    assert (data == copy).all()
