@@ -15,7 +15,8 @@ blocks of it (maps of D, alpha, L, sigma0 and v):
 - ``'flow'``: ``sigma2`` as free, and the centre moves as ``v tau``.
 
 :func:`fit_gaussians` and :func:`fit_model` are the two steps, for use
-on their own.
+on their own; :class:`ImsdAnalysis` computes the local maps block by
+block through :func:`ipcf.pipeline.run`, for series larger than memory.
 
 """
 
@@ -180,8 +181,9 @@ def imsd(
     independent, which they are not (every delay sees the same
     particles), so they understate the spread from one recording to the
     next: D varied by 3-4 % between simulations of 48x48 pixels and
-    4096 frames whose fits claimed errors below 1 %. Points whose relative error of
-    ``sigma2`` exceeds 0.5 (a Gaussian lost in the noise) are left out.
+    4096 frames whose fits claimed errors below 1 %. Points whose
+    relative error of ``sigma2`` exceeds 0.5 (a Gaussian lost in the
+    noise) are left out.
 
     ``'confined'``: particles confined in squares of side ``L`` spread
     over ``L² / 3`` at long delays (the variance of the difference of two
@@ -195,9 +197,11 @@ def imsd(
     ``tau_c`` relates to the diffusion coefficient within a domain as
     ``D = L² / (12 tau_c)``, which is reported, but the early spread of
     confined particles is not Gaussian either, and that ``D`` came out
-    30-45 % low: take D from a free fit of the first delays. ``'flow'``: ``x0 = x00 + vx tau`` and ``y0 = y00 + vy tau``
-    are fitted weighted by their errors; ``direction`` is
-    ``atan2(vy, vx)`` in degrees (y runs down the rows).
+    30-45 % low: take D from a free fit of the first delays.
+
+    ``'flow'``: ``x0 = x00 + vx tau`` and ``y0 = y00 + vy tau`` are
+    fitted weighted by their errors; ``direction`` is ``atan2(vy, vx)``
+    in degrees (y runs down the rows).
 
     References
     ----------
