@@ -10,7 +10,13 @@ input to an engine (:mod:`ipcf.engines`), which pulls the rows it needs.
 With a second channel (``neighbour=``) the centres come from one channel
 and their circle neighbours from the other: the cross-channel pCF.
 :class:`PcfAnalysis` is the same analysis as the blocked pipeline runs it
-(:func:`ipcf.analyze`).
+(:func:`ipcf.analyze`); :class:`PcfChannelsAnalysis` runs it on every
+channel of a file and every ordered pair of channels at once.
+
+Given a labelled series (:func:`ipcf.open_series`) or a path,
+:func:`pcf_image` takes the frame interval, the pixel size and the PSF
+radius from the file's metadata where they are not given, and the result
+records where each came from (``attrs['units_source']``).
 
 The pieces of a plan (:func:`circle`, :func:`logbins`,
 :func:`average_bins`, :func:`smooth`, :func:`bin_delays`) are defined in
@@ -20,6 +26,7 @@ The pieces of a plan (:func:`circle`, :func:`logbins`,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -57,8 +64,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     'MIN_FRAMES',
+    'ChannelPlans',
     'DuplicatePointsWarning',
     'PcfAnalysis',
+    'PcfChannelsAnalysis',
     'PcfVolumeAnalysis',
     'average_bins',
     'bin_delays',
@@ -87,8 +96,10 @@ def pcf_image(
     radius: int = 6,
     npoints: int | None = 32,
     nbins: int = 32,
-    dt: float = 1.0,
-    z_ratio: float = 1.0,
+    dt: float | None = None,
+    pixel_size: float | None = None,
+    psf_radius: float | None = None,
+    z_ratio: float | None = None,
     mask: ArrayLike | None = None,
     truncate: bool = True,
     mode: str = 'circular',
@@ -101,13 +112,16 @@ def pcf_image(
 
     Parameters
     ----------
-    data : array_like, shape (T, H, W) or (T, Z, H, W)
+    data : array_like, shape (T, H, W) or (T, Z, H, W), Series or path
         Image time series of integer or floating-point intensities: numpy
         array, memmap, h5py or zarr dataset, dask array, or anything that
         slices like one. Read row by row as the engine needs it; not
         modified. A 4-D volume series gives the 3-D pCF: neighbours on a
         sphere (:func:`sphere`) instead of a circle, every voxel a centre.
-    neighbour : array_like, shape of `data`, optional
+        A labelled series of one channel (:func:`ipcf.open_series`, dims
+        ``('T', 'Y', 'X')`` or ``('T', 'Z', 'Y', 'X')``) or a path that
+        it opens also brings its units (see `dt`, `pixel_size`).
+    neighbour : array_like, Series or path, shape of `data`, optional
         A second channel of the same shape: circle neighbours come from
         it while centres come from `data` (the cross-channel pCF, with no
         symmetry between points). None correlates `data` with itself.
@@ -124,13 +138,22 @@ def pcf_image(
     nbins : int, optional, default: 32
         Number of logarithmic delay bins requested, at least 2; fewer may
         remain, see :func:`logbins`.
-    dt : float, optional, default: 1.0
-        Frame interval in seconds; delays are reported in its unit.
-    z_ratio : float, optional, default: 1.0
+    dt : float, optional
+        Frame interval in seconds, > 0; delays are reported in its unit.
+        None (default) takes the frame interval that the file of a
+        labelled series or path declares, else 1.
+    pixel_size, psf_radius : float, optional
+        Pixel size and 1/e² PSF radius in µm, > 0, recorded in ``attrs``
+        for the maps, plots and report (the curves do not depend on
+        them). None (default) takes them from the file's metadata where
+        it has them (ipcf's simulations record both), else records none.
+    z_ratio : float, optional
         Volumes only: z voxel size over lateral pixel size, > 0. The
         sphere is ``round(radius / z_ratio)`` planes deep (the axial
         halo ``hz``; Z must exceed ``2 * hz``), round in physical units.
-        Another value with 3-D data is an error.
+        None (default) takes ``pixel_size_z / pixel_size`` of the file
+        where both are known (`pixel_size` given wins over the file's),
+        else 1. Another value than 1 with 3-D data is an error.
     mask : array_like of bool, shape (H, W) or (Z, H, W), optional
         Pixels (voxels) to analyse. Curves of centres outside the mask
         are NaN (their intensities still serve as neighbours).
@@ -164,7 +187,10 @@ def pcf_image(
         carries ``u``, ``v``, ``angle`` (radians) and ``distance``
         (pixels); ``delay`` is the mean delay of each bin in seconds.
         ``attrs`` hold every parameter, the frames used, the engine and
-        the package version.
+        the package version, the ``pixel_size`` and ``psf_radius`` where
+        known, and ``units_source``: for ``dt``, ``pixel_size``,
+        ``psf_radius`` (and ``z_ratio`` of a volume) whether it came
+        from the ``'argument'``, the ``'file'`` or the ``'default'``.
 
         Of a volume: shape ``(Z - 2 hz, H - 2r, W - 2r, npoints,
         nbins')``, dims ``('z', 'y', 'x', 'point', 'delay')`` (with
@@ -227,9 +253,28 @@ def pcf_image(
     >>> result['w'].values.tolist()
     [1, 1, 0, 0, -1, -1, 0, 0]
 
+    Of a file, the units come from its metadata:
+
+    >>> import tempfile, tifffile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = f'{tmp.name}/cell.ome.tif'
+    >>> tifffile.imwrite(path, data.astype('uint16'), metadata={
+    ...     'axes': 'TYX', 'PhysicalSizeX': 0.1, 'PhysicalSizeY': 0.1,
+    ...     'TimeIncrement': 0.002, 'TimeIncrementUnit': 's'})
+    >>> result = pcf_image(path, radius=2, npoints=8, nbins=8)
+    >>> result.attrs['dt'], result.attrs['pixel_size']
+    (0.002, 0.1)
+    >>> result.attrs['units_source']
+    {'dt': 'file', 'pixel_size': 'file'}
+    >>> tmp.cleanup()
+
     """
-    if not hasattr(data, 'shape') or not hasattr(data, 'dtype'):
-        data = numpy.asarray(data)
+    data, found = _open_input(data, 'data')
+    if neighbour is not None:
+        neighbour, _ = _open_input(neighbour, 'neighbour')
+    units, units_source = _resolve_units(
+        found, dt=dt, pixel_size=pixel_size, psf_radius=psf_radius
+    )
     options = {
         'radius': radius,
         'npoints': npoints,
@@ -243,10 +288,20 @@ def pcf_image(
     }
     analysis: PcfAnalysis
     if len(data.shape) == 4:
+        if z_ratio is not None:
+            units_source['z_ratio'] = 'argument'
+        elif found.get('pixel_size_z') and units.get('pixel_size'):
+            z_ratio = found['pixel_size_z'] / units['pixel_size']
+            units_source['z_ratio'] = 'file'
+        else:
+            z_ratio = 1.0
+            units_source['z_ratio'] = 'default'
         analysis = PcfVolumeAnalysis(**options, z_ratio=z_ratio)
     else:
         analysis = PcfAnalysis(**options)
-        z_ratio = check_positive(z_ratio, 'z_ratio')
+        z_ratio = check_positive(
+            1.0 if z_ratio is None else z_ratio, 'z_ratio'
+        )
         if z_ratio != 1.0:
             msg = (
                 f'{z_ratio=} applies to 4-D volume series (T, Z, Y, X); '
@@ -256,7 +311,7 @@ def pcf_image(
     channels, shape = _check_channels(data, neighbour, len(data.shape))
     nframes, *spatial = shape
     analysis.check_shape(*spatial)
-    dt = check_positive(dt, 'dt')
+    dt = units.pop('dt')
     num_threads = number_threads(num_threads)
     if mask is not None:
         mask = check_mask(mask, tuple(spatial))
@@ -269,7 +324,14 @@ def pcf_image(
     values = analysis.run(
         channels, plan, mask, num_threads=num_threads, progress=progress
     )
-    return analysis.result(values, plan, frames_total=nframes, dt=dt)
+    return analysis.result(
+        values,
+        plan,
+        frames_total=nframes,
+        dt=dt,
+        **units,
+        units_source=units_source,
+    )
 
 
 class PcfAnalysis:
@@ -670,8 +732,326 @@ z_ratio :
         return ('z', *super().dims(plan))
 
 
+@dataclasses.dataclass(frozen=True)
+class ChannelPlans:
+    """The plans of a :class:`PcfChannelsAnalysis`: autos and pairs."""
+
+    auto: Plan
+    """Plan of the pCF of each channel."""
+    pair: Plan | None
+    """Plan of the cross pCF of two channels, both directions; or None."""
+
+    @property
+    def nframes(self) -> int:
+        """Frames analysed."""
+        return self.auto.nframes
+
+
+class PcfChannelsAnalysis:
+    """The pCF of each channel and the cross pCF of each channel pair.
+
+    What :func:`ipcf.analyze` runs on a file of several channels: the
+    pipeline hands it one input per channel (each bleach-corrected on
+    its own) and it returns, for every centre pixel, the curves of every
+    ordered channel pair ``(channel, neighbour_channel)``: centres in
+    ``channel``, circle points in ``neighbour_channel``. The diagonal
+    holds each channel's own pCF (:func:`pcf_image` of it), the others
+    the cross pCF (:func:`pcf_image` with ``neighbour=``). Both
+    directions of a pair come from one pass over its pixel pairs
+    (``directions='both'``).
+
+    Parameters
+    ----------
+    channels : sequence of int
+        The channels' indices in the file, in the order of the inputs:
+        the ``channel`` and ``neighbour_channel`` coordinates.
+    names : sequence of str, optional
+        Their names, as the file gives them: coordinates
+        ``channel_name`` and ``neighbour_channel_name``.
+    cross : bool, optional, default: True
+        Also the cross pCF of every ordered pair; needs two or more
+        channels. Without it, the result has no ``neighbour_channel``
+        dim.
+    radius, npoints, nbins, mode, offset, engine, truncate :
+        As for :func:`pcf_image`.
+
+    Examples
+    --------
+    >>> analysis = PcfChannelsAnalysis([0, 1], radius=2, npoints=8)
+    >>> analysis.nchannels, analysis.dims(analysis.plan(64))
+    (2, ('y', 'x', 'channel', 'neighbour_channel', 'point', 'delay'))
+
+    """
+
+    name = 'pcf'
+    min_frames = MIN_FRAMES
+
+    def __init__(
+        self,
+        channels: Any,
+        *,
+        names: Any = None,
+        cross: bool = True,
+        **options: Any,
+    ) -> None:
+        self.channels = tuple(
+            check_int(c, 'channels', minimum=0) for c in channels
+        )
+        if not self.channels:
+            msg = 'channels= is empty; give the index of each channel'
+            raise ValueError(msg)
+        self.names = None
+        if names:
+            self.names = tuple(str(n) for n in names)
+            if len(self.names) != len(self.channels):
+                msg = (
+                    f'{len(self.names)} names were given for '
+                    f'{len(self.channels)} channels'
+                )
+                raise ValueError(msg)
+        self.cross = check_bool(cross, 'cross')
+        if self.cross and len(self.channels) < 2:
+            msg = (
+                'cross=True needs two or more channels; the selection has '
+                f'{len(self.channels)}'
+            )
+            raise ValueError(msg)
+        for option in ('cross', 'directions'):
+            if option in options:
+                msg = f'{option}= is not an option of the channel analysis'
+                raise TypeError(msg)
+        self.auto = PcfAnalysis(**options)
+        self.pair = None
+        if self.cross:
+            self.pair = PcfAnalysis(**options, cross=True, directions='both')
+
+    @property
+    def halo(self) -> tuple[int, ...]:
+        """Input pixels needed around a block of result pixels, (y, x)."""
+        return self.auto.halo
+
+    @property
+    def nchannels(self) -> int:
+        """Inputs the analysis reads: one per channel."""
+        return len(self.channels)
+
+    def check_shape(self, height: int, width: int) -> None:
+        """Raise ValueError if images of this size are too small."""
+        self.auto.check_shape(height, width)
+
+    def plan(self, nframes: int) -> ChannelPlans:
+        """Return the plans for series of nframes available frames."""
+        pair = None if self.pair is None else self.pair.plan(nframes)
+        return ChannelPlans(self.auto.plan(nframes), pair)
+
+    def parameters(self) -> dict[str, Any]:
+        """Return the options that define the analysis (JSON types)."""
+        return {
+            **self.auto.parameters(),
+            'channel': list(self.channels),
+            'cross': self.cross,
+        }
+
+    def dims(self, plan: ChannelPlans) -> tuple[str, ...]:
+        """Return the dims of the result."""
+        pair = ('channel', 'neighbour_channel') if self.cross else ('channel',)
+        return ('y', 'x', *pair, 'point', 'delay')
+
+    def coords(
+        self,
+        plan: ChannelPlans,
+        grid: tuple[int, int],
+        origin: tuple[int, int],
+        dt: float,
+    ) -> dict[str, tuple[tuple[str, ...], Any]]:
+        """Return the result coordinates, with the channels'."""
+        coords = self.auto.coords(plan.auto, grid, origin, dt)
+        indices = numpy.asarray(self.channels, dtype=numpy.intp)
+        more: dict[str, tuple[tuple[str, ...], Any]] = {
+            'channel': (('channel',), indices)
+        }
+        if self.names is not None:
+            more['channel_name'] = (('channel',), numpy.asarray(self.names))
+        if self.cross:
+            more['neighbour_channel'] = (('neighbour_channel',), indices)
+            if self.names is not None:
+                more['neighbour_channel_name'] = (
+                    ('neighbour_channel',),
+                    numpy.asarray(self.names),
+                )
+        names = ['y', 'x', *more, *(k for k in coords if k not in 'yx')]
+        coords.update(more)
+        return {k: coords[k] for k in names}
+
+    def schema(
+        self,
+        plan: ChannelPlans,
+        grid: tuple[int, int],
+        origin: tuple[int, int],
+        *,
+        dt: float,
+        **extra: Any,
+    ) -> Schema:
+        """Return the store schema of a blocked run's result."""
+        from . import __version__
+        from .store import Schema, Variable
+
+        count = len(self.channels)
+        pairs = (count, count) if self.cross else (count,)
+        shape = (*grid, *pairs, plan.auto.npoints, plan.auto.nbins)
+        attrs = {
+            **self.auto.attrs(plan.auto, dt=dt, **extra),
+            'cross': self.cross,
+            'version': __version__,
+        }
+        return Schema(
+            {self.name: Variable(self.dims(plan), shape, 'float32')},
+            coords=self.coords(plan, grid, origin, dt),
+            attrs=attrs,
+            name=self.name,
+        )
+
+    def compute(
+        self,
+        channels: list[Any],
+        plan: ChannelPlans,
+        mask: NDArray[numpy.bool_] | None,
+        *,
+        num_threads: int,
+    ) -> dict[str, NDArray[numpy.float32]]:
+        """Return the stored variables of one block (inputs with halo)."""
+        autos = [
+            self.auto.run([data], plan.auto, mask, num_threads=num_threads)[0]
+            for data in channels
+        ]
+        if not self.cross:
+            return {self.name: numpy.stack(autos, axis=2)}
+        count = len(channels)
+        ny, nx, npoints, nbins = autos[0].shape
+        out = numpy.empty(
+            (ny, nx, count, count, npoints, nbins), numpy.float32
+        )
+        for c, values in enumerate(autos):
+            out[:, :, c, c] = values
+        for i in range(count):
+            for j in range(i + 1, count):
+                # one pass: centres in i toward j, and in j toward i
+                both = self.pair.run(  # type: ignore[union-attr]
+                    [channels[i], channels[j]],
+                    plan.pair,  # type: ignore[arg-type]
+                    mask,
+                    num_threads=num_threads,
+                )
+                out[:, :, i, j] = both[0]
+                out[:, :, j, i] = both[1]
+        return {self.name: out}
+
+
 class DuplicatePointsWarning(UserWarning):
     """More circle points were asked for than the circle has pixels."""
+
+
+def _open_input(data: Any, name: str) -> tuple[Any, dict[str, float]]:
+    """Return the array to analyse and the units its file declares.
+
+    A path is opened as a labelled series; a labelled series gives its
+    plane reader (or itself, of a volume) and its metadata's units.
+    Arrays give no units.
+    """
+    if isinstance(data, numpy.ndarray):
+        return data, {}
+    from .io import Series, open_series
+
+    if _is_path_like(data):
+        data = open_series(data)
+    if isinstance(data, Series):
+        if 'C' in data.dims:
+            msg = (
+                f'{name} has dims {data.dims}; select one channel, e.g. '
+                'ipcf.open_series(path, channel=0), or analyse every '
+                'channel with ipcf.analyze'
+            )
+            raise ValueError(msg)
+        found = _series_units(data.metadata)
+        return (data.data if data.ndim == 3 else data), found
+    if not hasattr(data, 'shape') or not hasattr(data, 'dtype'):
+        data = numpy.asarray(data)
+    return data, {}
+
+
+def _file_units(source: Any) -> dict[str, float]:
+    """Return the units the file of a source declares (none of arrays)."""
+    from .io import Series, read_metadata
+    from .io.series import SeriesMetadata
+
+    if isinstance(source, Series):
+        return _series_units(source.metadata)
+    if not _is_path_like(source):
+        return {}
+    try:
+        found = read_metadata(source)
+    except (OSError, ValueError, TypeError):
+        return {}
+    return _series_units(SeriesMetadata.from_dict(found or {}))
+
+
+def _series_units(metadata: Any) -> dict[str, float]:
+    """Return the positive units of a SeriesMetadata record."""
+    from ._sources import physical_units
+
+    found = {
+        'frame_interval': metadata.frame_interval,
+        'pixel_size': metadata.pixel_size,
+        'pixel_size_z': metadata.pixel_size_z,
+        'psf_radius': physical_units(metadata.stored)['psf_radius'],
+    }
+    return {
+        k: float(v)
+        for k, v in found.items()
+        if v is not None and math.isfinite(v) and v > 0
+    }
+
+
+def _resolve_units(
+    found: dict[str, float],
+    *,
+    dt: Any,
+    pixel_size: Any,
+    psf_radius: Any,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Return the units of a result and where each came from.
+
+    Given values win over the file's; `dt` falls back to 1 frame.
+    Unknown pixel size and PSF radius are left out.
+    """
+    units: dict[str, float] = {}
+    where: dict[str, str] = {}
+    for name, given, key, default in (
+        ('dt', dt, 'frame_interval', 1.0),
+        ('pixel_size', pixel_size, 'pixel_size', None),
+        ('psf_radius', psf_radius, 'psf_radius', None),
+    ):
+        if given is not None:
+            units[name] = check_positive(given, name)
+            where[name] = 'argument'
+        elif key in found:
+            units[name] = found[key]
+            where[name] = 'file'
+        elif default is not None:
+            units[name] = default
+            where[name] = 'default'
+    return units, where
+
+
+def _is_path_like(source: Any) -> bool:
+    """Return whether source names files (a path or a list of paths)."""
+    if isinstance(source, str | os.PathLike):
+        return True
+    return (
+        isinstance(source, list | tuple)
+        and bool(source)
+        and all(isinstance(s, str | os.PathLike) for s in source)
+    )
 
 
 def _check_memory(shape: tuple[int, ...]) -> None:

@@ -77,8 +77,9 @@ _KINDS = ('hdf5', 'zarr', 'netcdf')
 class Variable:
     """Shape of one data variable of a result, before its values exist.
 
-    Variables whose dims start with ``('y', 'x')`` are written block by
-    block (:meth:`ResultWriter.write`); others at once.
+    Variables whose dims start with ``('y', 'x')`` or ``('z', 'y',
+    'x')`` are written block by block (:meth:`ResultWriter.write`);
+    others at once.
 
     """
 
@@ -270,7 +271,9 @@ class ResultWriter:
     group : str, optional
         Analysis group; default the schema's name, else ``'result'``.
     chunks : tuple of int, optional, default: (32, 32)
-        Pixel block of a chunk of ``(y, x, ...)`` variables.
+        Pixel block of a chunk of ``(y, x, ...)`` and ``(z, y, x, ...)``
+        variables; a chunk holds one index along ``z``, ``channel`` and
+        ``neighbour_channel``.
     overwrite : bool, optional, default: False
         Replace an existing store at commit.
     provenance : mapping, optional
@@ -323,19 +326,12 @@ class ResultWriter:
             set_json(array, 'dims', list(dims))
             set_json(array, 'attrs', schema.coord_attrs.get(key, {}))
         for key, var in schema.variables.items():
-            chunk = None
-            if var.dims[:2] == ('y', 'x') and len(var.shape) >= 2:
-                chunk = (
-                    max(1, min(chunks[0], var.shape[0])),
-                    max(1, min(chunks[1], var.shape[1])),
-                    *var.shape[2:],
-                )
             array = create_array(
                 grp,
                 key,
                 shape=var.shape,
                 dtype=var.dtype,
-                chunks=chunk,
+                chunks=_chunk_shape(var, chunks),
                 fill_value=var.fill,
             )
             set_json(array, 'dims', list(var.dims))
@@ -355,12 +351,17 @@ class ResultWriter:
         }
         set_json(grp, _RECORD, self._record)
 
-    def write(self, values: Any, /, *, y: int = 0, x: int = 0) -> None:
+    def write(
+        self, values: Any, /, *, y: int = 0, x: int = 0, z: int | None = None
+    ) -> None:
         """Write a block of result pixels starting at row y, column x.
 
         `values` is a mapping of variable name to array, or one array
         for a single-variable result. Variables with dims ``(y, x, ...)``
-        are written at ``[y:, x:]``; others whole.
+        are written at ``[y:, x:]``; those with dims ``(z, y, x, ...)``
+        at ``[z, y:, x:]`` from a block of one plane, or at ``[:, y:,
+        x:]`` from a block of every plane where `z` is None; others
+        whole.
 
         """
         if not isinstance(values, Mapping):
@@ -375,6 +376,12 @@ class ResultWriter:
             if var.dims[:2] == ('y', 'x'):
                 ny, nx = block.shape[:2]
                 array[y : y + ny, x : x + nx] = block
+            elif var.dims[:3] == ('z', 'y', 'x') and z is not None:
+                ny, nx = block.shape[:2]
+                array[z, y : y + ny, x : x + nx] = block
+            elif var.dims[:3] == ('z', 'y', 'x'):
+                ny, nx = block.shape[1:3]
+                array[:, y : y + ny, x : x + nx] = block
             else:
                 array[...] = block
 
@@ -717,6 +724,39 @@ class BlockRecord:
     def remove(self) -> None:
         """Delete the work directory (after the store is published)."""
         remove_path(self.path)
+
+
+# dims along which a chunk holds one index: a plane, a channel, a pair
+_SINGLE_CHUNK_DIMS = ('z', 'channel', 'neighbour_channel')
+
+
+def _chunk_shape(
+    var: Variable, chunks: tuple[int, int]
+) -> tuple[int, ...] | None:
+    """Return the chunks of a blocked variable, None for the others.
+
+    A chunk covers `chunks` pixels along y and x, one index along z and
+    the channel dims, and all of the other dims, so that one plane or
+    channel pair of a block is one chunk.
+
+    >>> var = Variable(('z', 'y', 'x', 'channel', 'delay'), (3, 9, 9, 2, 8))
+    >>> _chunk_shape(var, (4, 4))
+    (1, 4, 4, 1, 8)
+
+    """
+    at = 1 if var.dims[:1] == ('z',) else 0
+    if var.dims[at : at + 2] != ('y', 'x') or len(var.shape) < at + 2:
+        return None
+    sizes = []
+    for dim, size in zip(var.dims, var.shape, strict=True):
+        if dim == 'y':
+            size = min(chunks[0], size)
+        elif dim == 'x':
+            size = min(chunks[1], size)
+        elif dim in _SINGLE_CHUNK_DIMS:
+            size = 1
+        sizes.append(max(1, size))
+    return tuple(sizes)
 
 
 def _as_dataset(result: Any) -> tuple[xarray.Dataset, str | None]:
