@@ -24,6 +24,8 @@ carpet (:mod:`ipcf._pair_model`).
 from __future__ import annotations
 
 import math
+import os
+import pathlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +47,13 @@ if TYPE_CHECKING:
     import xarray
     from numpy.typing import ArrayLike, NDArray
 
-__all__ = ['fit_line', 'pcf_line']
+__all__ = [
+    'LineAnalysis',
+    'analyze_line',
+    'fit_line',
+    'open_carpet',
+    'pcf_line',
+]
 
 MIN_FRAMES = 16
 """Fewest scans :func:`pcf_line` accepts, as for images."""
@@ -73,10 +81,13 @@ def pcf_line(
 
     Parameters
     ----------
-    carpet : array_like, shape (T, X) or (T, L, X)
+    carpet : array_like, shape (T, X) or (T, L, X), str or os.PathLike
         Intensities of one line scanned T times (scan ``t``, position
         ``x``), or of L lines scanned together (each analysed on its
-        own); integer or floating point, not modified.
+        own); integer or floating point, not modified. A path or an
+        :func:`ipcf.io.open_series` series is read by
+        :func:`open_carpet`: always ``(T, L, X)``, a file of one line
+        too.
     distance : int or sequence of int
         Distances in pixels, each >= 0 (0 is the autocorrelation).
         Without `periodic` each must be below ``X / 2``.
@@ -86,9 +97,9 @@ def pcf_line(
         Time between two scans of the line in seconds.
     line_time : float, optional
         The same as `dt`, by its line-scan name; give one of the two. If
-        None (the default) and `dt` is not given either, the
-        ``frame_interval`` of the carpet's metadata (an opened
-        :func:`ipcf.open_series`) is used where it has one.
+        None (the default) and `dt` is not given either, the line time
+        of a file or series (its stored ``line_time``, else its frame
+        interval; :func:`open_carpet`) is used where it has one.
     periodic : bool, optional, default: False
         Positions wrap around (a circular orbit): every position is a
         centre and ``x + d`` is taken modulo X. Else centres are the
@@ -162,6 +173,9 @@ def pcf_line(
     (32, 2, 8)
 
     """
+    stored_time = None
+    if isinstance(carpet, str | os.PathLike) or hasattr(carpet, 'metadata'):
+        carpet, stored_time = open_carpet(carpet)
     if not hasattr(carpet, 'shape') or not hasattr(carpet, 'dtype'):
         carpet = numpy.asarray(carpet)
     ndim = len(carpet.shape)
@@ -185,7 +199,7 @@ def pcf_line(
     nbins = check_int(nbins, 'nbins', minimum=2)
     mode = check_choice(mode, 'mode', MODES)
     truncate = check_bool(truncate, 'truncate')
-    dt = _line_time(carpet, dt, line_time)
+    dt = _line_time(stored_time, dt, line_time)
     num_threads = number_threads(num_threads)
     progress = check_bool(progress, 'progress')
     compute = _engine(engine)
@@ -432,16 +446,12 @@ def _engine(engine: Any) -> Any:
     return engines.get(engine)
 
 
-def _line_time(carpet: Any, dt: Any, line_time: Any) -> float:
+def _line_time(stored: float | None, dt: Any, line_time: Any) -> float:
     """Return the time between scans from dt, line_time or metadata."""
     dt = check_positive(dt, 'dt')
     if line_time is None:
-        if dt == 1.0:
-            interval = getattr(
-                getattr(carpet, 'metadata', None), 'frame_interval', None
-            )
-            if interval:
-                return check_positive(float(interval), 'frame_interval')
+        if dt == 1.0 and stored is not None:
+            return check_positive(stored, 'line_time')
         return dt
     line_time = check_positive(line_time, 'line_time')
     if dt != 1.0 and dt != line_time:
@@ -567,3 +577,428 @@ def fit_line(
     )
     fit['offsets'] = chosen
     return fit
+
+
+def open_carpet(
+    source: Any,
+    /,
+    *,
+    channel: int | None = None,
+    z: int | None = None,
+    key: str | None = None,
+) -> tuple[Any, float | None]:
+    """Return a line-scan file as a ``(T, L, X)`` carpet and its line time.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or ipcf.io.Series
+        A file :func:`ipcf.io.open_series` opens, read as ``(scan, line,
+        position)``: a TIFF (or any series) whose frames are lines,
+        ``(T, 1, X)``, or of L lines scanned together, ``(T, L, X)``; a
+        TIFF of one 2-D page, read as ``(time, position)``; a SimFCS
+        ``.b64`` carpet (a name holding ``carpet``). An opened series is
+        taken as it is.
+    channel, z, key : optional
+        As for :func:`ipcf.io.open_series`.
+
+    Returns
+    -------
+    carpet : array_like, shape (T, L, X)
+        Lazily read, except a TIFF page (memory-mapped where the file
+        allows, else read).
+    line_time : float or None
+        Seconds between two scans: the ``line_time`` that
+        :func:`ipcf.io.imwrite` stored, else the file's frame interval
+        (of frames that are lines; a 2-D page declares none), else None.
+
+    Raises
+    ------
+    ValueError
+        If the file holds no 3-D series (T, L, X) nor one 2-D page.
+    FileNotFoundError
+        If `source` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ipcf.io import imwrite
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> lines = numpy.ones((64, 1, 16), numpy.uint16)
+    >>> path = pathlib.Path(tmp.name) / 'carpet.tif'
+    >>> path = imwrite(path, lines, metadata={'line_time': 0.001})
+    >>> carpet, line_time = open_carpet(path)
+    >>> carpet.shape, line_time
+    ((64, 1, 16), 0.001)
+    >>> del carpet
+    >>> tmp.cleanup()
+
+    """
+    from . import io
+
+    if hasattr(source, 'metadata') and hasattr(source, 'shape'):
+        return source, _series_line_time(source.metadata)
+    page = _tiff_page(source)
+    if page is not None:
+        stored = io.read_metadata(source)
+        interval = _stored_time(stored)
+        return page[:, None, :], interval
+    series = io.open_series(source, channel=channel, z=z, key=key)
+    if series.ndim != 3:
+        msg = (
+            f'{os.fspath(source)!r} holds a series of dims {series.dims}; '
+            'expected (scans, lines, positions): select a channel and z'
+        )
+        raise ValueError(msg)
+    return series, _series_line_time(series.metadata)
+
+
+def _series_line_time(metadata: Any) -> float | None:
+    """Return the line time a series' metadata give, or None."""
+    stored = getattr(metadata, 'stored', None) or {}
+    interval = _stored_time(stored)
+    if interval is None:
+        interval = getattr(metadata, 'frame_interval', None)
+    return None if interval is None else float(interval)
+
+
+def _stored_time(stored: Any) -> float | None:
+    """Return line_time (or a frame interval) of stored metadata."""
+    for name in ('line_time', 'frame_interval', 'frame_time', 'dt'):
+        value = stored.get(name) if hasattr(stored, 'get') else None
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+    return None
+
+
+def _tiff_page(source: Any) -> Any:
+    """Return the (T, X) image of a TIFF of one 2-D page, else None."""
+    from ._files import file_kind
+
+    if not isinstance(source, str | os.PathLike):
+        return None
+    path = os.fspath(source)
+    if not os.path.isfile(path) or file_kind(pathlib.Path(path)) != 'tiff':
+        return None
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        shape = tuple(int(n) for n in tif.series[0].shape)
+    if len([n for n in shape if n > 1]) > 2 or len(shape) < 2:
+        return None
+    if len(shape) > 2 and numpy.prod(shape[:-2]) > 1:
+        return None
+    try:
+        image = tifffile.memmap(path, mode='r')
+    except ValueError:  # compressed or not contiguous: read it
+        image = tifffile.imread(path)
+    return image.reshape(shape[-2:])
+
+
+class LineAnalysis:
+    """The line-scan pCF as an analysis for :func:`ipcf.pipeline.run`.
+
+    The carpet ``(T, L, X)`` is an image series of L rows; blocks are
+    ranges of lines and positions with a halo of the largest distance
+    along x. A circular orbit is given to the pipeline padded with its
+    own ends (:func:`analyze_line`), so its halo wraps. Stores ``pcf``
+    with dims ``('line', 'x', 'offset', 'delay')``, as :func:`pcf_line`
+    returns it of a 3-D carpet.
+
+    Parameters
+    ----------
+    distance, nbins, periodic, truncate, mode, engine :
+        As for :func:`pcf_line`.
+
+    Examples
+    --------
+    >>> analysis = LineAnalysis(distance=[2, 4], nbins=8)
+    >>> analysis.name, analysis.halo, analysis.plan(100).nframes
+    ('pcf', (0, 4), 64)
+
+    """
+
+    name = 'pcf'
+    nchannels = 1
+    min_frames = MIN_FRAMES
+
+    def __init__(
+        self,
+        *,
+        distance: int | Sequence[int],
+        nbins: int = 32,
+        periodic: bool = False,
+        truncate: bool = True,
+        mode: str = 'circular',
+        engine: str = 'auto',
+    ) -> None:
+        self.periodic = check_bool(periodic, 'periodic')
+        # the width is checked with the data (check_shape)
+        self.distances = check_distances(distance, 2**62, periodic=True)
+        self.nbins = check_int(nbins, 'nbins', minimum=2)
+        self.truncate = check_bool(truncate, 'truncate')
+        self.mode = check_choice(mode, 'mode', MODES)
+        self.engine = engine
+        self._compute = _engine(engine)
+        self.offsets = signed_offsets(self.distances)
+        self.halo = (0, max(self.distances))
+
+    def check_shape(self, height: int, width: int) -> None:
+        """Raise ValueError if lines of `width` positions are too short."""
+        hx = self.halo[1]
+        # a periodic input arrives padded by the halo on both sides
+        check_distances(
+            self.distances,
+            width - 2 * hx if self.periodic else width,
+            periodic=self.periodic,
+        )
+
+    def plan(self, nframes: int) -> Plan:
+        """Return the engine plan for a carpet of `nframes` scans."""
+        if nframes < MIN_FRAMES:
+            msg = (
+                f'the carpet has {nframes} scans; at least {MIN_FRAMES} '
+                'are needed'
+            )
+            raise ValueError(msg)
+        used = 2 ** int(math.log2(nframes)) if self.truncate else nframes
+        return Plan(
+            offsets=numpy.stack(
+                [self.offsets, numpy.zeros_like(self.offsets)], axis=1
+            ),
+            halo=self.halo,
+            nframes=used,
+            edges=tuple(int(e) for e in logbins(used // 2, self.nbins)),
+            mode=self.mode,
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        """Return the options that define the analysis (JSON types)."""
+        return {
+            'kind': 'line',
+            'distance': list(self.distances),
+            'nbins': self.nbins,
+            'periodic': self.periodic,
+            'truncate': self.truncate,
+            'mode': self.mode,
+            'engine': getattr(self._compute, 'NAME', 'reference'),
+        }
+
+    def schema(
+        self,
+        plan: Plan,
+        grid: tuple[int, int],
+        origin: tuple[int, int],
+        *,
+        dt: float,
+        **attrs: Any,
+    ) -> Any:
+        """Return the store schema of the whole result."""
+        from . import __version__
+        from .store import Schema, Variable
+
+        nlines, width = grid
+        y0, x0 = origin
+        if self.periodic:
+            x0 -= self.halo[1]
+        coords: dict[str, tuple[tuple[str, ...], Any]] = {
+            'x': (('x',), numpy.arange(x0, x0 + width)),
+            'offset': (('offset',), numpy.asarray(self.offsets)),
+            'distance': (('offset',), numpy.abs(self.offsets)),
+            'delay': (('delay',), bin_delays(plan.edges) * dt),
+            'bin_edge': (('delay',), numpy.asarray(plan.edges)),
+            'line': (('line',), numpy.arange(y0, y0 + nlines)),
+        }
+        shape = (nlines, width, len(self.offsets), len(plan.edges))
+        return Schema(
+            {'pcf': Variable(('line', 'x', 'offset', 'delay'), shape)},
+            coords=coords,
+            attrs={
+                **self.parameters(),
+                'dt': dt,
+                'frames': plan.nframes,
+                **attrs,
+                'version': __version__,
+            },
+            name='pcf',
+        )
+
+    def compute(
+        self,
+        channels: list[Any],
+        plan: Plan,
+        mask: NDArray[numpy.bool_] | None,
+        *,
+        num_threads: int,
+    ) -> dict[str, NDArray[numpy.float32]]:
+        """Return ``pcf`` (line, x, offset, delay) of one block."""
+        values = line_values(
+            channels[0],
+            self.offsets,
+            nframes=plan.nframes,
+            edges=plan.edges,
+            mode=plan.mode,
+            periodic=False,
+            mask=mask,
+            engine=self._compute,
+            num_threads=num_threads,
+        )
+        return {'pcf': values}
+
+
+def analyze_line(
+    source: Any,
+    output: str | os.PathLike[str],
+    /,
+    *,
+    distance: int | Sequence[int],
+    nbins: int = 32,
+    line_time: float | None = None,
+    periodic: bool = False,
+    truncate: bool = True,
+    mode: str = 'circular',
+    bleach: str | None = None,
+    mask: ArrayLike | None = None,
+    block: int = 64,
+    engine: str = 'auto',
+    scheduler: str = 'threads',
+    num_threads: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    channel: int | None = None,
+    z: int | None = None,
+) -> pathlib.Path:
+    """Compute the pCF carpet of a line scan block by block into a store.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, ipcf.io.Series or array_like
+        A line-scan file (see :func:`open_carpet`), or a carpet
+        ``(T, X)`` or ``(T, L, X)`` in memory.
+    output : str or os.PathLike
+        Result store, ``.h5`` or ``.zarr``; read it with
+        :func:`ipcf.load_result`.
+    distance, nbins, periodic, truncate, mode, engine :
+        As for :func:`pcf_line`.
+    line_time : float, optional
+        Seconds between scans; default from the file (see
+        :func:`open_carpet`), else 1.
+    bleach : str, optional
+        Photobleaching correction ``METHOD[:param]`` of every position
+        (:func:`ipcf.bleach.parse_method`); default None, none, as
+        :func:`pcf_line`.
+    mask : array_like of bool, shape (L, X), optional
+        Centre positions to analyse.
+    block : int, optional, default: 64
+        Lines and positions of a block; each block reads all scans of
+        its positions and the halo.
+    scheduler, num_threads, resume, overwrite, progress :
+        As for :func:`ipcf.pipeline.analyze`: an interrupted run
+        continues with ``resume=True``.
+    channel, z : int, optional
+        The plane of a multi-dimensional file.
+
+    Returns
+    -------
+    pathlib.Path
+        The store. :func:`ipcf.load_result` gives ``pcf`` with dims
+        ``('line', 'x', 'offset', 'delay')``, equal to
+        :func:`pcf_line` of the ``(T, L, X)`` carpet.
+
+    Examples
+    --------
+    >>> import tempfile, ipcf
+    >>> carpet = numpy.random.default_rng(0).poisson(100, (256, 32))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = analyze_line(carpet, f'{tmp}/line.h5', distance=[2, 4],
+    ...                         nbins=8, block=8, line_time=1e-3)
+    ...     result = ipcf.load_result(path)
+    >>> result.dims, result.shape
+    (('line', 'x', 'offset', 'delay'), (1, 24, 4, 8))
+
+    """
+    from .pipeline import run
+
+    analysis = LineAnalysis(
+        distance=distance,
+        nbins=nbins,
+        periodic=periodic,
+        truncate=truncate,
+        mode=mode,
+        engine=engine,
+    )
+    data, stored_time, reopen = _pipeline_source(source, channel, z)
+    shape = tuple(int(n) for n in data.shape)
+    if len(shape) != 3:
+        msg = (
+            f'carpet.shape={shape} is not 2-D (scans, positions) or 3-D '
+            '(scans, lines, positions)'
+        )
+        raise ValueError(msg)
+    check_distances(analysis.distances, shape[-1], periodic=periodic)
+    if line_time is None:
+        line_time = 1.0 if stored_time is None else stored_time
+    line_time = check_positive(line_time, 'line_time')
+    if mask is not None:
+        mask = check_mask(mask, shape[1:])
+    hx = analysis.halo[1]
+    if periodic and hx:
+        data, reopen = _Orbit(data, hx), False
+        if mask is not None:
+            mask = numpy.concatenate(
+                [mask[:, -hx:], mask, mask[:, :hx]], axis=1
+            )
+    selection = {'channel': channel, 'z': z}
+    return run(
+        analysis,
+        [source if reopen else data],
+        output,
+        selections=[selection] if reopen else None,
+        dt=line_time,
+        bleach=bleach,
+        mask=mask,
+        block=block,
+        scheduler=scheduler,
+        num_threads=num_threads,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+def _pipeline_source(
+    source: Any, channel: int | None, z: int | None
+) -> tuple[Any, float | None, bool]:
+    """Return (carpet (T, L, X), line time, whether to reopen source)."""
+    if isinstance(source, str | os.PathLike):
+        data, interval = open_carpet(source, channel=channel, z=z)
+        # a file of frames is reopened by every block, a page is not
+        return data, interval, _tiff_page(source) is None
+    if hasattr(source, 'metadata') and hasattr(source, 'shape'):
+        return (*open_carpet(source), False)
+    if not hasattr(source, 'shape') or not hasattr(source, 'dtype'):
+        source = numpy.asarray(source)
+    if len(source.shape) == 2:
+        source = source[:, None, :]
+    return source, None, False
+
+
+class _Orbit:
+    """A ``(T, L, X)`` carpet padded with its own ends along x (lazy)."""
+
+    def __init__(self, data: Any, halo: int) -> None:
+        self.data = data
+        self.halo = int(halo)
+        t, lines, width = (int(n) for n in data.shape)
+        self.shape = (t, lines, width + 2 * self.halo)
+        self.dtype = numpy.dtype(data.dtype)
+        self.ndim = 3
+
+    def __getitem__(self, key: Any) -> Any:
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (3 - len(key))
+        width = self.shape[2] - 2 * self.halo
+        columns = numpy.arange(self.shape[2])[key[2]]
+        values = numpy.asarray(self.data[key[0], key[1]])
+        return values[..., (columns - self.halo) % width]

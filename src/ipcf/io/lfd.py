@@ -9,6 +9,10 @@ file is first opened, which checks the header and finds the shape:
 - ``.z64``: a zlib stream of two int32 (side, number of images) and
   square float32 images (at most 256). The stream is decompressed once,
   when the series is first read.
+- a line-scan carpet, a ``.b64`` file whose name holds ``carpet`` (as
+  SimFCS names them): int16 lines after one int32 giving their length,
+  read as a ``(T, 1, X)`` series of one-line frames (scan, line,
+  position) for :func:`ipcf.pcf_line`.
 
 Neither format stores a pixel size or a frame interval; give them with
 the analysis (``pixel_size=``, ``dt=``). SimFCS ``.bin``/``.raw`` files
@@ -66,9 +70,9 @@ def open_lfd(
     Returns
     -------
     numpy.memmap or ArrayView
-        Shape ``(T, H, W)``: a read-only memory map of int16 for B64, a
-        view of float32 for Z64. Both pickle as the file's name and
-        layout.
+        Shape ``(T, H, W)``: a read-only memory map of int16 for B64
+        (``(T, 1, X)`` of a carpet), a view of float32 for Z64. Both
+        pickle as the file's name and layout.
 
     Raises
     ------
@@ -181,7 +185,11 @@ def _lfd_info(path: Any) -> dict[str, Any]:
         raise
     except Exception as exc:
         raise file_error(what, exc) from exc
-    if axes == 'YX' and len(shape) == 2 and shape[0] == shape[1]:
+    carpet = 'carpet' in pathlib.Path(text).name.lower()
+    if suffix == '.b64' and carpet and axes == 'YX' and len(shape) == 2:
+        # lines of a line scan: one frame per scan, one row per frame
+        shape = (shape[0], 1, shape[1])
+    elif axes == 'YX' and len(shape) == 2 and shape[0] == shape[1]:
         shape = (1, *shape)
     elif len(shape) != 3 or axes[1:] != 'YX':
         msg = (
