@@ -888,7 +888,7 @@ def analyze_line(
         (:func:`ipcf.bleach.parse_method`); default None, none, as
         :func:`pcf_line`.
     mask : array_like of bool, shape (L, X), optional
-        Centre positions to analyse.
+        Centre positions to analyse; ``(X,)`` of a single line.
     block : int, optional, default: 64
         Lines and positions of a block; each block reads all scans of
         its positions and the halo.
@@ -940,6 +940,9 @@ def analyze_line(
         line_time = 1.0 if stored_time is None else stored_time
     line_time = check_positive(line_time, 'line_time')
     if mask is not None:
+        mask = numpy.asarray(mask)
+        if mask.ndim == 1 and shape[1] == 1:  # of a (T, X) carpet
+            mask = mask[None]
         mask = check_mask(mask, shape[1:])
     hx = analysis.halo[1]
     if periodic and hx:

@@ -373,7 +373,7 @@ class ResultWriter:
             var = self.schema.variables[key]
             array = self._arrays[key]
             block = numpy.asarray(block, dtype=var.dtype)
-            if var.dims[:2] == ('y', 'x'):
+            if var.dims[:2] in _ROWS:
                 ny, nx = block.shape[:2]
                 array[y : y + ny, x : x + nx] = block
             elif var.dims[:3] == ('z', 'y', 'x') and z is not None:
@@ -729,6 +729,9 @@ class BlockRecord:
 # dims along which a chunk holds one index: a plane, a channel, a pair
 _SINGLE_CHUNK_DIMS = ('z', 'channel', 'neighbour_channel')
 
+_ROWS = (('y', 'x'), ('line', 'x'))
+"""Leading dims of variables written block by block (line scans: lines)."""
+
 
 def _chunk_shape(
     var: Variable, chunks: tuple[int, int]
@@ -745,11 +748,11 @@ def _chunk_shape(
 
     """
     at = 1 if var.dims[:1] == ('z',) else 0
-    if var.dims[at : at + 2] != ('y', 'x') or len(var.shape) < at + 2:
+    if var.dims[at : at + 2] not in _ROWS or len(var.shape) < at + 2:
         return None
     sizes = []
     for dim, size in zip(var.dims, var.shape, strict=True):
-        if dim == 'y':
+        if dim in ('y', 'line'):
             size = min(chunks[0], size)
         elif dim == 'x':
             size = min(chunks[1], size)
