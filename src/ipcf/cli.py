@@ -495,8 +495,9 @@ def _parser() -> argparse.ArgumentParser:
         f'{kind} {",".join(map(str, shape))}'
         for kind, (shape, _) in _SIMULATIONS.items()
     )
+    shapes += '; line 16384,64 (T,X)'
     p = command('simulate', _cmd_simulate, 'write a simulated image series')
-    p.add_argument('kind', choices=list(_SIMULATIONS), help='simulation')
+    p.add_argument('kind', choices=[*_SIMULATIONS, 'line'], help='simulation')
     add_output(
         p, help='.bin (+ .json sidecar), .tif, .h5, .zarr; spim: directory'
     )
@@ -510,6 +511,7 @@ def _parser() -> argparse.ArgumentParser:
     add(p, 'shape', help=f'series shape [T,]H,W (default: {shapes})')
     add(p, 'seed', *_SIMULATION_OPTIONS)
     add(p, 'overwrite')
+    _add_line_simulation(p)
 
     p = command('info', _cmd_info, 'describe an image series or result')
     p.add_argument('path', nargs='+', help='file, directory or glob')
@@ -573,6 +575,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add(p, 'pixel_size', 'psf_radius', help='--maps: as for ipcf maps')
     _add_fcs_commands(command)
+    _add_line_commands(command)
 
     p = command('bench', _cmd_bench, 'time backends, engines or the pipeline')
     p.add_argument('what', choices=_BENCHES, help='what to time')
@@ -585,7 +588,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     kinds = 'mean|trace|curve|carpet|polar|lines|image|roi|maps'
-    kinds += '|acf|brightness'
+    kinds += '|acf|brightness|line'
     p = command('plot', _cmd_plot, 'draw a figure of a result or a series')
     p.add_argument('path', help='result store (.h5, .zarr) or image series')
     add_output(p, help='figure: .png, .svg or .pdf')
@@ -637,6 +640,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from . import simulate
 
+    if args.kind == 'line' or any(
+        getattr(args, name) is not None for name in _LINE_SIMULATION
+    ):
+        return _simulate_line(args)
     shape, accepted = _SIMULATIONS[args.kind]
     options: dict[str, Any] = {'seed': args.seed, 'progress': args.progress}
     for name in _SIMULATION_OPTIONS:
@@ -1437,3 +1444,168 @@ def _median(values: Any) -> float:
     values = numpy.asarray(values, dtype=numpy.float64)
     values = values[numpy.isfinite(values)]
     return float(numpy.median(values)) if values.size else math.nan
+
+
+# line scans --------------------------------------------------------------
+
+# options of ipcf simulate that only line scans take -> line_scan keyword
+_LINE_SIMULATION = {
+    'line_time': 'line_time',
+    'pixel_time': 'pixel_time',
+    'barrier': 'barrier',
+    'crossing': 'crossing',
+}
+
+
+def _add_line_commands(command: Callable[..., Any]) -> None:
+    """Add ``ipcf line``: the blocked pCF carpet of a line scan."""
+    from ._options import nonnegative_int, positive_float
+
+    p = command(
+        'line', _cmd_line, 'blocked pCF carpet of a line scan into a store'
+    )
+    p.add_argument(
+        'path',
+        metavar='SRC',
+        help='the line scan: a TIFF of one-line frames (T, 1, X) or of '
+        'lines (T, L, X), a TIFF of one 2-D page (time, position), a '
+        'SimFCS *carpet*.b64 or any series ipcf opens',
+    )
+    add_output(p, help='result store: .h5 or .zarr')
+    p.add_argument(
+        '--distance',
+        type=nonnegative_int,
+        nargs='+',
+        required=True,
+        metavar='D',
+        help='distances in positions (pixels); 0 is the autocorrelation',
+    )
+    p.add_argument(
+        '--periodic',
+        action='store_true',
+        help='a circular orbit: positions wrap around',
+    )
+    p.add_argument(
+        '--line-time',
+        type=positive_float,
+        metavar='S',
+        help='seconds between two scans (default: from the file, else 1)',
+    )
+    add(p, 'bins')
+    add(
+        p,
+        'bleach',
+        default='none',
+        help='photobleaching correction of every position: exp, exp2, '
+        'poly[:DEGREE], filter[:SIZE] (a bare N is filter:N) or none',
+    )
+    add(p, 'block', help='lines and positions per block')
+    add(p, 'channel', 'z', 'mode', 'engine')
+    add(p, 'scheduler', 'threads', 'resume', 'overwrite')
+
+
+def _add_line_simulation(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``ipcf simulate line`` to ``ipcf simulate``."""
+    from ._options import nonnegative_float, positive_float
+
+    for flag, kind, text in (
+        ('--line-time', positive_float, 'line: seconds between scans'),
+        ('--pixel-time', positive_float, 'line: pixel dwell in seconds'),
+        ('--barrier', nonnegative_float, 'line: a wall at UM along it'),
+        ('--crossing', nonnegative_float, 'line: chance to cross the wall'),
+    ):
+        p.add_argument(flag, type=kind, help=text, metavar=flag[2:].upper())
+
+
+def _cmd_line(args: argparse.Namespace) -> int:
+    from .line import analyze_line
+
+    output = output_of(args)
+    _require('dask', *_zarr_for(args.path, output))
+    try:
+        path = analyze_line(
+            args.path,
+            output,
+            distance=args.distance,
+            nbins=args.bins,
+            line_time=args.line_time,
+            periodic=args.periodic,
+            mode=args.mode,
+            bleach=args.bleach,
+            block=args.block,
+            engine=args.engine,
+            scheduler=args.scheduler,
+            num_threads=args.threads,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=args.progress,
+            channel=args.channel,
+            z=args.z,
+        )
+    except ValueError as exc:
+        # the library's keywords, in the command's options
+        text = re.sub(r'\bperiodic=True\b', '--periodic', str(exc))
+        text = re.sub(r'\bline_time=', '--line-time ', text)
+        if text == str(exc):
+            raise
+        raise ValueError(text) from None
+    from .store import load_result
+
+    result = load_result(path)
+    print(
+        f'wrote {path} {dict(result.sizes)}, line time '
+        f'{result.attrs["dt"]:g} s'
+    )
+    return 0
+
+
+def _simulate_line(args: argparse.Namespace) -> int:
+    """Write a simulated line scan as a (T, 1, X) series."""
+    from . import simulate
+    from .io import imwrite
+
+    if args.kind != 'line':
+        given = [
+            '--' + name.replace('_', '-')
+            for name in _LINE_SIMULATION
+            if getattr(args, name) is not None
+        ]
+        msg = f'{given[0]} applies to line simulations only'
+        raise ValueError(msg)
+    for name in _SIMULATION_OPTIONS:
+        if name != 'diffusion' and getattr(args, name) is not None:
+            flag = '--' + name.replace('_', '-')
+            msg = f'{flag} does not apply to line simulations'
+            raise ValueError(msg)
+    nscans, width = 16384, 64
+    if args.shape is not None:
+        if len(args.shape) != 2:
+            msg = (
+                f'--shape {",".join(map(str, args.shape))}: a line scan '
+                'is T,X (scans, positions)'
+            )
+            raise ValueError(msg)
+        nscans, width = args.shape
+    if args.frames is not None:
+        nscans = args.frames
+    options: dict[str, Any] = {
+        'shape': (nscans, width),
+        'seed': args.seed,
+        'progress': args.progress,
+    }
+    if args.diffusion is not None:
+        if len(args.diffusion) != 1:
+            msg = '--diffusion: a line scan simulates one coefficient'
+            raise ValueError(msg)
+        options['diffusion'] = args.diffusion[0]
+    for name, keyword in _LINE_SIMULATION.items():
+        if getattr(args, name) is not None:
+            options[keyword] = getattr(args, name)
+    output = output_of(args)
+    _require(*_zarr_for(output))
+    sim = simulate.line_scan(**options)
+    # one line per frame: what ipcf line and ipcf.pcf_line read
+    lines = sim.data[:, None, :]
+    imwrite(output, lines, metadata=sim.truth, overwrite=args.overwrite)
+    print(f'wrote {output} {lines.shape} {lines.dtype}')
+    return 0

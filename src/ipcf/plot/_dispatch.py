@@ -48,6 +48,7 @@ KINDS = (
     'maps',
     'acf',
     'brightness',
+    'line',
 )
 """Figure kinds of :func:`draw` (and ``ipcf plot --kind``)."""
 
@@ -89,7 +90,8 @@ def draw(
         (:func:`ipcf.maps` and :func:`maps`). Imaging FCS and N&B results
         (stores with an ``acf``, ``fcs`` or ``nb`` group) draw ``'maps'``,
         ``'acf'`` and ``'brightness'`` as :func:`ipcf.plot.fcs.draw_fcs`
-        says.
+        says. ``'line'`` draws a line-scan result
+        (:func:`ipcf.plot.line.pcf_carpet`) beside its carpet.
     data : str or path or array_like, optional
         The image series of a result.
     pixel : (y, x), optional
@@ -147,6 +149,8 @@ def draw(
         what = 'an ACF result' if kind == 'acf' else 'an N&B result'
         msg = f'kind {kind!r} needs {what} (of ipcf acf or ipcf nb)'
         raise ValueError(msg)
+    if kind == 'line':
+        return _draw_line(source, data=data, pixel_size=pixel_size)
     if pixel_size is not None:
         pixel_size = check_positive(pixel_size, 'pixel_size')
     if psf_radius is not None:
@@ -249,3 +253,23 @@ def _delay_bin(result: Any, seconds: Any) -> int:
         msg = f'delay={seconds:g} is outside the delays 0..{last:g} {unit}'
         raise ValueError(msg)
     return int(numpy.argmin(numpy.abs(delays - seconds)))
+
+
+def _draw_line(source: Any, *, data: Any, pixel_size: Any) -> Figure:
+    """Return the pCF carpet figure of a line-scan result."""
+    from ..line import open_carpet
+    from .line import pcf_carpet
+
+    result = read_result(source) if is_path(source) else source
+    if 'offset' not in getattr(result, 'dims', ()):
+        msg = "kind 'line' needs a line-scan result (of ipcf line)"
+        raise ValueError(msg)
+    if pixel_size is not None:
+        pixel_size = check_positive(pixel_size, 'pixel_size')
+    if data is None:
+        data = source_of(result, source if is_path(source) else None)
+    carpet = None
+    if data is not None:
+        carpet = open_carpet(data)[0] if is_path(data) else data
+        carpet = numpy.asarray(carpet[:])
+    return pcf_carpet(result, carpet, pixel_size=pixel_size)
