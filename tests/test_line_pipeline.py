@@ -94,7 +94,10 @@ def test_tiff_page(lines, tmp_path):
         periodic=True,
         block=9,
     )
-    _check(ipcf.load_result(path), expected)
+    result = ipcf.load_result(path)
+    _check(result, expected)
+    # read into memory, the carpet is still named by its file
+    assert result.attrs['source'] == 'page.tif'
 
 
 class Interrupt(Exception):

@@ -741,6 +741,8 @@ class LineAnalysis:
         self._compute = _engine(engine)
         self.offsets = signed_offsets(self.distances)
         self.halo = (0, max(self.distances))
+        # the file a carpet read into memory or padded came from
+        self.source: str | None = None
 
     def check_shape(self, height: int, width: int) -> None:
         """Raise ValueError if lines of `width` positions are too short."""
@@ -817,6 +819,7 @@ class LineAnalysis:
                 'dt': dt,
                 'frames': plan.nframes,
                 **attrs,
+                **({'source': self.source} if self.source else {}),
                 'version': __version__,
             },
             name='pcf',
@@ -952,6 +955,10 @@ def analyze_line(
                 [mask[:, -hx:], mask, mask[:, :hx]], axis=1
             )
     selection = {'channel': channel, 'z': z}
+    if isinstance(source, str | os.PathLike) and not reopen:
+        from ._sources import relative_source
+
+        analysis.source = relative_source(source, output)
     return run(
         analysis,
         [source if reopen else data],
