@@ -241,6 +241,9 @@ def test_public_names():
         'two_species',
         'detector_array',
         'line_scan',
+        'anomalous',
+        'confined',
+        'immobile',
     }
     assert set(simulate.__all__) == names
     assert all(hasattr(simulate, name) for name in names)
