@@ -18,6 +18,8 @@ import numpy
 from .._validate import check_int, check_positive, check_series
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from numpy.typing import NDArray
@@ -81,6 +83,32 @@ def figure_axes(
 
     fig = Figure(figsize=figsize, layout='constrained')
     return fig, fig.add_subplot(projection='polar' if polar else None)
+
+
+def panel_row(
+    axes: Sequence[Axes] | None,
+    count: int,
+    /,
+    *,
+    panel: tuple[float, float],
+    message: str,
+) -> tuple[Figure, list[Axes]]:
+    """Return a figure and `count` axes in a row: those given, or new ones.
+
+    `panel` is the size in inches of one new panel; `message` is raised as
+    ValueError, formatted with ``given`` (the number of axes), when
+    `axes` does not hold `count` axes.
+    """
+    if axes is None:
+        from matplotlib.figure import Figure
+
+        width, height = panel
+        fig = Figure(figsize=(width * count, height), layout='constrained')
+        return fig, list(numpy.atleast_1d(fig.subplots(1, count)))
+    axes = list(axes)
+    if len(axes) != count:
+        raise ValueError(message.format(given=len(axes)))
+    return axes[0].figure, axes
 
 
 def image_figsize(

@@ -32,6 +32,7 @@ from ._common import (
     delay_unit,
     figure_axes,
     limits,
+    panel_row,
     spatial,
 )
 
@@ -716,8 +717,6 @@ def _map_panels(
     title: Any = None,
 ) -> Figure:
     """Draw maps (y, x) of a dataset side by side with colour bars."""
-    from matplotlib.figure import Figure
-
     if isinstance(keys, str):
         keys = (keys,)
     keys = list(keys)
@@ -733,15 +732,12 @@ def _map_panels(
             msg = f'{key} has dims {tuple(dataset[key].dims)}, not (y, x)'
             raise ValueError(msg)
     scale, unit = spatial(pixel_size)
-    if axes is None:
-        fig = Figure(figsize=(4.2 * len(keys), 4), layout='constrained')
-        axes = list(numpy.atleast_1d(fig.subplots(1, len(keys))))
-    else:
-        axes = list(axes)
-        if len(axes) != len(keys):
-            msg = f'{len(keys)} maps to draw; {len(axes)} axes given'
-            raise ValueError(msg)
-        fig = axes[0].figure
+    fig, axes = panel_row(
+        axes,
+        len(keys),
+        panel=(4.2, 4),
+        message=f'{len(keys)} maps to draw; {{given}} axes given',
+    )
     bounds = _extent(dataset, scale)
     for axes_i, key in zip(axes, keys, strict=True):
         values = numpy.asarray(dataset[key].values, dtype=numpy.float64)

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from ._common import CMAP, colormap, delay_unit, format_delay, limits
+from ._common import (
+    CMAP,
+    colormap,
+    delay_unit,
+    format_delay,
+    limits,
+    panel_row,
+)
 from .fcs import _check_dataset, _fit_title, _map_panels
 
 if TYPE_CHECKING:
@@ -84,8 +91,6 @@ def imsd_curve(
     'σ² (µm²)'
 
     """
-    from matplotlib.figure import Figure
-
     from .._validate import check_choice
     from ..imsd import MODELS, PARAMETERS, fit_model
 
@@ -96,15 +101,12 @@ def imsd_curve(
     model = result.attrs.get('model', 'free')
     models = [check_choice(m, 'models', MODELS) for m in models]
     npanels = 2 if model == 'flow' else 1
-    if axes is None:
-        fig = Figure(figsize=(5.5 * npanels, 4.2), layout='constrained')
-        axes = list(numpy.atleast_1d(fig.subplots(1, npanels)))
-    else:
-        axes = list(axes)
-        if len(axes) != npanels:
-            msg = f'{npanels} axes needed for a {model!r} result'
-            raise ValueError(msg)
-        fig = axes[0].figure
+    fig, axes = panel_row(
+        axes,
+        npanels,
+        panel=(5.5, 4.2),
+        message=f'{npanels} axes needed for a {model!r} result',
+    )
     ax = axes[0]
     unit = delay_unit(result)
     tau = numpy.asarray(result['delay'], numpy.float64)
@@ -242,7 +244,6 @@ def stics_images(
 
     """
     import xarray
-    from matplotlib.figure import Figure
 
     from .._validate import check_int
 
@@ -275,15 +276,12 @@ def stics_images(
         pixel_size = None if pixel_size == 1.0 else pixel_size
     scale = 1.0 if pixel_size is None else float(pixel_size)
     unit = 'pixel' if pixel_size is None else 'µm'
-    if axes is None:
-        fig = Figure(figsize=(3.6 * len(delays), 3.4), layout='constrained')
-        axes = list(numpy.atleast_1d(fig.subplots(1, len(delays))))
-    else:
-        axes = list(axes)
-        if len(axes) != len(delays):
-            msg = f'{len(delays)} delays to draw; {len(axes)} axes given'
-            raise ValueError(msg)
-        fig = axes[0].figure
+    fig, axes = panel_row(
+        axes,
+        len(delays),
+        panel=(3.6, 3.4),
+        message=f'{len(delays)} delays to draw; {{given}} axes given',
+    )
     xi = numpy.asarray(correlation['xi'], numpy.float64) * scale
     eta = numpy.asarray(correlation['eta'], numpy.float64) * scale
     half = scale / 2

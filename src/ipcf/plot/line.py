@@ -24,6 +24,7 @@ from ._common import (
     delay_unit,
     limits,
     masked_note,
+    panel_row,
     spatial,
 )
 
@@ -99,17 +100,12 @@ def pcf_carpet(
     if carpet is not None:
         intensity = _intensity(carpet, result, line)
     npanels = 2 if intensity is None else 3
-    if axes is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(4.0 * npanels, 4.5), layout='constrained')
-        axes = fig.subplots(1, npanels, sharey=False)
-    else:
-        axes = list(axes)
-        if len(axes) != npanels:
-            msg = f'axes has {len(axes)} axes; {npanels} are needed here'
-            raise ValueError(msg)
-        fig = axes[0].figure
+    fig, axes = panel_row(
+        axes,
+        npanels,
+        panel=(4.0, 4.5),
+        message=f'axes has {{given}} axes; {npanels} are needed here',
+    )
     positions = result['x'].values
     delays = result['delay'].values
     if intensity is not None:
