@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._options import (
+from .._options import (
     ArgumentParser,
     add,
     add_compression,
@@ -45,8 +45,8 @@ from ._options import (
 
 __all__ = ['main']
 
-# the benchmarks/ folder of a source checkout: src/ipcf/cli.py -> ../..
-_BENCHMARKS = Path(__file__).resolve().parents[2] / 'benchmarks'
+# the benchmarks/ folder of a source checkout, three levels above
+_BENCHMARKS = Path(__file__).resolve().parents[3] / 'benchmarks'
 _BENCHES = ('correlate', 'engine', 'pipeline')
 
 # default (T, H, W) and the options besides --frames, --shape and --seed
@@ -365,7 +365,7 @@ def _one_line(
     exc: BaseException, args: argparse.Namespace | None = None
 ) -> str:
     """Return the message of exc in one line, in command-line terms."""
-    from ._files import OutputExistsError
+    from .._files import OutputExistsError
 
     if isinstance(exc, OutputExistsError):
         return f'{exc.path!r} exists; use --overwrite to replace it'
@@ -431,7 +431,7 @@ _KEYWORD_OPTIONS = {
 
 def _give_option(match: re.Match[str], args: argparse.Namespace) -> str:
     """Return ``give --option VALUE`` for ``pass keyword=`` of an option."""
-    from ._options import OPTIONS
+    from .._options import OPTIONS
 
     dest = _KEYWORD_OPTIONS.get(match['name'], match['name'])
     option = OPTIONS.get(dest)
@@ -444,7 +444,7 @@ def _give_option(match: re.Match[str], args: argparse.Namespace) -> str:
 
 def _option_text(match: re.Match[str], args: argparse.Namespace) -> str:
     """Return ``--option value`` for a keyword of the command's options."""
-    from ._options import OPTIONS
+    from .._options import OPTIONS
 
     dest = _KEYWORD_OPTIONS.get(match['name'], match['name'])
     option = OPTIONS.get(dest)
@@ -458,7 +458,7 @@ def _option_text(match: re.Match[str], args: argparse.Namespace) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = ArgumentParser(
         prog='ipcf',
@@ -511,7 +511,9 @@ def _parser() -> argparse.ArgumentParser:
     add(p, 'shape', help=f'series shape [T,]H,W (default: {shapes})')
     add(p, 'seed', *_SIMULATION_OPTIONS)
     add(p, 'overwrite')
-    _add_line_simulation(p)
+    from ._line import add_line_simulation
+
+    add_line_simulation(p)
 
     p = command('info', _cmd_info, 'describe an image series or result')
     p.add_argument('path', nargs='+', help='file, directory or glob')
@@ -574,8 +576,11 @@ def _parser() -> argparse.ArgumentParser:
         help='also write the maps of the result to OUTPUT_maps.h5',
     )
     add(p, 'pixel_size', 'psf_radius', help='--maps: as for ipcf maps')
-    _add_fcs_commands(command)
-    _add_line_commands(command)
+    from ._fcs import add_fcs_commands
+    from ._line import add_line_commands
+
+    add_fcs_commands(command)
+    add_line_commands(command)
 
     p = command('bench', _cmd_bench, 'time backends, engines or the pipeline')
     p.add_argument('what', choices=_BENCHES, help='what to time')
@@ -616,7 +621,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     _require('matplotlib')  # for the figures, before the simulation
-    from .demo import run_demo
+    from ..demo import run_demo
 
     def report(step: str, seconds: float, path: Path | None) -> None:
         where = f' -> {path}' if path is not None else ''
@@ -638,12 +643,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from . import simulate
+    from .. import simulate
+    from ._line import LINE_SIMULATION, simulate_line
 
     if args.kind == 'line' or any(
-        getattr(args, name) is not None for name in _LINE_SIMULATION
+        getattr(args, name) is not None for name in LINE_SIMULATION
     ):
-        return _simulate_line(args)
+        return simulate_line(args)
     shape, accepted = _SIMULATIONS[args.kind]
     options: dict[str, Any] = {'seed': args.seed, 'progress': args.progress}
     for name in _SIMULATION_OPTIONS:
@@ -689,8 +695,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from . import io
-    from .store import result_info
+    from .. import io
+    from ..store import result_info
 
     source = args.path[0] if len(args.path) == 1 else args.path
     _require(*_zarr_for(source))
@@ -729,8 +735,8 @@ def _units_lines(metadata: dict[str, Any]) -> dict[str, str]:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from . import io
-    from .convert import convert
+    from .. import io
+    from ..convert import convert
 
     source, output = sources_and_output(args)
     check_compression(args.compression, output)
@@ -764,7 +770,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_roi(args: argparse.Namespace) -> int:
-    from . import io, roi
+    from .. import io, roi
 
     source = args.paths[0] if len(args.paths) == 1 else args.paths
     _require('skimage', *_zarr_for(source))
@@ -789,7 +795,7 @@ def _cmd_roi(args: argparse.Namespace) -> int:
     )
     print(roi.format_roi(box))
     if args.output:
-        from . import plot
+        from .. import plot
 
         y0, y1, x0, x1 = box
         fig = plot.roi(
@@ -813,7 +819,7 @@ def _figure_format(output: str) -> str:
 
 def _save_figure(fig: Any, output: str, *, dpi: int) -> None:
     """Write a figure under a temporary name, renamed when complete."""
-    from ._files import publishing
+    from .._files import publishing
 
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     with publishing(output, overwrite=True) as part:
@@ -822,7 +828,7 @@ def _save_figure(fig: Any, output: str, *, dpi: int) -> None:
 
 def _refuse_inputs(output: Any, /, *inputs: Any) -> None:
     """Refuse an output that is, contains or lies inside an input."""
-    from ._files import check_not_input
+    from .._files import check_not_input
 
     check_not_input(output, [item for item in inputs if item is not None])
 
@@ -831,9 +837,11 @@ def _cmd_maps(args: argparse.Namespace) -> int:
     output = output_of(args)
     _refuse_inputs(output, args.result)
     _require(*_zarr_for(args.result, output))
-    if _fcs_group(args.result) is not None:
-        return _write_fcs_maps(args, output)
-    _refuse_acf_options(args)
+    from ._fcs import fcs_group, refuse_acf_options, write_fcs_maps
+
+    if fcs_group(args.result) is not None:
+        return write_fcs_maps(args, output)
+    refuse_acf_options(args)
     return _write_maps(
         args.result,
         output,
@@ -857,9 +865,9 @@ def _write_maps(
     overwrite: bool = False,
 ) -> int:
     """Write the maps of a stored result (``ipcf maps``, ``--maps``)."""
-    from . import analysis
-    from ._sources import source_of
-    from .plot._common import read_result
+    from .. import analysis
+    from .._sources import source_of
+    from ..plot._common import read_result
 
     result = read_result(result_path)
     units = _units(
@@ -894,7 +902,7 @@ def _units(
     needed: str = '',
 ) -> dict[str, float | None]:
     """Return the units of the maps; refuse if one is not known."""
-    from ._sources import physical_units
+    from .._sources import physical_units
 
     units = physical_units(
         {'pixel_size': pixel_size, 'psf_radius': psf_radius}, *records
@@ -919,7 +927,7 @@ def _describe(source: Any) -> str:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from .pipeline import analyze
+    from ..pipeline import analyze
 
     def report(stage: str, seconds: float) -> None:
         print(f'{stage:<12} {seconds:8.1f} s', flush=True)
@@ -1069,7 +1077,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     _figure_format(output)
     _refuse_inputs(output, args.path, args.data)
     _require('matplotlib', *_zarr_for(args.path, args.data))
-    from . import plot
+    from .. import plot
 
     fig = plot.draw(
         args.path,
@@ -1090,7 +1098,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     _require('matplotlib', *_zarr_for(args.path, args.data))
-    from .plot.report import write_report
+    from ..plot.report import write_report
 
     path = write_report(
         args.path,
@@ -1102,510 +1110,4 @@ def _cmd_report(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     print(f'wrote {path}')
-    return 0
-
-
-# imaging FCS and N&B ----------------------------------------------------
-
-# groups of imaging FCS and N&B results in a store
-_FCS_GROUPS = ('acf', 'fcs', 'nb')
-
-
-def _add_fcs_commands(command: Callable[..., Any]) -> None:
-    """Add ``ipcf acf`` and ``ipcf nb`` to the parser."""
-    p = command('acf', _cmd_acf, 'blocked imaging FCS: the ACF of every pixel')
-    add_sources(p, help='the series: a file, directory, glob or files')
-    add(p, 'bins', help='log correlator: logarithmic delay bins')
-    add(p, 'binning', 'correlator', 'tau_channels', 'dt')
-    add(
-        p,
-        'offset',
-        help='camera offset (and constant background) per pixel in '
-        'counts, subtracted from the means that normalise the curves',
-    )
-    add(
-        p,
-        'bleach',
-        default='none',
-        help='photobleaching correction: exp, exp2, poly[:DEGREE], '
-        'filter[:SIZE] (a bare N is filter:N) or none',
-    )
-    add(p, 'roi', 'mask')
-    add(p, 'block', help='result pixels (binned pixels) per block side')
-    add(p, 'channel', 'z', 'engine', 'gaps')
-    add(p, 'scheduler', 'cluster', 'workers', 'threads', 'resume', 'overwrite')
-    add(p, 'fit')
-    add(p, 'pixel_size', 'psf_radius', help='--fit: as for ipcf maps')
-    add(p, 'model', 'w_z', 'components', 'fit_range')
-
-    p = command(
-        'nb', _cmd_nb, 'blocked number and brightness (N&B) maps of a series'
-    )
-    add_sources(p, help='the series: a file, directory, glob or files')
-    add(
-        p,
-        'offset',
-        help='detector offset in counts, the mean of a dark pixel',
-    )
-    add(p, 'gain', 'readout_variance', 's_factor', 'detrend', 'dt')
-    add(p, 'roi', 'mask')
-    add(p, 'block', help='result pixels per block side')
-    add(p, 'channel', 'z', 'gaps')
-    add(p, 'scheduler', 'cluster', 'workers', 'threads', 'resume', 'overwrite')
-
-
-def _cmd_acf(args: argparse.Namespace) -> int:
-    from .fcs import AcfAnalysis
-
-    source, output = sources_and_output(args)
-    analysis = AcfAnalysis(
-        nbins=args.bins,
-        binning=args.binning,
-        offset=args.offset,
-        correlator=args.correlator,
-        channels=args.tau_channels,
-        engine=args.engine,
-    )
-    fit_output = None
-    units = None
-    if args.fit:
-        fit_output = _beside(output, 'fit')
-        _refuse_inputs(fit_output, source)
-        _check_fit_options(args)
-        # the fit needs units: refuse now, not after the whole ACF
-        units = _units(
-            args.pixel_size,
-            args.psf_radius,
-            source,
-            named=source,
-            needed=' for --fit',
-        )
-    else:
-        _refuse_fit_options(args)
-    path = _run_blocked(args, analysis, source, output, bleach=args.bleach)
-    print(f'wrote {path}')
-    if fit_output is None or units is None:
-        return 0
-    return _write_fit(
-        path,
-        fit_output,
-        args,
-        pixel_size=units['pixel_size'],
-        psf_radius=units['psf_radius'],
-    )
-
-
-def _cmd_nb(args: argparse.Namespace) -> int:
-    from .brightness import NbAnalysis
-    from .store import load_result
-
-    source, output = sources_and_output(args)
-    analysis = NbAnalysis(
-        offset=args.offset,
-        gain=args.gain,
-        readout_variance=args.readout_variance,
-        s_factor=args.s_factor,
-        detrend=args.detrend,
-    )
-    # the detrending acts on the offset-free counts, inside the analysis
-    path = _run_blocked(args, analysis, source, output, bleach=None)
-    nb = load_result(path, group=analysis.name)
-    medians = ', '.join(
-        f'{key} {_median(nb[key].values):.4g}'
-        for key in ('B_app', 'epsilon', 'n')
-    )
-    print(f'wrote {path}; medians: {medians}')
-    return 0
-
-
-def _run_blocked(
-    args: argparse.Namespace,
-    analysis: Any,
-    source: Any,
-    output: str,
-    *,
-    bleach: str | None,
-) -> Path:
-    """Run an analysis through the blocked pipeline, as ``analyze`` does."""
-    from ._binned import run_acf
-    from .pipeline import run
-
-    def report(stage: str, seconds: float) -> None:
-        print(f'{stage:<12} {seconds:8.1f} s', flush=True)
-
-    distributed = args.cluster is not None or args.scheduler not in {
-        'threads',
-        'processes',
-        'synchronous',
-    }
-    _require(
-        'dask',
-        *(['distributed'] if distributed else []),
-        *_zarr_for(source, output),
-        *_skimage_for(args.roi),
-    )
-    options = {
-        'dt': args.dt,
-        'bleach': bleach,
-        'roi': args.roi,
-        'mask': args.mask,
-        'block': args.block,
-        'scheduler': args.scheduler,
-        'cluster': args.cluster,
-        'num_workers': args.workers,
-        'num_threads': args.threads,
-        'resume': args.resume,
-        'overwrite': args.overwrite,
-        'progress': args.progress,
-        'gaps': args.gaps,
-        'report': report,
-    }
-    workers = _cluster_workers(args.quiet) if distributed else _no_context()
-    with workers:
-        if analysis.name == 'acf':
-            # binned pixels run on a binned view of the series
-            return run_acf(
-                analysis,
-                source,
-                output,
-                channel=args.channel,
-                z=args.z,
-                **options,
-            )
-        selections = [{'channel': args.channel, 'z': args.z}]
-        return run(
-            analysis, [source], output, selections=selections, **options
-        )
-
-
-def _beside(output: str | os.PathLike[str], what: str) -> Path:
-    """Return OUTPUT_what with the suffix of output, beside it."""
-    path = Path(output)
-    return path.with_name(f'{path.stem}_{what}{path.suffix}')
-
-
-def _check_fit_options(args: argparse.Namespace) -> None:
-    """Refuse a model without what it needs before any work."""
-    if args.model == 'spim' and args.w_z is None:
-        msg = '--model spim needs --w-z UM, the axial 1/e² radius'
-        raise ValueError(msg)
-    if args.model != 'spim' and args.w_z is not None:
-        msg = '--w-z applies to --model spim only'
-        raise ValueError(msg)
-
-
-def _fit_options_given(args: argparse.Namespace) -> list[str]:
-    """Return the flags of the fit options given on the command line."""
-    given = []
-    if args.model != '2d':
-        given.append('--model')
-    if args.w_z is not None:
-        given.append('--w-z')
-    if args.components != 1:
-        given.append('--components')
-    if args.fit_range is not None:
-        given.append('--fit-range')
-    return given
-
-
-def _refuse_fit_options(args: argparse.Namespace) -> None:
-    given = _fit_options_given(args)
-    if given:
-        msg = f'{given[0]} applies to --fit only; add --fit'
-        raise ValueError(msg)
-
-
-def _refuse_acf_options(args: argparse.Namespace) -> None:
-    """Refuse options of ACF fits for the maps of a pCF result."""
-    given = _fit_options_given(args)
-    if given:
-        msg = (
-            f'{given[0]} applies to ACF results (of ipcf acf) only; '
-            f'{args.result} holds a pCF result'
-        )
-        raise ValueError(msg)
-
-
-def _fcs_group(path: Any) -> str | None:
-    """Return the imaging FCS or N&B group of a store, None for others."""
-    from .store import result_groups
-
-    if not isinstance(path, str | os.PathLike):
-        return None
-    groups = result_groups(path)
-    if 'pcf' in groups:
-        return None
-    return next((g for g in _FCS_GROUPS if g in groups), None)
-
-
-def _write_fcs_maps(args: argparse.Namespace, output: str) -> int:
-    """Write the N and D maps of a stored ACF (``ipcf maps``)."""
-    from ._sources import source_of
-    from .store import load_result
-
-    group = _fcs_group(args.result)
-    if group != 'acf':
-        kind = 'N&B maps' if group == 'nb' else 'fitted N and D maps'
-        msg = (
-            f'{args.result} holds {kind} already; draw them with '
-            'ipcf plot --kind maps'
-        )
-        raise ValueError(msg)
-    if args.window != 1 or args.threshold != 2.0:
-        flag = '--window' if args.window != 1 else '--threshold'
-        msg = f'{flag} applies to pCF results only'
-        raise ValueError(msg)
-    _check_fit_options(args)
-    acf = load_result(args.result, group='acf')
-    units = _units(
-        args.pixel_size,
-        args.psf_radius,
-        acf.attrs,
-        source_of(acf, args.result),
-        named=args.result,
-    )
-    return _write_fit(
-        args.result,
-        output,
-        args,
-        pixel_size=units['pixel_size'],
-        psf_radius=units['psf_radius'],
-        acf=acf,
-    )
-
-
-def _write_fit(
-    acf_path: str | os.PathLike[str],
-    output: str | os.PathLike[str],
-    args: argparse.Namespace,
-    /,
-    *,
-    pixel_size: float | None,
-    psf_radius: float | None,
-    acf: Any = None,
-) -> int:
-    """Fit a stored ACF and write the N and D maps (group ``fcs``)."""
-    from ._sources import relative_source, source_of
-    from .fcs import fit_acf
-    from .store import load_result, provenance, save_result
-
-    if acf is None:
-        acf = load_result(acf_path, group='acf')
-    fit_range = args.fit_range
-    if fit_range is not None and not math.isfinite(fit_range[1]):
-        fit_range = (fit_range[0], float(acf['delay'].values.max()))
-    fit = fit_acf(
-        acf,
-        pixel_size=pixel_size,
-        w=psf_radius,
-        model=args.model,
-        components=args.components,
-        w_z=args.w_z,
-        fit_range=fit_range,
-    )
-    # what the maps came from, as seen from where they are written
-    fit.attrs['acf_store'] = relative_source(acf_path, output)
-    series = source_of(acf, acf_path)
-    if series is not None:
-        fit.attrs['source'] = relative_source(series, output)
-    options = {
-        'pixel_size': pixel_size,
-        'w': psf_radius,
-        'model': args.model,
-        'components': args.components,
-        'w_z': args.w_z,
-        'fit_range': fit_range,
-    }
-    call = ', '.join(f'{k}={v!r}' for k, v in options.items())
-    path = save_result(
-        fit,
-        output,
-        group='fcs',
-        overwrite=args.overwrite,
-        provenance=provenance(
-            source=fit.attrs['acf_store'],
-            parameters={k: v for k, v in options.items() if v is not None},
-            call=f'ipcf.fit_acf(acf, {call})',
-        ),
-    )
-    fitted = int(fit['D'].notnull().sum())
-    print(
-        f'wrote {path}; medians over {fitted} pixels: '
-        f'N {_median(fit["N"].values):.4g}, '
-        f'D {_median(fit["D"].values):.4g} µm²/s'
-    )
-    return 0
-
-
-def _median(values: Any) -> float:
-    """Return the median of the finite values, NaN if there are none."""
-    import numpy
-
-    values = numpy.asarray(values, dtype=numpy.float64)
-    values = values[numpy.isfinite(values)]
-    return float(numpy.median(values)) if values.size else math.nan
-
-
-# line scans --------------------------------------------------------------
-
-# options of ipcf simulate that only line scans take -> line_scan keyword
-_LINE_SIMULATION = {
-    'line_time': 'line_time',
-    'pixel_time': 'pixel_time',
-    'barrier': 'barrier',
-    'crossing': 'crossing',
-}
-
-
-def _add_line_commands(command: Callable[..., Any]) -> None:
-    """Add ``ipcf line``: the blocked pCF carpet of a line scan."""
-    from ._options import nonnegative_int, positive_float
-
-    p = command(
-        'line', _cmd_line, 'blocked pCF carpet of a line scan into a store'
-    )
-    p.add_argument(
-        'path',
-        metavar='SRC',
-        help='the line scan: a TIFF of one-line frames (T, 1, X) or of '
-        'lines (T, L, X), a TIFF of one 2-D page (time, position), a '
-        'SimFCS *carpet*.b64 or any series ipcf opens',
-    )
-    add_output(p, help='result store: .h5 or .zarr')
-    p.add_argument(
-        '--distance',
-        type=nonnegative_int,
-        nargs='+',
-        required=True,
-        metavar='D',
-        help='distances in positions (pixels); 0 is the autocorrelation',
-    )
-    p.add_argument(
-        '--periodic',
-        action='store_true',
-        help='a circular orbit: positions wrap around',
-    )
-    p.add_argument(
-        '--line-time',
-        type=positive_float,
-        metavar='S',
-        help='seconds between two scans (default: from the file, else 1)',
-    )
-    add(p, 'bins')
-    add(
-        p,
-        'bleach',
-        default='none',
-        help='photobleaching correction of every position: exp, exp2, '
-        'poly[:DEGREE], filter[:SIZE] (a bare N is filter:N) or none',
-    )
-    add(p, 'block', help='lines and positions per block')
-    add(p, 'channel', 'z', 'mode', 'engine')
-    add(p, 'scheduler', 'threads', 'resume', 'overwrite')
-
-
-def _add_line_simulation(p: argparse.ArgumentParser) -> None:
-    """Add the options of ``ipcf simulate line`` to ``ipcf simulate``."""
-    from ._options import nonnegative_float, positive_float
-
-    for flag, kind, text in (
-        ('--line-time', positive_float, 'line: seconds between scans'),
-        ('--pixel-time', positive_float, 'line: pixel dwell in seconds'),
-        ('--barrier', nonnegative_float, 'line: a wall at UM along it'),
-        ('--crossing', nonnegative_float, 'line: chance to cross the wall'),
-    ):
-        p.add_argument(flag, type=kind, help=text, metavar=flag[2:].upper())
-
-
-def _cmd_line(args: argparse.Namespace) -> int:
-    from .line import analyze_line
-
-    output = output_of(args)
-    _require('dask', *_zarr_for(args.path, output))
-    try:
-        path = analyze_line(
-            args.path,
-            output,
-            distance=args.distance,
-            nbins=args.bins,
-            line_time=args.line_time,
-            periodic=args.periodic,
-            mode=args.mode,
-            bleach=args.bleach,
-            block=args.block,
-            engine=args.engine,
-            scheduler=args.scheduler,
-            num_threads=args.threads,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            progress=args.progress,
-            channel=args.channel,
-            z=args.z,
-        )
-    except ValueError as exc:
-        # the library's keywords, in the command's options
-        text = re.sub(r'\bperiodic=True\b', '--periodic', str(exc))
-        text = re.sub(r'\bline_time=', '--line-time ', text)
-        if text == str(exc):
-            raise
-        raise ValueError(text) from None
-    from .store import load_result
-
-    result = load_result(path)
-    print(
-        f'wrote {path} {dict(result.sizes)}, line time '
-        f'{result.attrs["dt"]:g} s'
-    )
-    return 0
-
-
-def _simulate_line(args: argparse.Namespace) -> int:
-    """Write a simulated line scan as a (T, 1, X) series."""
-    from . import simulate
-    from .io import imwrite
-
-    if args.kind != 'line':
-        given = [
-            '--' + name.replace('_', '-')
-            for name in _LINE_SIMULATION
-            if getattr(args, name) is not None
-        ]
-        msg = f'{given[0]} applies to line simulations only'
-        raise ValueError(msg)
-    for name in _SIMULATION_OPTIONS:
-        if name != 'diffusion' and getattr(args, name) is not None:
-            flag = '--' + name.replace('_', '-')
-            msg = f'{flag} does not apply to line simulations'
-            raise ValueError(msg)
-    nscans, width = 16384, 64
-    if args.shape is not None:
-        if len(args.shape) != 2:
-            msg = (
-                f'--shape {",".join(map(str, args.shape))}: a line scan '
-                'is T,X (scans, positions)'
-            )
-            raise ValueError(msg)
-        nscans, width = args.shape
-    if args.frames is not None:
-        nscans = args.frames
-    options: dict[str, Any] = {
-        'shape': (nscans, width),
-        'seed': args.seed,
-        'progress': args.progress,
-    }
-    if args.diffusion is not None:
-        if len(args.diffusion) != 1:
-            msg = '--diffusion: a line scan simulates one coefficient'
-            raise ValueError(msg)
-        options['diffusion'] = args.diffusion[0]
-    for name, keyword in _LINE_SIMULATION.items():
-        if getattr(args, name) is not None:
-            options[keyword] = getattr(args, name)
-    output = output_of(args)
-    _require(*_zarr_for(output))
-    sim = simulate.line_scan(**options)
-    # one line per frame: what ipcf line and ipcf.pcf_line read
-    lines = sim.data[:, None, :]
-    imwrite(output, lines, metadata=sim.truth, overwrite=args.overwrite)
-    print(f'wrote {output} {lines.shape} {lines.dtype}')
     return 0
