@@ -10,7 +10,7 @@ DEMO_DIR ?= demo-output
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test,napari]"
 	touch $(STAMP)
 
 demo: $(STAMP)
