@@ -59,10 +59,13 @@ class Simulation:
 
     Parameters
     ----------
-    data : ndarray, shape (T, H, W), (T, 2, H, W) or (T, Z, H, W)
+    data : ndarray, shape (T, H, W), (T, X), (T, 2, H, W) or (T, Z, H, W)
         Camera counts, of the ``dtype`` asked for (uint16 by default);
-        two channels along axis 1 (:func:`ipcf.simulate.two_species`),
-        or a volume series (``truth['axes']`` is ``'TZYX'``).
+        a line-scan carpet or the counts of a detector array
+        (:func:`ipcf.simulate.line_scan`,
+        :func:`ipcf.simulate.detector_array`); two channels along axis 1
+        (:func:`ipcf.simulate.two_species`), or a volume series
+        (``truth['axes']`` is ``'TZYX'``).
     truth : dict
         JSON-serializable parameters of the simulation: ``kind``,
         ``shape``, ``dtype``, ``diffusion`` (µm²/s), ``pixel_size`` (µm),
@@ -98,7 +101,7 @@ class Simulation:
         """Whether the data are a volume series (T, Z, H, W)."""
         return self.truth.get('axes') == 'TZYX'
 
-    def save(self, path: Any, /, *, overwrite: bool = False) -> None:
+    def save(self, path: Any, /, *, overwrite: bool = False) -> pathlib.Path:
         """Write the data with the truth as metadata.
 
         Parameters
@@ -106,21 +109,66 @@ class Simulation:
         path : str or os.PathLike
             Output file; the suffix picks the format (``.bin`` with a JSON
             sidecar, ``.tif``, ``.h5``, ``.zarr``); see
-            :func:`ipcf.io.imwrite`. Two channels go to two files of
-            shape (T, H, W), ``_ch1`` and ``_ch2`` inserted before the
-            suffix (:meth:`channel_paths`), ready for ``ipcf analyze
-            cells_ch1.h5 out.h5 --neighbour cells_ch2.h5``. A volume
-            series goes to one file as ``(T, Z, H, W)``, where the
-            format's writer takes volumes.
+            :func:`ipcf.io.imwrite`. What goes in, by the data's shape:
+
+            - an image series (T, H, W): as it is;
+            - a line scan or detector counts (T, X): one line per frame,
+              ``(T, 1, X)``, which :func:`ipcf.line.open_carpet`,
+              ``ipcf line`` and ``ipcf detectors`` read back (and
+              :func:`ipcf.io.open_series` opens as ``(T, 1, X)``);
+            - two channels (T, 2, H, W): two files of shape (T, H, W),
+              ``_ch1`` and ``_ch2`` inserted before the suffix
+              (:meth:`channel_paths`), ready for ``ipcf analyze
+              cells_ch1.h5 out.h5 --neighbour cells_ch2.h5``;
+            - a volume series (T, Z, H, W): a TIFF (``.tif``, or
+              ``.ome.tif`` for OME-TIFF) with axes ``TZYX``, which
+              :func:`ipcf.io.open_series` and :func:`ipcf.pcf_image`
+              read as a volume. Other formats are refused: ipcf reads
+              only 3-D datasets from them.
         overwrite : bool, optional, default: False
             Replace an existing file instead of raising.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written (the first one of two channels).
+
+        Raises
+        ------
+        FileExistsError
+            If an output exists and `overwrite` is False.
+        ValueError
+            If a volume series is to go to another format than TIFF.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from ipcf.simulate import line_scan
+        >>> from ipcf.line import open_carpet
+        >>> sim = line_scan(shape=(64, 16), seed=0)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     carpet, line_time = open_carpet(sim.save(f'{tmp}/line.h5'))
+        ...     carpet.shape, line_time
+        ...     del carpet
+        ((64, 1, 16), 0.001)
 
         """
         from ..io import imwrite
 
-        if self.data.ndim == 3 or self.volume:
-            imwrite(path, self.data, metadata=self.truth, overwrite=overwrite)
-            return
+        if self.volume:
+            return _write_volume(
+                pathlib.Path(path), self.data, self.truth, overwrite=overwrite
+            )
+        if self.data.ndim == 2:
+            # a line (or the elements of a detector array) per frame
+            lines = self.data[:, None, :]
+            return imwrite(
+                path, lines, metadata=self.truth, overwrite=overwrite
+            )
+        if self.data.ndim == 3:
+            return imwrite(
+                path, self.data, metadata=self.truth, overwrite=overwrite
+            )
         paths = self.channel_paths(path)
         if not overwrite:
             for each in paths:
@@ -133,11 +181,13 @@ class Simulation:
             imwrite(
                 each, self.data[:, index], metadata=truth, overwrite=overwrite
             )
+        return paths[0]
 
     def channel_paths(self, path: Any, /) -> list[pathlib.Path]:
         """Return the files that :meth:`save` writes the channels to.
 
-        One file, `path`, for a series of one channel; for several,
+        One file, `path`, for a series of one channel (a line scan and a
+        volume series too); for several,
         ``_ch1``, ``_ch2``... inserted before the suffix, each holding
         channel ``k`` as ``(T, H, W)`` with the truth and ``channel: k``.
 
@@ -148,12 +198,62 @@ class Simulation:
 
         """
         path = pathlib.Path(path)
-        if self.data.ndim == 3 or self.volume:
+        if self.data.ndim != 4 or self.volume:
             return [path]
         return [
             path.with_name(f'{path.stem}_ch{index + 1}{path.suffix}')
             for index in range(self.data.shape[1])
         ]
+
+
+def _write_volume(
+    path: pathlib.Path,
+    data: numpy.ndarray,
+    truth: dict[str, Any],
+    /,
+    *,
+    overwrite: bool,
+) -> pathlib.Path:
+    """Write a volume series (T, Z, H, W) to a TIFF with axes TZYX.
+
+    The truth goes where :func:`ipcf.io.read_metadata` finds it, as
+    :func:`ipcf.io.imwrite` puts it: private tag 65000 of an OME-TIFF,
+    else the JSON description that tifffile writes.
+
+    """
+    import json
+
+    import tifffile
+
+    from .._files import file_kind, publishing
+    from ..io.tiff import _BIGTIFF_BYTES, _METADATA_TAG
+
+    if file_kind(path) != 'tiff':
+        msg = (
+            f'{str(path)!r}: a volume series (T, Z, H, W) is written as a '
+            'TIFF (.tif or .ome.tif), which ipcf reads with its z axis'
+        )
+        raise ValueError(msg)
+    text = json.dumps(truth)
+    ome = path.name.lower().endswith(('.ome.tif', '.ome.tiff'))
+    metadata: dict[str, Any] = {'axes': 'TZYX'}
+    extratags = []
+    if ome:
+        extratags.append((_METADATA_TAG, 's', 0, text, True))
+    else:
+        metadata['metadata'] = truth
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with publishing(path, overwrite=overwrite) as part:
+        tifffile.imwrite(
+            part,
+            data,
+            bigtiff=data.nbytes > _BIGTIFF_BYTES,
+            ome=ome,
+            photometric='minisblack',
+            metadata=metadata,
+            extratags=extratags,
+        )
+    return path
 
 
 def run(
