@@ -51,6 +51,7 @@ __all__ = [
     'LineAnalysis',
     'analyze_line',
     'fit_line',
+    'line_mask',
     'open_carpet',
     'pcf_line',
 ]
@@ -104,8 +105,10 @@ def pcf_line(
         Positions wrap around (a circular orbit): every position is a
         centre and ``x + d`` is taken modulo X. Else centres are the
         positions ``dmax <= x < X - dmax`` of the largest distance.
-    mask : array_like of bool, shape (X,) or (L, X), optional
-        Centre positions to analyse; the curves of the others are NaN.
+    mask : array_like of bool, shape (X,) or (L, X), str or os.PathLike
+        Centre positions to analyse, or a file of them (``.npy`` or
+        TIFF; see :func:`line_mask`); the curves of the others are NaN.
+        A mask of X positions applies to every line. Default: all.
     truncate : bool, optional, default: True
         Use the first ``2**floor(log2(T))`` scans. Else use all.
     mode : {'circular', 'linear'}, optional
@@ -204,8 +207,7 @@ def pcf_line(
     progress = check_bool(progress, 'progress')
     compute = _engine(engine)
     if mask is not None:
-        mask = check_mask(mask, tuple(spatial))
-        mask = mask.reshape(-1, width)
+        mask = line_mask(mask, (int(numpy.prod(spatial[:-1])), width))
         halo = 0 if periodic else max(distances)
         check_any(mask[:, halo : width - halo], name='mask')
     nframes = 2 ** int(math.log2(nscans)) if truncate else nscans
@@ -282,6 +284,65 @@ def check_distances(
         )
         raise ValueError(msg)
     return tuple(values)
+
+
+def line_mask(
+    mask: ArrayLike | str | os.PathLike[str], shape: Sequence[int], /
+) -> NDArray[numpy.bool_]:
+    """Return a mask of centre positions as bool ``(L, X)``.
+
+    Parameters
+    ----------
+    mask : array_like, str or os.PathLike
+        Boolean, integer (non-zero is True) or floats that are all 0 or
+        1, shape ``(X,)`` (every line) or ``(L, X)``; or a file holding
+        one: ``.npy``, TIFF (axes of length 1 are dropped), or an
+        image that scikit-image reads.
+    shape : (int, int)
+        Lines L and positions X of the carpet.
+
+    Returns
+    -------
+    ndarray of bool, shape (L, X)
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file cannot be read or the mask has another shape.
+    TypeError
+        If the mask is not boolean, integer or 0/1 floats.
+
+    Examples
+    --------
+    >>> line_mask([0, 1, 1, 0], (2, 4)).astype(int).tolist()
+    [[0, 1, 1, 0], [0, 1, 1, 0]]
+
+    """
+    nlines, width = (int(n) for n in shape)
+    name = 'mask'
+    if isinstance(mask, str | os.PathLike):
+        from .roi import _read_mask
+
+        name = repr(os.fspath(mask))
+        path = pathlib.Path(mask)
+        if not path.is_file():
+            msg = f'mask file not found: {name}'
+            raise FileNotFoundError(msg)
+        array = _read_mask(path, name)
+    else:
+        array = numpy.asarray(mask)
+    if array.shape == (width,):
+        array = numpy.broadcast_to(array, (nlines, width))
+    if array.shape != (nlines, width):
+        lines = f' or ({nlines}, {width})' if nlines > 1 else ''
+        msg = (
+            f'{name} of shape {array.shape} does not match the carpet: '
+            f'expected ({width},){lines}, a value per position'
+        )
+        raise ValueError(msg)
+    return check_mask(array, (nlines, width), name=name)
 
 
 def signed_offsets(distances: Sequence[int], /) -> NDArray[numpy.intp]:
@@ -890,8 +951,9 @@ def analyze_line(
         Photobleaching correction ``METHOD[:param]`` of every position
         (:func:`ipcf.bleach.parse_method`); default None, none, as
         :func:`pcf_line`.
-    mask : array_like of bool, shape (L, X), optional
-        Centre positions to analyse; ``(X,)`` of a single line.
+    mask : array_like of bool, shape (X,) or (L, X), str or os.PathLike
+        Centre positions to analyse, or a file of them, as for
+        :func:`pcf_line`; the curves of the others are NaN.
     block : int, optional, default: 64
         Lines and positions of a block; each block reads all scans of
         its positions and the halo.
@@ -943,10 +1005,7 @@ def analyze_line(
         line_time = 1.0 if stored_time is None else stored_time
     line_time = check_positive(line_time, 'line_time')
     if mask is not None:
-        mask = numpy.asarray(mask)
-        if mask.ndim == 1 and shape[1] == 1:  # of a (T, X) carpet
-            mask = mask[None]
-        mask = check_mask(mask, shape[1:])
+        mask = line_mask(mask, shape[1:])
     hx = analysis.halo[1]
     if periodic and hx:
         data, reopen = _Orbit(data, hx), False

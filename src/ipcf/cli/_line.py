@@ -67,6 +67,13 @@ def add_line_commands(command: Callable[..., Any]) -> None:
         help='photobleaching correction of every position: exp, exp2, '
         'poly[:DEGREE], filter[:SIZE] (a bare N is filter:N) or none',
     )
+    add(
+        p,
+        'mask',
+        help='centre positions to analyse: a .npy or TIFF of X values '
+        '(every line) or L x X, booleans or 0/1; the curves of the others '
+        'are NaN (default: all)',
+    )
     add(p, 'block', help='lines and positions per block')
     add(p, 'channel', 'z', 'mode', 'engine')
     add(p, 'scheduler', 'threads', 'resume', 'overwrite')
@@ -100,6 +107,7 @@ def _cmd_line(args: argparse.Namespace) -> int:
             periodic=args.periodic,
             mode=args.mode,
             bleach=args.bleach,
+            mask=args.mask,
             block=args.block,
             engine=args.engine,
             scheduler=args.scheduler,
