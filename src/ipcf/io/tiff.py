@@ -882,7 +882,9 @@ def _series_axes(
         msg = (
             f'TIFF file {name} holds a single {shape} image, not a time '
             f'series (T, H, W); for one file per frame, open the '
-            f'directory, a glob pattern or a list of the files'
+            f'directory, a glob pattern or a list of the files; for a '
+            f'line-scan carpet (time, position), ipcf.line.open_carpet '
+            f'or ipcf line'
         )
         raise ValueError(msg)
     extra = [i for i in keep if i not in image]
