@@ -805,7 +805,16 @@ _SCRIPT = r"""
   }
   function linearTicks(scale, count) {
     const lo = Math.min(scale.lo, scale.hi), hi = Math.max(scale.lo, scale.hi);
-    return niceTicks(lo, hi, count).map((t) => [scale.at(t), fmt(t)]);
+    const ticks = niceTicks(lo, hi, count);
+    return ticks.map((t) => [scale.at(t), fmtTick(t, ticks)]);
+  }
+  // as many decimals as the tick step needs, so that labels differ
+  function fmtTick(t, ticks) {
+    const a = Math.max(...ticks.map(Math.abs));
+    if (ticks.length < 2 || t === 0 || a >= 1e5 || a < 1e-3) return fmt(t);
+    const step = Math.abs(ticks[1] - ticks[0]);
+    const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+    return t.toFixed(Math.min(digits, 6));
   }
   function decades(lo, hi) {
     const out = [];
