@@ -114,7 +114,9 @@ def free(
     psf_radius: float = 0.25,
     psf_z: float | None = None,
     density: float = 5.0,
-    brightness: float = 50.0,
+    brightness: float | Sequence[float] = 50.0,
+    immobile: float = 0.0,
+    bleach_time: float | None = None,
     background: float = 2.0,
     offset: float = 100.0,
     seed: int | None = None,
@@ -134,18 +136,36 @@ def free(
     shape : tuple of 3 or 4 int, optional, default: (4096, 64, 64)
         Frames, height and width, each at least 1; or frames, depth
         (planes), height and width for a volume series.
-    {diffusion}
-    {fraction}
+    diffusion : float or sequence of float, optional, default: 4.0
+        Diffusion coefficient in µm²/s, > 0. Several values simulate as
+        many populations (species) of particles; with several
+        `brightness` values, one value is that of every species.
+    fraction : float or sequence of float, optional
+        Fraction of the particles in each species, >= 0, summing to 1;
+        one number is the fraction of the first of two. None (default)
+        gives every species the same share. Only with several
+        `diffusion` or `brightness` values.
     {pixel_size}
     {pixel_size_z}
     {frame_time}
     {psf_radius}
     {psf_z}
     density : float, optional, default: 5.0
-        Particles per µm² (per µm³ for volumes), >= 0. The number of
-        particles is the density times the simulated area (volume),
-        rounded.
-    {brightness}
+        Particles per µm² (per µm³ for volumes), >= 0, of all species
+        together. The number of particles is the density times the
+        simulated area (volume), rounded.
+    brightness : float or sequence of float, optional, default: 50.0
+        Mean photons per particle and frame, >= 0. Several values
+        simulate as many species, e.g. ``(50, 100)`` for monomers and
+        dimers, with their `fraction` of the particles.
+    immobile : float, optional, default: 0.0
+        Fraction of the particles of every species that never move, in
+        [0, 1]; they stay where they were placed.
+    bleach_time : float, optional
+        Mean time in s that a particle emits before it bleaches, > 0:
+        each particle goes dark for good at a time drawn from an
+        exponential distribution of that mean, so the signal fades as
+        ``exp(-t / bleach_time)``. None (default): no bleaching.
     {background}
     {offset}
     {seed}
@@ -155,7 +175,13 @@ def free(
     Returns
     -------
     Simulation
-        ``data`` of shape ``shape`` and the ground ``truth``.
+        ``data`` of shape ``shape`` and the ground ``truth``. Besides
+        the parameters it holds ``concentration``, the particles
+        simulated per µm² (µm³) after rounding, and ``species``, one
+        dict per species with its ``diffusion``, ``brightness``,
+        ``fraction``, ``particles`` and ``concentration``; with
+        `immobile` or `bleach_time` also ``immobile_particles`` and
+        ``bleached`` (dark by the last frame), per species and in all.
 
     {raises}
 
@@ -169,7 +195,15 @@ def free(
     correlation is the sum of theirs, each weighted by its fraction.
     Particles are split among populations by index, the first
     ``round(fraction[0] * particles)`` in the first, and so on;
-    ``truth['populations']`` holds the counts.
+    ``truth['populations']`` holds the counts. Species of several
+    brightness values are split alike; in a pixel that sees them all,
+    number and brightness analysis (:func:`ipcf.number_brightness`)
+    measures the weighted brightness ``sum f_i e_i² / sum f_i e_i``.
+    Immobile particles add a static pattern: to the mean of a pixel but
+    not to its variance, so the brightness measured is that of the
+    mobile ones times their share of the intensity. Bleaching times are
+    drawn from a stream of their own, so the same seed gives the same
+    positions and steps with and without bleaching.
 
     Of a volume the mean is ``offset + background + density *
     pixel_size**2 * brightness * psf_z * sqrt(pi / 2)`` (103.57 with the
@@ -193,6 +227,15 @@ def free(
     >>> sim.truth['diffusion'], sim.truth['fraction']
     ([0.5, 4.0], [0.3, 0.7])
 
+    Monomers and dimers, half of the particles each, 30 % of them immobile:
+
+    >>> sim = free(shape=(8, 16, 16), brightness=(50, 100), fraction=0.5,
+    ...            immobile=0.3, seed=0)
+    >>> [s['brightness'] for s in sim.truth['species']]
+    [50.0, 100.0]
+    >>> sim.truth['particles'], sim.truth['immobile_particles']
+    (45, 14)
+
     A volume series of 6 planes 0.2 µm apart:
 
     >>> sim = free(shape=(8, 6, 16, 16), pixel_size_z=0.2, psf_z=0.6, seed=0)
@@ -200,10 +243,35 @@ def free(
     ((8, 6, 16, 16), 'TZYX', 0.6)
 
     """
-    params = check_parameters(locals(), volume=True)
+    arguments = dict(locals())
+    mixture, arguments['diffusion'], arguments['brightness'] = (
+        _species.check_mixture(
+            diffusion=diffusion,
+            brightness=brightness,
+            immobile=immobile,
+            bleach_time=bleach_time,
+        )
+    )
+    params = check_parameters(arguments, volume=True)
     progress = check_bool(progress, 'progress')
     domain, geometry = _domains.periodic_field(params)
-    return run('free', params, domain, geometry, progress=progress)
+    if mixture is not None:
+        return _species.run_mixture(
+            'free', params, domain, geometry, mixture, progress=progress
+        )
+    # the plain series: the same data as before species existed
+    sim = run('free', params, domain, geometry, progress=progress)
+    shares = sim.truth.get('populations', [sim.truth['particles']])
+    sim.truth.update(
+        _species.species_truth(
+            params,
+            domain,
+            shares,
+            brightness=(params.brightness,) * len(shares),
+        )
+    )
+    sim.truth['units']['concentration'] = sim.truth['units']['density']
+    return sim
 
 
 @document
