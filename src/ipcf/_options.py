@@ -695,6 +695,36 @@ OPTIONS: dict[str, Option] = {
         default=2.0,
         metavar='X',
     ),
+    # STICS and iMSD
+    'max_delay': Option(
+        ('--max-delay',),
+        'largest delay of the STICS in frames',
+        type=positive_int,
+        default=32,
+        metavar='FRAMES',
+    ),
+    'max_shift': Option(
+        ('--max-shift',),
+        'largest spatial shift of the STICS in pixels (default: 16, '
+        'less for small images or blocks)',
+        type=positive_int,
+        metavar='PIXELS',
+    ),
+    'subtract_immobile': Option(
+        ('--subtract-immobile',),
+        'subtract a moving average of N frames from every pixel first, '
+        'removing immobile structures; N well above --max-delay '
+        '(default: none)',
+        type=positive_int,
+        metavar='N',
+    ),
+    'step': Option(
+        ('--step',),
+        'distance in pixels between the blocks of local maps (default: '
+        'the block side)',
+        type=positive_int,
+        metavar='PIXELS',
+    ),
     # figures
     'data': Option(
         ('--data',),
@@ -769,6 +799,33 @@ OPTIONS: dict[str, Option] = {
         'side of the tiles rendered at once in pixels (default: 128)',
         type=positive_int,
         metavar='PIXELS',
+    ),
+    'domain': Option(
+        ('--domain',),
+        'confined: side of the square compartments in µm (default: 0.3)',
+        type=positive_float,
+        metavar='UM',
+    ),
+    'hop': Option(
+        ('--hop',),
+        'confined: chance that a step crosses a compartment wall, 0 to 1 '
+        '(default: 0, confinement)',
+        type=nonnegative_float,
+        metavar='P',
+    ),
+    'alpha': Option(
+        ('--alpha',),
+        'anomalous: exponent of the mean square displacement, 0 to 2 '
+        '(default: 0.7)',
+        type=positive_float,
+        metavar='A',
+    ),
+    'immobile_fraction': Option(
+        ('--immobile-fraction',),
+        'fraction of particles that do not move, 0 to 1 (default: 0.3 '
+        'for immobile, else 0)',
+        type=nonnegative_float,
+        metavar='F',
     ),
 }
 """Every option of the command line by name (its ``dest``)."""

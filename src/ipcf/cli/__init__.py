@@ -495,9 +495,12 @@ def _parser() -> argparse.ArgumentParser:
         f'{kind} {",".join(map(str, shape))}'
         for kind, (shape, _) in _SIMULATIONS.items()
     )
-    shapes += '; line 16384,64 (T,X)'
+    from ._imsd import COMPARTMENT_SIMULATIONS, compartment_shapes
+
+    shapes += '; line 16384,64 (T,X)' + compartment_shapes()
     p = command('simulate', _cmd_simulate, 'write a simulated image series')
-    p.add_argument('kind', choices=[*_SIMULATIONS, 'line'], help='simulation')
+    kinds = [*_SIMULATIONS, 'line', *COMPARTMENT_SIMULATIONS]
+    p.add_argument('kind', choices=kinds, help='simulation')
     add_output(
         p, help='.bin (+ .json sidecar), .tif, .h5, .zarr; spim: directory'
     )
@@ -514,6 +517,9 @@ def _parser() -> argparse.ArgumentParser:
     from ._line import add_line_simulation
 
     add_line_simulation(p)
+    from ._imsd import add_compartment_simulation
+
+    add_compartment_simulation(p)
 
     p = command('info', _cmd_info, 'describe an image series or result')
     p.add_argument('path', nargs='+', help='file, directory or glob')
@@ -577,9 +583,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     add(p, 'pixel_size', 'psf_radius', help='--maps: as for ipcf maps')
     from ._fcs import add_fcs_commands
+    from ._imsd import add_imsd_commands
     from ._line import add_line_commands
 
     add_fcs_commands(command)
+    add_imsd_commands(command)
     add_line_commands(command)
 
     p = command('bench', _cmd_bench, 'time backends, engines or the pipeline')
@@ -644,8 +652,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .. import simulate
+    from ._imsd import (
+        COMPARTMENT_OPTIONS,
+        COMPARTMENT_SIMULATIONS,
+        simulate_compartments,
+    )
     from ._line import LINE_SIMULATION, simulate_line
 
+    if args.kind in COMPARTMENT_SIMULATIONS or any(
+        getattr(args, name) is not None for name in COMPARTMENT_OPTIONS
+    ):
+        return simulate_compartments(args)
     if args.kind == 'line' or any(
         getattr(args, name) is not None for name in LINE_SIMULATION
     ):
