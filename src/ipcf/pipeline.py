@@ -54,6 +54,8 @@ import numpy
 from ._utils import number_threads, progress_bar
 from ._validate import (
     check_any,
+    check_bool,
+    check_choice,
     check_int,
     check_mask,
     check_positive,
@@ -73,8 +75,9 @@ def analyze(
     output: str | os.PathLike[str],
     /,
     *,
-    channel: int | None = None,
-    z: int | None = None,
+    channel: int | Sequence[int] | None = None,
+    z: int | Sequence[int] | None = None,
+    cross: bool = True,
     neighbour: Any = None,
     neighbour_channel: int | None = None,
     directions: str = 'forward',
@@ -111,12 +114,24 @@ def analyze(
     output : str or path-like
         Result store, ``.h5`` or ``.zarr``; read it with
         :func:`ipcf.load_result`.
-    channel, z : int, optional
-        The channel and z-plane of a multi-dimensional file (OME-TIFF,
-        ImageJ hyperstack, OME-Zarr) to analyse, as for
-        :func:`ipcf.io.open_series`; needed where the file has more than
-        one. `z` selects the plane of the neighbour too. Each block
+    channel, z : int, sequence of int or None, optional
+        The channels and z-planes of a multi-dimensional file (OME-TIFF,
+        ImageJ hyperstack, OME-Zarr, the microscope formats) to analyse,
+        as for :func:`ipcf.io.open_series`: None (default) for all of
+        them, an index for one, a list for several. Every selected plane
+        is analysed on its own (a 2-D pCF per plane, see Notes for the
+        layout); with two or more channels, each channel's pCF and the
+        cross pCF of every ordered pair of channels (see `cross`). One
+        channel and one plane give the plain layout of a single series,
+        as before. With `neighbour` or `neighbour_channel`, `channel`
+        and `z` must be single indices where the file has those axes;
+        `z` then selects the plane of the neighbour too. Each block
         reopens the same selection.
+    cross : bool, optional, default: True
+        With two or more channels and no `neighbour_channel`, also the
+        cross pCF of every ordered channel pair (both directions of a
+        pair from one pass). False gives each channel's own pCF only.
+        Ignored with one channel.
     neighbour : str, path, list of paths or array_like, optional
         A second channel of the same shape for the cross-channel pCF:
         centres from `source`, circle neighbours from `neighbour`. Each
@@ -189,6 +204,37 @@ def analyze(
         If an option is out of range, or `resume` finds a run with other
         parameters or another input.
 
+    Notes
+    -----
+    **Channels and planes.** Of a series of one channel and one plane
+    (or a selection of one of each) the result is that of
+    :func:`ipcf.pcf_image`: dims ``('y', 'x', 'point', 'delay')``, and
+    ``attrs['channel']`` and ``attrs['z']`` record a selection. A file
+    of several channels or planes gives, in the same ``pcf`` variable:
+
+    - several planes: a leading ``z`` dim, ``('z', 'y', 'x', ...)``,
+      whose coordinate holds the planes' indices in the file; each plane
+      is analysed as an image of its own (a circle in the plane, not the
+      sphere of a volume pCF, so no ``w`` coordinate);
+    - several channels with `cross`: dims ``channel`` and
+      ``neighbour_channel`` after ``x``, ``(['z',] 'y', 'x', 'channel',
+      'neighbour_channel', 'point', 'delay')``: centres in ``channel``,
+      circle points in ``neighbour_channel``. The diagonal holds each
+      channel's own pCF, ``result.sel(channel=0, neighbour_channel=1)``
+      the cross pCF from channel 0 toward channel 1 and ``(1, 0)`` the
+      reverse. Coordinates hold the channels' indices in the file and,
+      where the file names them, ``channel_name`` and
+      ``neighbour_channel_name``;
+    - several channels without `cross`: a ``channel`` dim only.
+
+    ``attrs['channel']`` and ``attrs['z']`` then list the selected
+    indices, ``attrs['cross']`` says whether the pairs were computed.
+    ``result.sel(z=k, channel=c, neighbour_channel=d)`` is a result of
+    the plain layout, for :func:`ipcf.maps` and the plots. Each channel
+    is bleach-corrected on its own, plane by plane. Blocks are keyed by
+    plane and pixel block and hold every selected channel and pair, so
+    an interrupted run resumes across planes.
+
     Examples
     --------
     >>> import tempfile, ipcf
@@ -201,16 +247,66 @@ def analyze(
     >>> bool(numpy.allclose(blocked, whole, atol=1e-6))
     True
 
+    Every channel and plane of an OME-TIFF of 2 channels and 3 planes:
+
+    >>> import tifffile
+    >>> stack = numpy.random.default_rng(1).poisson(
+    ...     100, (64, 2, 3, 12, 12)).astype('uint16')
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     tifffile.imwrite(f'{tmp}/cell.ome.tif', stack, ome=True,
+    ...                      metadata={'axes': 'TCZYX'})
+    ...     path = analyze(f'{tmp}/cell.ome.tif', f'{tmp}/r.h5', radius=2,
+    ...                    npoints=8, nbins=8, bleach=None)
+    ...     result = ipcf.load_result(path)
+    >>> result.dims
+    ('z', 'y', 'x', 'channel', 'neighbour_channel', 'point', 'delay')
+    >>> result.shape
+    (3, 8, 8, 2, 2, 8, 7)
+
     """
     from .pcf import PcfAnalysis
 
+    pcf_options = {
+        'radius': radius,
+        'npoints': npoints,
+        'nbins': nbins,
+        'mode': mode,
+        'offset': offset,
+        'engine': engine,
+    }
+    run_options = {
+        'dt': dt,
+        'bleach': bleach,
+        'roi': roi,
+        'mask': mask,
+        'block': block,
+        'scheduler': scheduler,
+        'cluster': cluster,
+        'num_workers': num_workers,
+        'num_threads': num_threads,
+        'resume': resume,
+        'overwrite': overwrite,
+        'progress': progress,
+        'group': group,
+        'gaps': gaps,
+        'report': report,
+    }
+    cross = check_bool(cross, 'cross')
+    if neighbour is None and neighbour_channel is None:
+        labelled = _labelled(source, channel, z, gaps)
+        if labelled is not None:
+            return _analyze_planes(
+                labelled,
+                output,
+                cross=cross,
+                directions=directions,
+                pcf_options=pcf_options,
+                run_options=run_options,
+            )
+    channel = _single(channel, 'channel')
+    z = _single(z, 'z')
     analysis = PcfAnalysis(
-        radius=radius,
-        npoints=npoints,
-        nbins=nbins,
-        mode=mode,
-        offset=offset,
-        engine=engine,
+        **pcf_options,
         cross=neighbour is not None or neighbour_channel is not None,
         directions=directions,
     )
@@ -219,27 +315,122 @@ def analyze(
     if neighbour is not None or neighbour_channel is not None:
         sources.append(source if neighbour is None else neighbour)
         selections.append({'channel': neighbour_channel, 'z': z})
+    return run(analysis, sources, output, selections=selections, **run_options)
+
+
+def _analyze_planes(
+    labelled: Any,
+    output: str | os.PathLike[str],
+    *,
+    cross: bool,
+    directions: str,
+    pcf_options: dict[str, Any],
+    run_options: dict[str, Any],
+) -> Path:
+    """Analyse every selected channel and plane of a labelled series."""
+    from .pcf import DIRECTIONS, PcfAnalysis, PcfChannelsAnalysis
+
+    channels = labelled.channel_indices
+    planes = labelled.plane_indices
+    sizes = labelled.sizes
+    path = labelled.source
+    check_choice(directions, 'directions', DIRECTIONS)
+    several = len(channels) > 1
+    if directions == 'both' and not (several and cross):
+        msg = (
+            "directions='both' needs a second channel; pass neighbour=, "
+            'or analyse two or more channels with cross=True'
+        )
+        raise ValueError(msg)
+    analysis: Any
+    if several:
+        names = labelled.metadata.channels
+        analysis = PcfChannelsAnalysis(
+            channels,
+            names=[names[c] for c in channels]
+            if len(names) == sizes['C']
+            else None,
+            cross=cross,
+            **pcf_options,
+        )
+    else:
+        analysis = PcfAnalysis(**pcf_options)
+    # each input names its channel; a single plane is part of the
+    # selection, several go one by one
+    selections = []
+    for c in channels:
+        select = {'channel': c} if sizes['C'] > 1 else {}
+        if len(planes) == 1 and sizes['Z'] > 1:
+            select['z'] = planes[0]
+        selections.append(select)
     return run(
         analysis,
-        sources,
+        [path] * len(channels),
         output,
         selections=selections,
-        dt=dt,
-        bleach=bleach,
-        roi=roi,
-        mask=mask,
-        block=block,
-        scheduler=scheduler,
-        cluster=cluster,
-        num_workers=num_workers,
-        num_threads=num_threads,
-        resume=resume,
-        overwrite=overwrite,
-        progress=progress,
-        group=group,
-        gaps=gaps,
-        report=report,
+        planes=list(planes) if len(planes) > 1 else None,
+        **run_options,
     )
+
+
+def _labelled(source: Any, channel: Any, z: Any, gaps: str) -> Any:
+    """Return the labelled series of several channels or planes, or None.
+
+    None where the source (with the selection) is one channel and one
+    plane, or is not a file: the plain single-series run handles it and
+    reports any error of the source in its own order.
+    """
+    from . import io as _io
+
+    if isinstance(source, _io.Series):
+        if source.ndim == 3 or not _is_path_like(source.source):
+            return None
+        channel = _within(channel, source.channel_indices, 'channel')
+        z = _within(z, source.plane_indices, 'z')
+        labelled = _io.open_series(
+            source.source, channel=channel, z=z, gaps=gaps
+        )
+    elif _is_path_like(source):
+        if not (_is_many(channel) or _is_many(z)):
+            if channel is not None and z is not None:
+                return None
+        try:
+            labelled = _io.open_series(source, channel=channel, z=z, gaps=gaps)
+        except (OSError, ValueError, TypeError):
+            return None
+    else:
+        return None
+    return None if labelled.ndim == 3 else labelled
+
+
+def _within(value: Any, indices: tuple[int, ...], name: str) -> Any:
+    """Return a selection among a series' indices (None: all of them)."""
+    if value is None:
+        return list(indices)
+    values = list(value) if _is_many(value) else [value]
+    for item in values:
+        if check_int(item, name, minimum=0) not in indices:
+            msg = f"{name}={item} is not among the series' {list(indices)}"
+            raise ValueError(msg)
+    return value
+
+
+def _is_many(value: Any) -> bool:
+    return isinstance(value, list | tuple | range)
+
+
+def _single(value: Any, name: str) -> Any:
+    """Return the one index of a selection of one; refuse several."""
+    if not _is_many(value):
+        return value
+    if len(value) != 1:
+        msg = (
+            f'{name}={list(value)!r}: with neighbour= or '
+            f'neighbour_channel=, give one index (or leave '
+            f'neighbour_channel= out for the pCF of every channel pair)'
+        )
+        raise ValueError(msg)
+    return value[0]
 
 
 def run(
@@ -249,6 +440,7 @@ def run(
     /,
     *,
     selections: Sequence[dict[str, int | None]] | None = None,
+    planes: Sequence[int] | None = None,
     dt: float | None = None,
     bleach: str | None = 'filter:1024',
     roi: str | Sequence[int] | None = None,
@@ -280,7 +472,16 @@ def run(
         :func:`ipcf.io.open_series` (None for the whole series); each
         block reopens the source with them. Recorded in the result
         (``channel``, ``z``, ``neighbour_channel``), and a resumed run
-        must select the same.
+        must select the same. An analysis of several channels of one
+        file (:class:`ipcf.pcf.PcfChannelsAnalysis`) records them as
+        the list ``channel``.
+    planes : sequence of int, optional
+        The z-planes of path sources to analyse one by one (indices in
+        the file): each block of each plane reopens every source with
+        its selection and ``z=`` that plane. Variables whose dims start
+        with ``('y', 'x')`` gain a leading ``z`` dim (coordinate: these
+        indices), ``attrs['z']`` lists them, and block keys start with
+        the plane's position, so a resumed run continues across planes.
     output, dt, bleach, roi, mask, block, scheduler, cluster, \
 num_workers, num_threads, resume, overwrite, progress, gaps, report :
         As for :func:`analyze`.
@@ -323,9 +524,13 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
             f'{len(sources)} series'
         )
         raise ValueError(msg)
+    if planes is not None:
+        planes = _check_planes(planes, sources, selections)
+    # the first plane stands for all: shape, ROI, fingerprint
+    first = [{'z': planes[0]} if planes else {} for _ in sources]
     series = [
-        _io.open_frames(s, gaps=gaps, **select)
-        for s, select in zip(sources, selections, strict=True)
+        _io.open_frames(s, gaps=gaps, **select, **more)
+        for s, select, more in zip(sources, selections, first, strict=True)
     ]
     shape = tuple(int(n) for n in series[0].shape)
     for other in series[1:]:
@@ -371,6 +576,9 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         check_any(full_mask[y0 + hy : y1 - hy, x0 + hx : x1 - hx])
     grid = (y1 - y0 - 2 * hy, x1 - x0 - 2 * hx)
     blocks = plan_blocks(grid, block)
+    if planes:
+        # a block of a plane is keyed by the plane's index in the file
+        blocks = [(z, *spec) for z in planes for spec in blocks]
 
     described = [relative_source(s, output) for s in sources]
     attrs = {
@@ -383,11 +591,18 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
     }
     for option, value in selections[0].items():
         attrs[option] = value
-    if len(sources) > 1:
+    channels = getattr(analysis, 'channels', None)
+    if channels is not None:
+        # inputs are channels of one file, listed by the analysis
+        if 'channel' in selections[0]:
+            attrs['channel'] = list(channels)
+    elif len(sources) > 1:
         attrs['neighbour'] = described[1]
         attrs['neighbour_fingerprint'] = fingerprint(series[1])
         if 'channel' in selections[1]:
             attrs['neighbour_channel'] = selections[1]['channel']
+    if planes:
+        attrs['z'] = list(planes)
     params = {
         **analysis.parameters(),
         'dt': dt,
@@ -396,8 +611,12 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         'mask_fingerprint': _mask_fingerprint(full_mask),
     }
     schema = analysis.schema(plan, grid, (y0 + hy, x0 + hx), dt=dt, **attrs)
+    if planes:
+        schema = _by_plane(schema, planes)
     _check_space(schema, output, resume=resume)
     with OutputLock(output):
+        if resume:
+            _check_selection(output, params)
         record = BlockRecord(
             output, params, resume=resume, overwrite=overwrite
         )
@@ -407,11 +626,15 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         # the result records this run's stage times; a resumed run its
         # own, with the blocks that were done before
         start = time.perf_counter()
-        todo = [b for b in blocks if not record.done(b)]
         # paths travel with their selection; other sources as opened
         task_sources = [
             (s, select) if _is_path_like(s) else (d, {})
             for s, select, d in zip(sources, selections, series, strict=True)
+        ]
+        todo = [
+            (spec, _plane_sources(task_sources, spec, planes))
+            for spec in blocks
+            if not record.done(spec)
         ]
         options = {
             'analysis': analysis,
@@ -424,7 +647,6 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         try:
             _run_blocks(
                 todo,
-                task_sources,
                 full_mask,
                 options,
                 scheduler=scheduler,
@@ -449,6 +671,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
 
         start = time.perf_counter()
         chunks = (min(block, 64), min(block, 64))
+        position = {z: k for k, z in enumerate(planes or ())}
         with ResultWriter(
             output,
             schema,
@@ -463,11 +686,108 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         ) as writer:
             for spec in blocks:
                 values = record.load(spec)
-                if values is not None:
-                    writer.write(values, y=spec[0], x=spec[1])
+                if values is None:
+                    continue
+                y, x = spec[-4:-2]
+                z = position[spec[0]] if planes else None
+                writer.write(values, y=y, x=x, z=z)
         record.remove()
         _step(report, 'store', start)
     return output
+
+
+def _check_planes(
+    planes: Any, sources: Sequence[Any], selections: list[dict]
+) -> list[int]:
+    """Return the checked z indices of a run by planes."""
+    if not _is_many(planes) or not planes:
+        msg = f'planes={planes!r} is not a non-empty list of z indices'
+        raise ValueError(msg)
+    planes = [check_int(z, 'planes', minimum=0) for z in planes]
+    if len(set(planes)) != len(planes):
+        msg = f'planes={planes!r} repeats a plane'
+        raise ValueError(msg)
+    for source, select in zip(sources, selections, strict=True):
+        if not _is_path_like(source):
+            msg = (
+                'planes= needs sources that are files (they are reopened '
+                f'plane by plane); got a {type(source).__name__}'
+            )
+            raise TypeError(msg)
+        if 'z' in select:
+            msg = 'planes= and a selection with z= exclude each other'
+            raise ValueError(msg)
+    return planes
+
+
+def _plane_sources(
+    sources: list[tuple[Any, dict]], spec: tuple[int, ...], planes: Any
+) -> list[tuple[Any, dict]]:
+    """Return the (source, options) of a block: with its plane, if any."""
+    if not planes:
+        return sources
+    return [(s, {**select, 'z': spec[0]}) for s, select in sources]
+
+
+def _by_plane(schema: Any, planes: list[int]) -> Any:
+    """Return the schema with a leading z dim on the blocked variables."""
+    import dataclasses
+
+    from .store import Schema
+
+    variables = {}
+    for key, var in schema.variables.items():
+        if var.dims[:2] == ('y', 'x'):
+            var = dataclasses.replace(
+                var,
+                dims=('z', *var.dims),
+                shape=(len(planes), *var.shape),
+            )
+        variables[key] = var
+    coords = {'z': (('z',), numpy.asarray(planes, dtype=numpy.intp))}
+    coords.update(schema.coords)
+    return Schema(
+        variables,
+        coords=coords,
+        attrs=schema.attrs,
+        name=schema.name,
+        coord_attrs=schema.coord_attrs,
+    )
+
+
+def _check_selection(output: Path, params: dict[str, Any]) -> None:
+    """Refuse a resumed run of other channels or planes, saying so."""
+    from ._utils import jsonable
+    from .store import BlockRecord
+
+    previous = BlockRecord.previous(output)
+    if previous is None:
+        return
+    now = jsonable({k: params.get(k) for k in ('channel', 'z')})
+    then = {k: previous.get(k) for k in ('channel', 'z')}
+    if now == then:
+        return
+    msg = (
+        f'cannot resume {str(output)!r}: the interrupted run used other '
+        f'parameters: it analysed {_selection_text(then)}, this one '
+        f'{_selection_text(now)}; pass channel= and z= to select as it did'
+    )
+    raise ValueError(msg)
+
+
+def _selection_text(selection: dict[str, Any]) -> str:
+    """Return 'channel 0, z-planes 0, 1' for a recorded selection."""
+    words = []
+    for key, name in (('channel', 'channel'), ('z', 'z-plane')):
+        value = selection.get(key)
+        if value is None:
+            words.append(f'every {name}')
+        elif isinstance(value, list):
+            listed = ', '.join(str(v) for v in value)
+            words.append(f'{name}s {listed}')
+        else:
+            words.append(f'{name} {value}')
+    return ' and '.join(words)
 
 
 def _check_space(schema: Any, output: Path, *, resume: bool) -> None:
@@ -507,13 +827,17 @@ def plan_blocks(
 
 
 def _compute_block(
-    spec: tuple[int, int, int, int],
+    spec: tuple[int, ...],
     sources: list[tuple[Any, dict[str, int]]],
     mask: numpy.ndarray | None,
     num_threads: int,
     options: dict[str, Any],
 ) -> tuple[int, int, float]:
-    """Analyse one block of (source, open_series options) and record it."""
+    """Analyse one block of (source, open_series options) and record it.
+
+    `spec` is ``(y, x, ny, nx)``, or ``(z, y, x, ny, nx)`` of a run by
+    planes (whose sources then carry ``z=``).
+    """
     from . import bleach as _bleach
     from . import io as _io
 
@@ -521,7 +845,7 @@ def _compute_block(
     analysis = options['analysis']
     plan = options['plan']
     record = options['record']
-    by, bx, ny, nx = spec
+    by, bx, ny, nx = spec[-4:]
     hy, hx = analysis.halo
     y0, _, x0, _ = options['box']
     rows = slice(y0 + by, y0 + by + ny + 2 * hy)
@@ -551,7 +875,6 @@ def _compute_block(
 
 def _run_blocks(
     todo,
-    sources,
     mask,
     options,
     *,
@@ -563,13 +886,13 @@ def _run_blocks(
     done,
     progress,
 ) -> None:
-    """Run the block tasks on the chosen dask scheduler."""
+    """Run the block tasks, (spec, sources) each, on the chosen scheduler."""
     bar = progress_bar(total, enable=progress, desc='blocks', unit='block')
     bar.update(done)
     if cluster is not None or scheduler not in _LOCAL_SCHEDULERS:
         with bar:
             _run_distributed(
-                todo, sources, mask, options, scheduler, cluster, threads, bar
+                todo, mask, options, scheduler, cluster, threads, bar
             )
         return
     import dask
@@ -581,7 +904,7 @@ def _run_blocks(
         dask.delayed(_compute_block, pure=False)(
             spec, sources, mask, per_worker, options
         )
-        for spec in todo
+        for spec, sources in todo
     ]
 
     class _Progress(Callback):
@@ -627,7 +950,7 @@ def _exit_with_parent() -> None:
 
 
 def _run_distributed(
-    todo, sources, mask, options, scheduler, cluster, threads, bar
+    todo, mask, options, scheduler, cluster, threads, bar
 ) -> None:
     """Run the block tasks on a dask.distributed cluster."""
     try:
@@ -663,7 +986,7 @@ def _run_distributed(
                 options,
                 pure=False,
             )
-            for spec in todo
+            for spec, sources in todo
         ]
         for future in as_completed(futures):
             future.result()
@@ -739,6 +1062,11 @@ def _call(analysis: Any, sources: list[str], output: Path, params) -> str:
     for option in ('channel', 'z'):
         if option in params:
             options[option] = params[option]
+    if getattr(analysis, 'channels', None) is not None:
+        # the channels of one file: every pair unless cross=False
+        if not analysis.cross:
+            options['cross'] = False
+        sources = sources[:1]
     same = len(sources) > 1 and sources[1] == sources[0]
     if len(sources) > 1 and not (same and 'neighbour_channel' in params):
         options['neighbour'] = sources[1]

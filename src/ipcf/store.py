@@ -695,6 +695,21 @@ class BlockRecord:
         self.created = True
         """Whether this run started the record (rather than resumed it)."""
 
+    @staticmethod
+    def previous(output: str | os.PathLike[str], /) -> dict[str, Any] | None:
+        """Return the parameters of an interrupted run of output, or None.
+
+        >>> BlockRecord.previous('missing.h5') is None
+        True
+
+        """
+        manifest = hidden_path(Path(output), 'work') / 'manifest.json'
+        try:
+            previous = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            return None
+        return previous if isinstance(previous, dict) else None
+
     def _file(self, key: tuple[int, ...]) -> Path:
         name = '_'.join(str(int(k)) for k in key)
         return self.path / 'blocks' / f'{name}.npz'
