@@ -16,7 +16,10 @@ point. :func:`maps` condenses it into images a biologist reads directly:
 :func:`pcf_model` returns the model curves pushed through the same log
 binning and smoothing as the data, and :func:`save_maps` /
 :func:`load_maps` store the maps in the result store
-(:mod:`ipcf.store`) with their provenance.
+(:mod:`ipcf.store`) with their provenance. Of a stored result,
+:func:`maps` reads blocks of rows, never the whole result, and
+:func:`write_maps` writes the maps of each block into the maps file as
+they are made, so that a full frame fits in a few hundred MB.
 
 Angles are in radians, measured from the +x axis (columns, to the right)
 toward the +y axis (rows, downward in an image display), as the result's
@@ -27,8 +30,9 @@ flow downward +pi/2.
 
 from __future__ import annotations
 
+from ._blocked import write_maps
 from ._maps import maps
 from ._model import pcf_model
 from ._store import load_maps, save_maps
 
-__all__ = ['load_maps', 'maps', 'pcf_model', 'save_maps']
+__all__ = ['load_maps', 'maps', 'pcf_model', 'save_maps', 'write_maps']

@@ -31,6 +31,7 @@ __all__ = [
     'fit',
     'peak_diffusion',
     'pool',
+    'pooled',
     'templates',
     'templates_volume',
 ]
@@ -280,33 +281,10 @@ def pool(
 
     """
     pixels = int(finite.sum())
-    out: dict[str, Any] = {
-        'D': math.nan,
-        'D_error': math.nan,
-        'residual': math.nan,
-        'D_peak': math.nan,
-        'free': False,
-        'pixels': pixels,
-        'blocks': 0,
-    }
     if not pixels:
-        return out
+        return pooled(None, [], 0, templates, grid, delays)
     flat = curves.reshape(finite.size, -1)
     mean = flat[finite.ravel()].mean(axis=0)
-    fitted = fit(mean[None], templates, grid)
-    out['D'] = float(fitted['D'][0])
-    out['residual'] = float(fitted['D_residual'][0])
-    curve = mean.reshape(templates.shape[1:])
-    models = templates
-    if select and math.isfinite(out['D']):
-        # only the points whose model peaks at the fitted D
-        near = int(numpy.abs(numpy.log(grid / out['D'])).argmin())
-        peaked = numpy.isfinite(find_peaks(templates[near], delays)[0])
-        if peaked.any():
-            curve, models = curve[peaked], templates[:, peaked]
-    out['D_peak'] = peak_diffusion(curve, models, grid, delays)
-    ratio = out['D_peak'] / out['D']
-    out['free'] = bool(1.0 / AGREEMENT <= ratio <= AGREEMENT)
     if isinstance(radius, int):
         radius = (radius,) * finite.ndim
     sizes = [2 * value + 1 for value in radius]
@@ -324,6 +302,52 @@ def pool(
         if block.sum() * 2 >= full:
             part = curves[where][block]
             means.append(part.reshape(len(part), -1).mean(axis=0))
+    return pooled(mean, means, pixels, templates, grid, delays, select=select)
+
+
+def pooled(
+    mean: NDArray | None,
+    means: list[NDArray],
+    pixels: int,
+    templates: NDArray,
+    grid: NDArray,
+    delays: NDArray,
+    *,
+    select: bool = False,
+) -> dict[str, Any]:
+    """Return what :func:`pool` returns, from the means it takes.
+
+    `mean` is the mean curve set (``npoints * nbins`` values) of the
+    `pixels` pooled (None if none), `means` those of the blocks at least
+    half full, in order; the other arguments are those of :func:`pool`.
+    A blocked analysis accumulates the means and calls this once.
+
+    """
+    out: dict[str, Any] = {
+        'D': math.nan,
+        'D_error': math.nan,
+        'residual': math.nan,
+        'D_peak': math.nan,
+        'free': False,
+        'pixels': pixels,
+        'blocks': 0,
+    }
+    if mean is None or not pixels:
+        return out
+    fitted = fit(mean[None], templates, grid)
+    out['D'] = float(fitted['D'][0])
+    out['residual'] = float(fitted['D_residual'][0])
+    curve = mean.reshape(templates.shape[1:])
+    models = templates
+    if select and math.isfinite(out['D']):
+        # only the points whose model peaks at the fitted D
+        near = int(numpy.abs(numpy.log(grid / out['D'])).argmin())
+        peaked = numpy.isfinite(find_peaks(templates[near], delays)[0])
+        if peaked.any():
+            curve, models = curve[peaked], templates[:, peaked]
+    out['D_peak'] = peak_diffusion(curve, models, grid, delays)
+    ratio = out['D_peak'] / out['D']
+    out['free'] = bool(1.0 / AGREEMENT <= ratio <= AGREEMENT)
     if len(means) >= 2:
         values = fit(numpy.array(means), templates, grid)['D']
         values = values[numpy.isfinite(values)]

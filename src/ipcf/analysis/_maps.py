@@ -9,14 +9,16 @@ and anisotropy (:mod:`._moments`); then it labels what they return.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy
 
 from .._validate import check_int, check_mask, check_positive
 from ._diffusion import diffusion_grid, fit, pool, templates
-from ._moments import flow_speed, moments
+from ._moments import flow_speed, flow_tables, moments
 from ._peaks import connectivity, find_peaks, noise_level, peak_rise
 from ._result import check_pair, check_result
 
@@ -35,7 +37,7 @@ _COORDS = ('y', 'x', 'point', 'u', 'v', 'angle', 'distance')
 
 
 def maps(
-    result: xarray.DataArray,
+    result: xarray.DataArray | str | os.PathLike[str],
     /,
     *,
     pixel_size: float | None = None,
@@ -46,17 +48,21 @@ def maps(
     diffusion_range: tuple[float, float] | None = None,
     pixel_size_z: float | None = None,
     w_z: float | None = None,
+    rows: int | None = None,
 ) -> xarray.Dataset:
     """Return maps of diffusion, flow, anisotropy and connectivity.
 
     Parameters
     ----------
-    result : xarray.DataArray
+    result : xarray.DataArray, str or path-like
         pCF result of :func:`ipcf.pcf_image` or :func:`ipcf.load_result`,
         dims ``('y', 'x', 'point', 'delay')``, with its coordinates
         ``angle``, ``distance``, ``delay`` (s) and ``bin_edge``; or the
         3-D pCF of a volume, dims ``('z', 'y', 'x', 'point', 'delay')``
-        with ``w`` too (see Volumes below).
+        with ``w`` too (see Volumes below). Or the path of a result
+        store (``.h5``, ``.zarr``) holding one (group ``pcf``): the
+        result of an image is then read in blocks of `rows`, never
+        whole (see Blocks below); that of a volume is loaded.
     pixel_size : float, optional
         Pixel side in µm, > 0. None (default) takes it from the result's
         attributes or from the metadata of the series it was computed
@@ -90,6 +96,11 @@ def maps(
         Volumes only: axial 1/e² radius of the PSF in µm, > 0. None
         (default) takes it from the result or its series (``psf_z``, as
         simulations record it).
+    rows : int, optional
+        Images only: compute in blocks of this many rows of the result
+        (>= 1), with a halo of rows for `window`. None (default) takes
+        an in-memory result at once and a stored one in blocks of about
+        64 MB of curves. The maps are the same either way.
 
     Returns
     -------
@@ -222,6 +233,18 @@ def maps(
     Angles follow the image: from +x (columns) toward +y (rows, down in
     a display), so ``pi / 2`` points down.
 
+    **Blocks.** In blocks of rows the result is read as float32 and
+    only a block's curves (and its halo) are held in float64 at once.
+    The steps that see the whole map run over the blocks first: the
+    noise level's median is found exactly by a histogram of the
+    differences' bit patterns, refined until the values of the middle
+    ranks are few enough to keep (usually two passes), and the pooled
+    means add the pixels in the order of the whole map. Then each
+    block's maps are made. They equal those of the whole map; with
+    ``window > 1`` to the last bits of the box average. To write
+    blocked maps to a file as they are made, use
+    :func:`ipcf.analysis.write_maps`.
+
     **Volumes.** The 3-D pCF toward a sphere point ``(dx, dy, dz)`` µm
     away (``(u, v) * pixel_size``, ``w * pixel_size_z``) is fitted with
     the free-diffusion model of a 3-D Gaussian PSF of radii ``w`` and
@@ -269,24 +292,99 @@ def maps(
     True
 
     """
-    import xarray
+    options = {
+        'pixel_size': pixel_size,
+        'w': w,
+        'mask': mask,
+        'window': window,
+        'threshold': threshold,
+        'diffusion_range': diffusion_range,
+        'pixel_size_z': pixel_size_z,
+        'w_z': w_z,
+    }
+    if rows is not None:
+        rows = check_int(rows, 'rows', minimum=1)
+    if isinstance(result, str | os.PathLike):
+        from ._blocked import maps_of_store
 
+        return maps_of_store(result, rows=rows, **options)
     info = check_result(result)
     if info['volume']:
         from ._volume import maps_volume
 
-        return maps_volume(
-            result,
-            info,
-            pixel_size=pixel_size,
-            w=w,
-            mask=mask,
-            window=window,
-            threshold=threshold,
-            diffusion_range=diffusion_range,
-            pixel_size_z=pixel_size_z,
-            w_z=w_z,
-        )
+        if rows is not None:
+            msg = f'{rows=} applies to results of images only'
+            raise ValueError(msg)
+        return maps_volume(result, info, **options)
+    setup = prepare_maps(result, info, **options)
+    if rows is not None:
+        from ._blocked import MemorySink, blocked_maps
+
+        sink = MemorySink(result, setup)
+        blocked_maps(result.data, setup, rows=rows, sink=sink)
+        return sink.dataset()
+    curves, finite = prepare_curves(
+        numpy.array(result.values, dtype=numpy.float64),
+        setup.keep,
+        setup.window,
+    )
+    noise = noise_level(curves - curves[..., 1:2], setup.reach)
+    pooled = pool(
+        curves, finite, setup.models, setup.grid, setup.radius, setup.delays
+    )
+    values = pixel_maps(curves, finite, noise, setup)
+    values['noise'] = noise
+    return map_dataset(result, setup, values, pooled)
+
+
+@dataclasses.dataclass
+class MapSetup:
+    """What every block of an image's maps needs: checked options, models.
+
+    Made once by :func:`prepare_maps`; :func:`pixel_maps` uses it.
+
+    """
+
+    info: dict[str, Any]
+    pixel_size: float
+    w: float
+    units_source: dict[str, str]
+    window: int
+    threshold: float
+    keep: NDArray[numpy.bool_] | None
+    delays: NDArray
+    distance: NDArray  # µm
+    angle: NDArray
+    w2: float
+    reach: int
+    grid: NDArray
+    models: NDArray
+    tables: dict[tuple[float, float], tuple[NDArray, NDArray]]
+
+    @property
+    def radius(self) -> int:
+        return int(self.info['radius'])
+
+
+def prepare_maps(
+    result: Any,
+    info: dict[str, Any],
+    *,
+    pixel_size: Any,
+    w: Any,
+    mask: Any,
+    window: Any,
+    threshold: Any,
+    diffusion_range: Any,
+    pixel_size_z: Any,
+    w_z: Any,
+) -> MapSetup:
+    """Check the options of the maps of an image result; make the models.
+
+    `result` gives the coordinates and attributes only (its values are
+    not read); `info` is what :func:`._result.check_result` returned.
+
+    """
     for name, value in (('pixel_size_z', pixel_size_z), ('w_z', w_z)):
         if value is not None:
             msg = f'{name}={value!r} applies to results of volumes only'
@@ -299,73 +397,152 @@ def maps(
         raise ValueError(msg)
     keep = _check_mask(mask, result)
     diffusion_range = _check_range(diffusion_range)
+    delays = info['delays']
+    distance = info['distance'] * pixel_size  # µm
+    w2 = w * w + pixel_size * pixel_size / 3.0
+    grid = diffusion_grid(
+        diffusion_range, distance=distance, w2=w2, delays=delays
+    )
+    return MapSetup(
+        info=info,
+        pixel_size=pixel_size,
+        w=w,
+        units_source=units_source,
+        window=window,
+        threshold=threshold,
+        keep=keep,
+        delays=delays,
+        distance=distance,
+        angle=info['angle'],
+        w2=w2,
+        reach=2 * math.ceil(float(info['distance'].max())) + window,
+        grid=grid,
+        models=templates(grid, distance, w2, info),
+        tables=flow_tables(distance, numpy.full(len(distance), w2), info),
+    )
 
-    curves = numpy.array(result.values, dtype=numpy.float64)
-    ny, nx = curves.shape[:2]
+
+def prepare_curves(
+    curves: NDArray, keep: NDArray | None, window: int
+) -> tuple[NDArray, NDArray[numpy.bool_]]:
+    """Return curves masked, box-averaged and NaN where not all finite.
+
+    `curves` (float64, modified) holds rows of the result grid and
+    `keep` the same rows of the mask; with ``window > 1`` the rows
+    within ``window // 2`` of the ends are valid only at the map's
+    edges (a blocked caller adds that many rows of halo). Returns the
+    curves and the pixels with data.
+
+    """
     if keep is not None:
         curves[~keep] = numpy.nan
     if window > 1:
         curves = _box_average(curves, window)
     finite = numpy.isfinite(curves).all(axis=(2, 3))
     curves[~finite] = numpy.nan
+    return curves, finite
 
-    delays = info['delays']
-    distance = info['distance'] * pixel_size  # µm
-    angle = info['angle']
-    w2 = w * w + pixel_size * pixel_size / 3.0
 
+def pixel_maps(
+    curves: NDArray, finite: NDArray, noise: NDArray, setup: MapSetup
+) -> dict[str, NDArray]:
+    """Return the per-pixel maps of prepared curves (rows of the grid).
+
+    Every pixel's maps depend on its own curves only, given the `noise`
+    of the whole map, so the rows may be a block of the grid.
+
+    """
+    ny, nx = curves.shape[:2]
+    delays = setup.delays
     peak_delay, peak_amplitude, peak_bin = find_peaks(curves, delays)
     rise = peak_rise(curves, peak_delay, peak_amplitude, finite)
-    reach = 2 * math.ceil(float(info['distance'].max())) + window
-    noise = noise_level(curves - curves[..., 1:2], reach)
-    connected = connectivity(rise, noise, peak_bin, threshold)
-
-    grid = diffusion_grid(
-        diffusion_range, distance=distance, w2=w2, delays=delays
-    )
-    models = templates(grid, distance, w2, info)
-    fitted = fit(curves.reshape(ny * nx, -1), models, grid)
+    connected = connectivity(rise, noise, peak_bin, setup.threshold)
+    fitted = fit(curves.reshape(ny * nx, -1), setup.models, setup.grid)
     fitted = {key: value.reshape(ny, nx) for key, value in fitted.items()}
-    pooled = pool(curves, finite, models, grid, info['radius'], delays)
-
-    flow_angle, flow_strength, anisotropy, axis_angle = moments(rise, angle)
-    speed = flow_speed(peak_delay, rise, flow_angle, angle, distance, w2, info)
-
-    yx = ('y', 'x')
-    yxp = ('y', 'x', 'point')
-    variables = {
-        'peak_delay': (yxp, peak_delay, 's', 'delay of the peak'),
-        'peak_amplitude': (yxp, peak_amplitude, '1', 'pCF at the peak'),
-        'peak_rise': (yxp, rise, '1', 'peak above the first delay'),
-        'connected': (yxp, connected, '1', 'a significant peak exists'),
-        'D': (yx, fitted['D'], 'um^2/s', 'diffusion coefficient'),
-        'D_error': (yx, fitted['D_error'], 'um^2/s', 'formal error of D'),
-        'D_residual': (yx, fitted['D_residual'], '1', 'relative residual'),
-        'fit_amplitude': (yx, fitted['amplitude'], '1', 'A of the fit'),
-        'flow_angle': (yx, flow_angle, 'rad', 'direction of transport'),
-        'flow_strength': (yx, flow_strength, '1', 'first moment 0..1'),
-        'flow_speed': (yx, speed, 'um/s', 'speed if flow dominates'),
-        'anisotropy': (yx, anisotropy, '1', 'second moment S 0..1'),
-        'axis_angle': (yx, axis_angle, 'rad', 'axis of transport'),
-        'noise': (('delay',), noise, '1', 'noise of G less G(dt)'),
+    flow_angle, flow_strength, anisotropy, axis_angle = moments(
+        rise, setup.angle
+    )
+    speed = flow_speed(
+        peak_delay,
+        rise,
+        flow_angle,
+        setup.angle,
+        setup.distance,
+        setup.w2,
+        setup.info,
+        tables=setup.tables,
+    )
+    return {
+        'peak_delay': peak_delay,
+        'peak_amplitude': peak_amplitude,
+        'peak_rise': rise,
+        'connected': connected,
+        'D': fitted['D'],
+        'D_error': fitted['D_error'],
+        'D_residual': fitted['D_residual'],
+        'fit_amplitude': fitted['amplitude'],
+        'flow_angle': flow_angle,
+        'flow_strength': flow_strength,
+        'flow_speed': speed,
+        'anisotropy': anisotropy,
+        'axis_angle': axis_angle,
     }
+
+
+_VARIABLES = {
+    'peak_delay': (('y', 'x', 'point'), 's', 'delay of the peak'),
+    'peak_amplitude': (('y', 'x', 'point'), '1', 'pCF at the peak'),
+    'peak_rise': (('y', 'x', 'point'), '1', 'peak above the first delay'),
+    'connected': (('y', 'x', 'point'), '1', 'a significant peak exists'),
+    'D': (('y', 'x'), 'um^2/s', 'diffusion coefficient'),
+    'D_error': (('y', 'x'), 'um^2/s', 'formal error of D'),
+    'D_residual': (('y', 'x'), '1', 'relative residual'),
+    'fit_amplitude': (('y', 'x'), '1', 'A of the fit'),
+    'flow_angle': (('y', 'x'), 'rad', 'direction of transport'),
+    'flow_strength': (('y', 'x'), '1', 'first moment 0..1'),
+    'flow_speed': (('y', 'x'), 'um/s', 'speed if flow dominates'),
+    'anisotropy': (('y', 'x'), '1', 'second moment S 0..1'),
+    'axis_angle': (('y', 'x'), 'rad', 'axis of transport'),
+    'noise': (('delay',), '1', 'noise of G less G(dt)'),
+}
+"""Variables of the maps of an image: dims, units and long name."""
+
+
+def map_dataset(
+    result: Any,
+    setup: MapSetup,
+    values: dict[str, Any],
+    pooled: dict[str, Any] | None,
+) -> xarray.Dataset:
+    """Return the Dataset of the maps: values labelled as the result.
+
+    `values` holds every variable of :data:`_VARIABLES`; `pooled` is
+    what :func:`._diffusion.pool` returned, or None for placeholders
+    (a schema made before the pooled fit).
+
+    """
+    import xarray
+
     data_vars = {
         name: xarray.Variable(
-            dims, value, attrs={'units': units, 'long_name': text}
+            dims, values[name], attrs={'units': units, 'long_name': text}
         )
-        for name, (dims, value, units, text) in variables.items()
+        for name, (dims, units, text) in _VARIABLES.items()
     }
     coords = {name: result.coords[name] for name in _COORDS}
     coords['delay'] = result.coords['delay'].variable
     coords['bin_edge'] = result.coords['bin_edge'].variable
+    if pooled is None:
+        pooled = {key: math.nan for key in ('D', 'D_error', 'residual')}
+        pooled.update(D_peak=math.nan, pixels=0, blocks=0, free=False)
     attrs = {
-        'pixel_size': pixel_size,
-        'w': w,
-        'dt': info['dt'],
-        'radius': info['radius'],
-        'window': window,
-        'threshold': threshold,
-        'diffusion_range': [float(grid[0]), float(grid[-1])],
+        'pixel_size': setup.pixel_size,
+        'w': setup.w,
+        'dt': setup.info['dt'],
+        'radius': setup.info['radius'],
+        'window': setup.window,
+        'threshold': setup.threshold,
+        'diffusion_range': [float(setup.grid[0]), float(setup.grid[-1])],
         'D_pooled': pooled['D'],
         'D_pooled_error': pooled['D_error'],
         'D_pooled_pixels': pooled['pixels'],
@@ -375,12 +552,33 @@ def maps(
         'D_pooled_free': pooled['free'],
         'D_pooled_note': _pooled_note(pooled),
         'angles': _CONVENTION,
-        'units_source': units_source,
+        'units_source': setup.units_source,
     }
     source = result.attrs.get('source')
     if source is not None:
         attrs['source'] = str(source)
     return xarray.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def map_schema(
+    result: Any, setup: MapSetup, pooled: dict[str, Any] | None = None
+) -> xarray.Dataset:
+    """Return the maps' Dataset with placeholder values of no memory.
+
+    Its variables have the shapes and dtypes of the maps (float64, bool
+    for ``connected``) as read-only broadcasts of one value, for
+    :meth:`ipcf.store.Schema.of` and for the blocked maps' buffers.
+
+    """
+    ny, nx = len(result['y']), len(result['x'])
+    npoints = len(result['point'])
+    sizes = {'y': ny, 'x': nx, 'point': npoints, 'delay': len(setup.delays)}
+    values = {}
+    for name, (dims, _, _) in _VARIABLES.items():
+        dtype = numpy.bool_ if name == 'connected' else numpy.float64
+        shape = tuple(sizes[dim] for dim in dims)
+        values[name] = numpy.broadcast_to(numpy.zeros((), dtype), shape)
+    return map_dataset(result, setup, values, pooled)
 
 
 def _units(

@@ -22,7 +22,13 @@ from ._peaks import find_peaks
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ['flow_speed', 'flow_speed_volume', 'moments', 'moments_volume']
+__all__ = [
+    'flow_speed',
+    'flow_speed_volume',
+    'flow_tables',
+    'moments',
+    'moments_volume',
+]
 
 _SPEED_COS = math.cos(math.radians(45.0))
 """Points within 45 degrees of the flow direction give its speed."""
@@ -83,6 +89,8 @@ def flow_speed(
     distance: NDArray,
     w2: float,
     info: dict[str, Any],
+    *,
+    tables: dict[tuple[float, float], tuple[NDArray, NDArray]] | None = None,
 ) -> NDArray:
     """Return the flow speed from the peak delays of points near the flow.
 
@@ -98,6 +106,9 @@ def flow_speed(
         Squared effective PSF radius in µm².
     info : dict
         What :func:`._result.check_result` returns about the result.
+    tables : dict, optional
+        From :func:`flow_tables` of the same points, to reuse across
+        blocks of pixels; None (default) makes them.
 
     Returns
     -------
@@ -115,6 +126,8 @@ def flow_speed(
     """
     cosine = numpy.cos(angle - numpy.nan_to_num(flow_angle)[..., None])
     widths = numpy.full(len(distance), w2)
+    if tables is None:
+        tables = flow_tables(distance, widths, info)
     return _speed(
         peak_delay,
         rise,
@@ -122,8 +135,25 @@ def flow_speed(
         numpy.isfinite(flow_angle),
         distance,
         widths,
-        info,
+        tables,
     )
+
+
+def flow_tables(
+    distance: NDArray, w2: NDArray, info: dict[str, Any]
+) -> dict[tuple[float, float], tuple[NDArray, NDArray]]:
+    """Return the pure-flow peak tables of the points' (distance, w2).
+
+    One table of log speeds and log peak delays (:func:`_flow_table`)
+    per distinct pair of a point's distance (µm) and squared PSF radius
+    along it (µm², one per point in `w2`).
+
+    """
+    classes = numpy.unique(numpy.stack([distance, w2], axis=1), axis=0)
+    return {
+        (float(value), float(width)): _flow_table(value, width, info)
+        for value, width in classes
+    }
 
 
 def flow_speed_volume(
@@ -165,7 +195,8 @@ def flow_speed_volume(
         direction = numpy.nan_to_num(flow / norm[..., None])
     cosine = direction @ unit.T
     valid = numpy.isfinite(norm) & (norm > 0)
-    return _speed(peak_delay, rise, cosine, valid, distance, w2, info)
+    tables = flow_tables(distance, w2, info)
+    return _speed(peak_delay, rise, cosine, valid, distance, w2, tables)
 
 
 def _speed(
@@ -175,20 +206,18 @@ def _speed(
     valid: NDArray,
     distance: NDArray,
     w2: NDArray,
-    info: dict[str, Any],
+    tables: dict[tuple[float, float], tuple[NDArray, NDArray]],
 ) -> NDArray:
     """Return the rise-weighted speed of the points near the flow.
 
     `cosine` (..., npoints) is that of each point's direction with the
     flow, `valid` (...) where there is a flow; `w2` the squared PSF
-    radius along each point.
+    radius along each point; `tables` from :func:`flow_tables`.
 
     """
     along = numpy.empty_like(peak_delay)
-    classes = numpy.unique(numpy.stack([distance, w2], axis=1), axis=0)
-    for value, width in classes:
+    for (value, width), (speeds, delays) in tables.items():
         sel = (distance == value) & (w2 == width)
-        speeds, delays = _flow_table(value, width, info)
         if len(speeds) < 2:
             along[..., sel] = numpy.nan
             continue

@@ -75,6 +75,15 @@ def check_result(result: Any, /) -> dict[str, Any]:
             'xarray.DataArray of ipcf.pcf_image or ipcf.load_result'
         )
         raise TypeError(msg)
+    several = {'channel', 'neighbour_channel'} & set(result.dims)
+    if several or ('z' in result.dims and 'w' not in result.coords):
+        # ipcf.analyze of several planes or channels: maps are of one
+        msg = (
+            f'result.dims={result.dims} hold several planes or channels; '
+            'the maps are of one: select it with result.sel(z=..., '
+            'channel=..., neighbour_channel=...)'
+        )
+        raise ValueError(msg)
     volume = result.dims == _DIMS_VOLUME
     if result.dims != _DIMS and not volume:
         msg = f'result.dims={result.dims} are not {_DIMS} or {_DIMS_VOLUME}'
