@@ -884,27 +884,27 @@ def _write_maps(
     """Write the maps of a stored result (``ipcf maps``, ``--maps``)."""
     from .. import analysis
     from .._sources import source_of
-    from ..plot._common import read_result
+    from ..analysis._blocked import open_stored
+    from ..store import result_info
 
-    result = read_result(result_path)
-    units = _units(
-        pixel_size,
-        psf_radius,
-        result.attrs,
-        source_of(result, result_path),
-        named=result_path,
-    )
-    out = analysis.maps(
-        result,
+    with open_stored(result_path) as (result, _):  # labels, not values
+        attrs, source = result.attrs, source_of(result, result_path)
+    units = _units(pixel_size, psf_radius, attrs, source, named=result_path)
+    # blocks of rows, written as made: memory stays bounded
+    path = analysis.write_maps(
+        result_path,
+        output,
         pixel_size=units['pixel_size'],
         w=units['psf_radius'],
         window=window,
         threshold=threshold,
+        overwrite=overwrite,
     )
-    path = analysis.save_maps(out, output, overwrite=overwrite)
-    pooled = out.attrs['D_pooled']
-    error = out.attrs['D_pooled_error']
-    note = out.attrs.get('D_pooled_note')
+    # the attributes only of a store; netCDF maps are read whole
+    info = result_info(path, group='maps') or analysis.load_maps(path).attrs
+    pooled = info['D_pooled']
+    error = info['D_pooled_error']
+    note = info.get('D_pooled_note')
     said = f' ({note})' if note else ''
     print(f'wrote {path}; pooled D = {pooled:.3g} ± {error:.2g} µm²/s{said}')
     return 0
