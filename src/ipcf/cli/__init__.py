@@ -602,6 +602,7 @@ def _parser() -> argparse.ArgumentParser:
 
     kinds = 'mean|trace|curve|carpet|polar|lines|image|roi|maps'
     kinds += '|acf|brightness|line'
+    kinds += '|imsd|stics|imsd-maps'
     p = command('plot', _cmd_plot, 'draw a figure of a result or a series')
     p.add_argument('path', help='result store (.h5, .zarr) or image series')
     add_output(p, help='figure: .png, .svg or .pdf')

@@ -242,6 +242,7 @@ def _whole_field(
         'dt': dt,
         'pixel_size': pixel_size,
     }
+    start = time.perf_counter()
     correlation = _library(
         stics,
         data,
@@ -251,7 +252,9 @@ def _whole_field(
         **options,
     )
     # what ipcf.imsd(data, ...) computes: the fit of this STICS
+    seconds = time.perf_counter() - start
     result = _library(imsd, correlation, model=args.model)
+    timings = {'stics': seconds, 'fits': time.perf_counter() - start - seconds}
     source = relative_source(args.path, output)
     extra = {
         'source': source,
@@ -259,6 +262,7 @@ def _whole_field(
         'masked': mask is not None,
         'channel': args.channel,
         'z': args.z,
+        'timings': timings,
     }
     result.attrs.update({k: v for k, v in extra.items() if v is not None})
     result['stics'] = correlation

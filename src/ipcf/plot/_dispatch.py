@@ -49,6 +49,9 @@ KINDS = (
     'acf',
     'brightness',
     'line',
+    'imsd',
+    'stics',
+    'imsd-maps',
 )
 """Figure kinds of :func:`draw` (and ``ipcf plot --kind``)."""
 
@@ -92,6 +95,9 @@ def draw(
         ``'acf'`` and ``'brightness'`` as :func:`ipcf.plot.fcs.draw_fcs`
         says. ``'line'`` draws a line-scan result
         (:func:`ipcf.plot.line.pcf_carpet`) beside its carpet.
+        ``'imsd'``, ``'stics'`` and ``'imsd-maps'`` draw an iMSD result
+        (a store of ``ipcf imsd``) or the STICS and iMSD of a series, as
+        :func:`ipcf.plot._imsd_report.draw_imsd` says.
     data : str or path or array_like, optional
         The image series of a result.
     pixel : (y, x), optional
@@ -132,6 +138,16 @@ def draw(
 
     """
     kind = check_choice(kind, 'kind', KINDS)
+    from ._imsd_report import IMSD_KINDS, draw_imsd, is_imsd
+
+    if kind in IMSD_KINDS or is_imsd(source):
+        return draw_imsd(
+            source,
+            kind,
+            pixel=pixel,
+            pixel_size=pixel_size,
+            progress=progress,
+        )
     from .fcs import draw_fcs, result_kind
 
     if result_kind(source) is not None:

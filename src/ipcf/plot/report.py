@@ -14,7 +14,9 @@ The report orchestrates: it finds the image series of a result
 :func:`ipcf.maps` when the pixel size and PSF radius are known, and
 passes everything to the figures, which only draw. Available as
 ``ipcf.report``. Results of imaging FCS (an ACF or its fit) and of N&B
-get their own sections (:mod:`ipcf.plot._fcs_report`) in the same frame.
+get their own sections (:mod:`ipcf.plot._fcs_report`) in the same frame,
+as do iMSD results (:mod:`ipcf.plot._imsd_report`) and line scans
+(:mod:`ipcf.plot._line_report`).
 
 """
 
@@ -292,6 +294,22 @@ def _report_html(
             progress=progress,
             started=started,
         )
+    from ._imsd_report import imsd_report_html, is_imsd
+    from ._line_report import is_line, line_report_html
+
+    if is_imsd(result) or is_line(result):
+        # iMSD and line-scan results have their own sections too
+        make = imsd_report_html if is_imsd(result) else line_report_html
+        return make(
+            result,
+            result_path,
+            data=data,
+            pixel_size=pixel_size,
+            title=title,
+            timings=extra_timings,
+            progress=progress,
+            started=started,
+        )
     check_result(result)
     if pixels is None:
         pixels = representative_pixels(result)
@@ -396,7 +414,12 @@ def _report_html(
 
 def _read_result(path: Path) -> Any:
     """Return the pCF result of a store, or its imaging FCS or N&B one."""
+    from ._imsd_report import read_imsd
     from .fcs import result_kind
+
+    imsd = read_imsd(path)
+    if imsd is not None:
+        return imsd
 
     group = result_kind(path)
     if group is None:
