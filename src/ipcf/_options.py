@@ -725,6 +725,31 @@ OPTIONS: dict[str, Option] = {
         type=positive_int,
         metavar='PIXELS',
     ),
+    # detector arrays
+    'layout': Option(
+        ('--layout',),
+        'detector layout: square5 (5 x 5 elements, row by row) or '
+        'airyscan32 (the Airyscan hexagon, as the microscope numbers it)',
+        choices=('square5', 'airyscan32'),
+    ),
+    'positions': Option(
+        ('--positions',),
+        'centres x, y of the detection volumes in µm, one element per '
+        'line: a CSV (or spaces) or a .npy of shape (ndet, 2)',
+        metavar='FILE',
+    ),
+    'pitch': Option(
+        ('--pitch',),
+        'spacing of the detection volumes of a --layout in the sample, µm',
+        type=positive_float,
+        metavar='UM',
+    ),
+    'sample_time': Option(
+        ('--sample-time',),
+        'seconds per sample of a detector array',
+        type=positive_float,
+        metavar='SECONDS',
+    ),
     # figures
     'data': Option(
         ('--data',),

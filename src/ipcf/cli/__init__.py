@@ -664,7 +664,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         getattr(args, name) is not None for name in COMPARTMENT_OPTIONS
     ):
         return simulate_compartments(args)
-    if args.kind == 'line' or any(
+    if args.kind in {'line', 'detectors'} or any(
         getattr(args, name) is not None for name in LINE_SIMULATION
     ):
         return simulate_line(args)
