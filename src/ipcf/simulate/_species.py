@@ -231,6 +231,14 @@ def run_mixture(
         lifetime = fade.exponential(mixture.bleach_time, count)
         dark = numpy.ceil(lifetime / params.frame_time).astype(numpy.int64)
         bleached = [int((dark[g] < nframes).sum()) for g in groups]
+    # immobile and mobile particles of each species, rendered apart so
+    # that the truth records the photons each adds to the field of view
+    parts = []
+    for group, n, value in zip(groups, fixed, brightness, strict=True):
+        middle = group.start + n
+        parts.append((slice(group.start, middle), value))
+        parts.append((slice(middle, group.stop), value))
+    photons = numpy.zeros(len(parts))
     size = int(numpy.prod(frame))
     chunk = max(1, min(CHUNK_FRAMES, _CHUNK_PIXELS // size))
     data = numpy.empty(params.shape, dtype=params.dtype)
@@ -255,16 +263,18 @@ def run_mixture(
         for start, track in zip(range(0, nframes, chunk), steps, strict=True):
             mean = buffer[: len(track)]
             mean.fill(params.background)
-            for group, value in zip(groups, brightness, strict=True):
-                if value == 0.0 or group.stop == group.start:
+            for index, (part, value) in enumerate(parts):
+                if value == 0.0 or part.stop == part.start:
                     continue
                 # a copy: the generator continues from the track's end
-                part = numpy.array(track[:, group], dtype=numpy.float64)
+                where = numpy.array(track[:, part], dtype=numpy.float64)
                 if dark is not None:
                     frames = numpy.arange(start, start + len(track))
-                    off = frames[:, None] >= dark[None, group]
-                    part[..., 0][off] = _DARK
-                draw(mean, part, brightness=value, **spot)
+                    off = frames[:, None] >= dark[None, part]
+                    where[..., 0][off] = _DARK
+                before = mean.sum()
+                draw(mean, where, brightness=value, **spot)
+                photons[index] += mean.sum() - before
             data[start : start + len(track)] = counts(
                 noise.poisson(mean), params.offset, params.dtype
             )
@@ -303,6 +313,13 @@ def run_mixture(
             bleached=bleached,
         ),
     }
+    # mean photons per pixel and frame, before the photon noise
+    signal = photons.reshape(-1, 2) / (nframes * size)
+    for entry, (still, moving) in zip(truth['species'], signal, strict=True):
+        entry['signal'] = float(still + moving)
+        entry['immobile_signal'] = float(still)
+    truth['signal'] = float(signal.sum())
+    truth['immobile_signal'] = float(signal[:, 0].sum())
     if bleached is not None:
         truth['bleached'] = int(sum(bleached))
     if params.volume:
@@ -316,6 +333,7 @@ def run_mixture(
     truth['units'].update(
         concentration=truth['units']['density'],
         bleach_time='s (mean emitting time of a particle)',
+        signal='photons/pixel/frame (mean over the series)',
     )
     return Simulation(data=data, truth=truth)
 
