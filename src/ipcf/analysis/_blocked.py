@@ -475,7 +475,7 @@ def _whole_map(
         if small:
             gathered.append(curves.copy())
         else:
-            for diffs in pairs.of(start, curves - curves[..., 1:2]):
+            for diffs in pairs.of(start, curves - curves[..., 1:2], finite):
                 median.add(diffs)
     pooled = finish_pool(
         *pool.means(),
@@ -488,8 +488,8 @@ def _whole_map(
         return pooled, noise_level(curves - curves[..., 1:2], reach)
     while median.another_pass():
         pairs = _Pairs(reach, ny, nx)
-        for start, curves, _ in _blocks(array, setup, rows):
-            for diffs in pairs.of(start, curves - curves[..., 1:2]):
+        for start, curves, finite in _blocks(array, setup, rows):
+            for diffs in pairs.of(start, curves - curves[..., 1:2], finite):
                 median.add(diffs)
     scale = 1.0 / math.sqrt(2.0)
     return pooled, 1.4826 * scale * median.median()
@@ -500,8 +500,11 @@ class _Pairs:
 
     As :func:`._peaks.noise_level`: along x within each row, along y
     between rows `reach` apart (the last `reach` rows of the previous
-    block are kept); of every pair and point the bins where all are
-    finite. Only axes longer than `reach` contribute.
+    block are kept); of every pair whose two pixels have data, each
+    point's curve. Only axes longer than `reach` contribute. A prepared
+    pixel's curves are all finite or all NaN, and the differences of
+    values from float32 cannot overflow, so pairs of pixels with data
+    are exactly the rows of finite differences that the whole map uses.
 
     """
 
@@ -509,36 +512,67 @@ class _Pairs:
         self._reach = reach
         self._along_x = nx > reach
         self._along_y = ny > reach
-        self._tail: NDArray | None = None  # rows [start - len, start)
+        self._tail: tuple[NDArray, NDArray] | None = None
 
-    def of(self, start: int, curves: NDArray) -> list[NDArray]:
-        """Return the differences that rows [start, start + n) complete."""
+    def of(self, start: int, curves: NDArray, finite: NDArray) -> list:
+        """Return the differences that rows [start, start + n) complete.
+
+        `curves` and `finite` are the rows' prepared curves and pixels
+        with data; the differences are arrays of shape (k, nbins).
+
+        """
         reach = self._reach
-        nbins = curves.shape[-1]
-        parts = []
+        pairs = []
         if self._along_x:
-            parts.append(curves[:, reach:] - curves[:, :-reach])
+            pairs.append(
+                (
+                    curves[:, reach:],
+                    curves[:, :-reach],
+                    finite[:, reach:] & finite[:, :-reach],
+                )
+            )
         if self._along_y:
-            tail = self._tail
             rows = len(curves)
-            if tail is not None and len(tail):
+            if self._tail is not None:
                 # rows start + i, i < reach, pair with the tail's rows
+                tail, tail_finite = self._tail
                 first = max(0, reach - start)  # rows with a partner
                 count = min(rows, reach)
                 if first < count:
-                    behind = tail[len(tail) - reach + first :][: count - first]
-                    parts.append(curves[first:count] - behind)
+                    at = slice(len(tail) - reach + first, None)
+                    behind = tail[at][: count - first]
+                    behind_finite = tail_finite[at][: count - first]
+                    pairs.append(
+                        (
+                            curves[first:count],
+                            behind,
+                            finite[first:count] & behind_finite,
+                        )
+                    )
             if rows > reach:
-                parts.append(curves[reach:] - curves[:-reach])
-            if tail is None or rows >= reach:
-                kept = curves[-reach:]
+                pairs.append(
+                    (
+                        curves[reach:],
+                        curves[:-reach],
+                        finite[reach:] & finite[:-reach],
+                    )
+                )
+            if self._tail is None or rows >= reach:
+                kept = (curves[-reach:], finite[-reach:])
             else:
-                kept = numpy.concatenate([tail, curves])[-reach:]
-            self._tail = kept.copy()
+                kept = (
+                    numpy.concatenate([self._tail[0], curves])[-reach:],
+                    numpy.concatenate([self._tail[1], finite])[-reach:],
+                )
+            self._tail = (kept[0].copy(), kept[1].copy())
+        nbins = curves.shape[-1]
         out = []
-        for part in parts:
-            flat = part.reshape(-1, nbins)
-            out.append(flat[numpy.isfinite(flat).all(axis=1)])
+        for ahead, behind, both in pairs:
+            if both.all():
+                diff = ahead - behind
+            else:
+                diff = ahead[both] - behind[both]
+            out.append(diff.reshape(-1, nbins))
         return out
 
 
@@ -620,26 +654,30 @@ class _Median:
         self._ncols = ncols
         self._keep = keep
         self._count = 0
-        self._counts: list[NDArray] | None = [
-            numpy.zeros(2**_BITS, numpy.int64) for _ in range(ncols)
-        ]
+        self._counts: NDArray | None = numpy.zeros(
+            (ncols, 2**_BITS), numpy.int64
+        )
         self._targets: list[dict[str, Any]] = []
         self._found: dict[tuple[int, int], float] = {}
 
     def add(self, values: NDArray) -> None:
-        """Add rows of finite values (k, ncols) of this pass."""
-        bits = numpy.abs(values).view(numpy.uint64)
+        """Add rows of finite values (k, ncols) of this pass (overwritten)."""
+        bits = numpy.abs(values, out=values).view(numpy.uint64)
         if self._counts is not None:
             self._count += len(bits)
-            shift = numpy.uint64(_TOP - _BITS)
-            for col, counts in enumerate(self._counts):
-                counts += numpy.bincount(
-                    (bits[:, col] >> shift).astype(numpy.intp),
-                    minlength=2**_BITS,
-                )
+            # one bincount of every column: bucket + column * buckets
+            keys = (bits >> numpy.uint64(_TOP - _BITS)).astype(numpy.intp)
+            keys += numpy.arange(self._ncols) * 2**_BITS
+            self._counts += numpy.bincount(
+                keys.ravel(), minlength=self._ncols * 2**_BITS
+            ).reshape(self._ncols, 2**_BITS)
             return
+        columns: dict[int, NDArray] = {}
         for target in self._targets:
-            column = bits[:, target['col']]
+            col = target['col']
+            if col not in columns:
+                columns[col] = numpy.ascontiguousarray(bits[:, col])
+            column = columns[col]
             low = numpy.uint64(target['low'])
             high = numpy.uint64(target['low'] + (1 << target['shift']))
             inside = column[(column >= low) & (column < high)]

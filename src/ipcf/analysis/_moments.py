@@ -65,8 +65,9 @@ def moments(
     """
     weight = numpy.nan_to_num(numpy.maximum(rise, 0.0), nan=0.0)
     total = weight.sum(axis=-1)
-    first = weight @ numpy.exp(1j * angle)
-    second = weight @ numpy.exp(2j * angle)
+    # tensordot runs BLAS; matmul of real by complex does not
+    first = numpy.tensordot(weight, numpy.exp(1j * angle), axes=(-1, 0))
+    second = numpy.tensordot(weight, numpy.exp(2j * angle), axes=(-1, 0))
     with numpy.errstate(invalid='ignore', divide='ignore'):
         valid = total > 0
         first = numpy.where(valid, first / total, numpy.nan)
