@@ -10,6 +10,13 @@ throughput and its peak resident memory. The series, the store and the
 result go to --dir (kept) or to a temporary folder in the working
 directory (removed). ``ipcf bench pipeline`` runs this script with the
 same options.
+
+A second table splits the analysis into its steps and gives each one's
+share of its time (:data:`ANALYZE_STAGES`): reading the blocks, the
+bleach correction, the engine's means, conversion to float, FFTs,
+binning (the cross-spectra's matrix products) and scattering of the
+curves, the rest of the engine, writing the blocks and the store, and
+what is left (preparing, scheduling), so that the next bottleneck shows.
 """
 
 import json
@@ -37,6 +44,31 @@ PIPELINE_COLUMNS = (
 )
 """Keys and titles of the :func:`bench_pipeline` rows in the table."""
 
+SHARE_COLUMNS = (
+    ('stage', 'analyze stage'),
+    ('seconds', 'seconds'),
+    ('share', 'share'),
+)
+"""Keys and titles of the :func:`stage_shares` rows in the table."""
+
+ANALYZE_STAGES = {
+    'read': ('read',),
+    'bleach': ('bleach',),
+    'means': ('means',),
+    'convert': ('convert',),
+    'fft': ('fft',),
+    'binning': ('binning',),
+    'scatter': ('scatter',),
+    'engine other': (),
+    'write': ('write', 'store'),
+    'other': (),
+}
+"""Rows of the share table and the timed steps that each one sums.
+
+``engine other`` is the engine's time (``compute``) outside its timed
+steps; ``other`` the analysis' wall time outside every timed step.
+"""
+
 STAGES = {
     'simulate': (
         'from ipcf.simulate import spim\n'
@@ -47,9 +79,15 @@ STAGES = {
         'convert({series!r}, {store!r}, overwrite=True{threads})\n'
     ),
     'analyze': (
-        'from ipcf.pipeline import analyze\n'
-        'analyze({store!r}, {result!r}, bleach={bleach!r}, block={block},'
-        ' engine={engine!r}, overwrite=True{threads})\n'
+        'import json\n'
+        'from ipcf._stages import StageTimes\n'
+        'from ipcf.pcf import PcfAnalysis\n'
+        'from ipcf.pipeline import run\n'
+        'times = StageTimes()\n'
+        'run(PcfAnalysis(engine={engine!r}), [{store!r}], {result!r},'
+        ' bleach={bleach!r}, block={block}, overwrite=True, stages=times'
+        '{threads})\n'
+        'print(json.dumps(times.seconds))\n'
     ),
 }
 
@@ -97,7 +135,10 @@ def bench_pipeline(
     -------
     list of dict
         One row per stage: seconds, input size in MB, MB/s and the
-        stage's peak resident memory in MB.
+        stage's peak resident memory in MB; the ``analyze`` row also
+        ``stages``, the seconds of its timed steps
+        (:func:`ipcf.pipeline.run` with ``stages=``), which
+        :func:`stage_shares` turns into shares.
 
     """
     paths = {
@@ -134,18 +175,71 @@ def bench_pipeline(
         if proc.returncode != 0:
             msg = f'pipeline stage {stage!r} failed: {proc.stderr.strip()}'
             raise RuntimeError(msg)
-        seconds, rss = (float(v) for v in proc.stdout.split()[-2:])
-        rows.append(
-            {
-                'stage': stage,
-                'shape': list(shape),
-                'seconds': seconds,
-                'input_mb': nbytes / 1e6,
-                'mb_per_s': nbytes / 1e6 / seconds,
-                'peak_rss_mb': rss,
-            }
-        )
+        lines = proc.stdout.strip().splitlines()
+        seconds, rss = (float(v) for v in lines[-1].split())
+        row = {
+            'stage': stage,
+            'shape': list(shape),
+            'seconds': seconds,
+            'input_mb': nbytes / 1e6,
+            'mb_per_s': nbytes / 1e6 / seconds,
+            'peak_rss_mb': rss,
+        }
+        if stage == 'analyze':
+            row['stages'] = json.loads(lines[-2])
+        rows.append(row)
     return rows
+
+
+def stage_shares(
+    stages: dict[str, float], seconds: float
+) -> list[dict[str, Any]]:
+    """Return the rows of :data:`ANALYZE_STAGES` with their shares.
+
+    Parameters
+    ----------
+    stages : dict
+        Seconds of the timed steps of an analysis (``read``, ``bleach``,
+        ``compute`` and the engine's steps within it, ``write``,
+        ``store``).
+    seconds : float
+        Wall time of the analysis.
+
+    Returns
+    -------
+    list of dict
+        ``stage``, ``seconds`` and ``share`` (of the larger of the wall
+        time and the steps' sum, so that the shares add up to 1 also
+        where blocks ran in parallel).
+
+    Examples
+    --------
+    >>> rows = stage_shares({'read': 1.0, 'compute': 2.0, 'fft': 1.5}, 4.0)
+    >>> [(r['stage'], r['share']) for r in rows if r['share']]
+    [('read', 0.25), ('fft', 0.375), ('engine other', 0.125), \
+('other', 0.25)]
+
+    """
+    named = {
+        stage: sum(stages.get(key, 0.0) for key in keys)
+        for stage, keys in ANALYZE_STAGES.items()
+    }
+    engine = sum(
+        named[stage]
+        for stage in ('means', 'convert', 'fft', 'binning', 'scatter')
+    )
+    named['engine other'] = max(0.0, stages.get('compute', 0.0) - engine)
+    timed = sum(named.values())
+    named['other'] = max(0.0, seconds - timed)
+    total = max(seconds, timed)
+    return [
+        {
+            'stage': stage,
+            'seconds': value,
+            'share': value / total if total > 0 else 0.0,
+        }
+        for stage, value in named.items()
+    ]
 
 
 def main(argv=None, prog=None):
@@ -183,10 +277,17 @@ def main(argv=None, prog=None):
     else:
         with tempfile.TemporaryDirectory(dir='.') as tmp:
             rows = bench_pipeline(tmp, **options)
+    for row in rows:
+        if 'stages' in row:
+            row['shares'] = stage_shares(row['stages'], row['seconds'])
     if args.json:
         print(json.dumps(rows, indent=1))
-    else:
-        print(format_table(rows, PIPELINE_COLUMNS))
+        return 0
+    print(format_table(rows, PIPELINE_COLUMNS))
+    for row in rows:
+        if 'shares' in row:
+            print()
+            print(format_table(row['shares'], SHARE_COLUMNS))
     return 0
 
 

@@ -475,11 +475,14 @@ class PcfAnalysis:
         *,
         num_threads: int,
         progress: bool = False,
+        stages: Any = None,
     ) -> NDArray[numpy.float32]:
         """Return the engine's values ``(directions, y, x, point, bin)``.
 
         `channels` are checked inputs with the halo; `mask` marks centre
-        pixels of the whole input (or None).
+        pixels of the whole input (or None); `stages` (an
+        :class:`ipcf._stages.StageTimes`) gets the seconds of the steps
+        of engines that time them (cpu).
 
         """
         from ._rows import RowReader
@@ -497,6 +500,8 @@ class PcfAnalysis:
             if not centres.any():
                 return out
         reader = RowReader(channels, plan.nframes)
+        # only the cpu engine times its steps
+        timing = {'stages': stages} if self.engine.NAME == 'cpu' else {}
         total = math.prod(out.shape[:-2])
         bar = progress_bar(total, enable=progress, desc='pCF', unit='px')
         with bar:
@@ -507,6 +512,7 @@ class PcfAnalysis:
                 mask=centres,
                 num_threads=num_threads,
                 progress=bar.update if progress else None,
+                **timing,
             )
             bar.update(total - bar.n)
         if centres is not None:
@@ -623,9 +629,12 @@ class PcfAnalysis:
         mask: NDArray[numpy.bool_] | None,
         *,
         num_threads: int,
+        stages: Any = None,
     ) -> dict[str, NDArray[numpy.float32]]:
         """Return the stored variables of one block (input with halo)."""
-        values = self.run(channels, plan, mask, num_threads=num_threads)
+        values = self.run(
+            channels, plan, mask, num_threads=num_threads, stages=stages
+        )
         return {self.name: _block_layout(values, plan)}
 
 

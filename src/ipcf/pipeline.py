@@ -456,6 +456,7 @@ def run(
     group: str | None = None,
     gaps: str = 'error',
     report: Callable[[str, float], None] | None = None,
+    stages: Any = None,
 ) -> Path:
     """Run an analysis over blocks of one or two series into a store.
 
@@ -487,6 +488,10 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         As for :func:`analyze`.
     group : str, optional
         Group in the store; default the analysis' name.
+    stages : ipcf._stages.StageTimes, optional
+        Gets the seconds of each stage of the blocks (``read``,
+        ``bleach``, the engine's, ``write``) and of the ``store``, for
+        benchmarks; local schedulers only. None (default) times nothing.
 
     Returns
     -------
@@ -643,6 +648,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
             'box': box,
             'record': record,
             'gaps': gaps,
+            'stages': stages,
         }
         try:
             _run_blocks(
@@ -693,6 +699,8 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
                 writer.write(values, y=y, x=x, z=z)
         record.remove()
         _step(report, 'store', start)
+        if stages is not None:
+            stages.add('store', time.perf_counter() - start)
     return output
 
 
@@ -840,8 +848,10 @@ def _compute_block(
     """
     from . import bleach as _bleach
     from . import io as _io
+    from ._stages import timed
 
     start = time.perf_counter()
+    stages = options.get('stages')
     analysis = options['analysis']
     plan = options['plan']
     record = options['record']
@@ -859,17 +869,22 @@ def _compute_block(
     method, param = options['bleach']
     channels = []
     for source, select in sources:
-        series = _io.open_frames(source, gaps=options['gaps'], **select)
-        pixels = numpy.asarray(series[:, rows, cols])
+        with timed(stages, 'read'):
+            series = _io.open_frames(source, gaps=options['gaps'], **select)
+            pixels = numpy.asarray(series[:, rows, cols])
         if method != 'none':
-            pixels = _bleach.correct(
-                pixels, method=method, param=param, num_threads=num_threads
-            )
+            with timed(stages, 'bleach'):
+                pixels = _bleach.correct(
+                    pixels, method=method, param=param, num_threads=num_threads
+                )
         channels.append(pixels)
-    values = analysis.compute(
-        channels, plan, block_mask, num_threads=num_threads
-    )
-    record.save(spec, values)
+    timing = {} if stages is None else {'stages': stages}
+    with timed(stages, 'compute'):
+        values = analysis.compute(
+            channels, plan, block_mask, num_threads=num_threads, **timing
+        )
+    with timed(stages, 'write'):
+        record.save(spec, values)
     return by, bx, time.perf_counter() - start
 
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
+from .._stages import timed
 from ..plan import Plan
 from . import _volume
 from ._spectral import binning_matrix, pair_tasks, transform_length
@@ -93,6 +94,7 @@ def compute(
     mask: NDArray[numpy.bool_] | None = None,
     num_threads: int = 1,
     progress: Any = None,
+    stages: Any = None,
 ) -> None:
     """Fill out[direction, y, x, point, bin]; see :mod:`ipcf.engines`.
 
@@ -103,7 +105,11 @@ def compute(
     mean does not exceed ``plan.offset`` give NaN, as in the reference
     engine. Volume plans are computed as images of stacked planes, or
     plane by plane where that transforms each voxel fewer times
-    (:mod:`ipcf.engines._volume`).
+    (:mod:`ipcf.engines._volume`). `stages` (an
+    :class:`ipcf._stages.StageTimes`, for benchmarks) gets the seconds of
+    the steps of image plans: ``means``, ``convert`` (counts to relative
+    fluctuations), ``fft``, ``binning`` (the cross-spectra's matrix
+    products) and ``scatter`` (normalized, smoothed curves into `out`).
 
     """
     if plan.ndim == 3:
@@ -170,6 +176,7 @@ def compute(
                     workspace,
                     _cpu_kernels,
                     progress,
+                    stages,
                 ).run()
     finally:
         workspace.release()
@@ -334,6 +341,7 @@ class _Region:
         workspace: _Workspace,
         kernels: Any,
         progress: Any,
+        stages: Any = None,
     ):
         self.reader = reader
         self.cross = plan.cross
@@ -351,6 +359,7 @@ class _Region:
         self.workspace = workspace
         self.kernels = kernels
         self.progress = progress
+        self.stages = stages
         self._ranges()
 
     def _ranges(self) -> None:
@@ -434,66 +443,68 @@ class _Region:
                 self._transform(channel, re, im, ring, max(done, need0), need1)
             done = need1
             nchunks = (pr1 - pr0) * -(-wwidth // _CWIDTH)
-            _parallel(
-                self.pool,
-                [
-                    (
-                        are,
-                        aim,
-                        bre,
-                        bim,
-                        ring,
-                        wwidth,
-                        self.xw0,
-                        tasks.uv,
-                        self.lo,
-                        self.hi,
-                        pr0,
-                        pr1,
-                        c0,
-                        c1,
-                        plan.mre,
-                        plan.mim,
-                        _CWIDTH,
-                        kernels.SGEMM,
-                        accp,
-                        accq,
-                    )
-                    for c0, c1 in _parts(0, nchunks, self.nthreads)
-                ],
-                kernels.pair_sums,
-            )
-            _parallel(
-                self.pool,
-                [
-                    (
-                        accp,
-                        accq,
-                        tasks.uv,
-                        tasks.plus_ptr,
-                        tasks.plus_idx,
-                        tasks.minus_ptr,
-                        tasks.minus_idx,
-                        tasks.minus_dir,
-                        self.lo,
-                        self.hi,
-                        pr0,
-                        y0,
-                        y1,
-                        self.xw0,
-                        self.clo,
-                        self.chi,
-                        mean_a,
-                        mean_b,
-                        self.offset,
-                        self.hy,
-                        self.hx,
-                        self.out,
-                    )
-                    for y0, y1 in _parts(pr0, pr1, self.nthreads)
-                ],
-                kernels.scatter_curves,
-            )
+            with timed(self.stages, 'binning'):
+                _parallel(
+                    self.pool,
+                    [
+                        (
+                            are,
+                            aim,
+                            bre,
+                            bim,
+                            ring,
+                            wwidth,
+                            self.xw0,
+                            tasks.uv,
+                            self.lo,
+                            self.hi,
+                            pr0,
+                            pr1,
+                            c0,
+                            c1,
+                            plan.mre,
+                            plan.mim,
+                            _CWIDTH,
+                            kernels.SGEMM,
+                            accp,
+                            accq,
+                        )
+                        for c0, c1 in _parts(0, nchunks, self.nthreads)
+                    ],
+                    kernels.pair_sums,
+                )
+            with timed(self.stages, 'scatter'):
+                _parallel(
+                    self.pool,
+                    [
+                        (
+                            accp,
+                            accq,
+                            tasks.uv,
+                            tasks.plus_ptr,
+                            tasks.plus_idx,
+                            tasks.minus_ptr,
+                            tasks.minus_idx,
+                            tasks.minus_dir,
+                            self.lo,
+                            self.hi,
+                            pr0,
+                            y0,
+                            y1,
+                            self.xw0,
+                            self.clo,
+                            self.chi,
+                            mean_a,
+                            mean_b,
+                            self.offset,
+                            self.hy,
+                            self.hx,
+                            self.out,
+                        )
+                        for y0, y1 in _parts(pr0, pr1, self.nthreads)
+                    ],
+                    kernels.scatter_curves,
+                )
             if self.progress is not None:
                 r0 = max(pr0, centre_rows[0])
                 r1 = min(pr1, centre_rows[1])
@@ -529,27 +540,30 @@ class _Region:
             count = (y1 - y0) * wwidth
             q0 = (y0 % ring) * wwidth
             z = zbuf[:count]
-            self._means(channel, y0, y1)
+            with timed(self.stages, 'means'):
+                self._means(channel, y0, y1)
             block = self.reader.read(channel, y0, y1, xa, xb)
             mblock = mean[y0:y1, xa:xb]
             nblocks = -(-nframes // kernels.LOAD_FRAMES)
             nblocks += plan.length > nframes  # one block zero-pads
-            _parallel(
-                self.pool,
-                [
-                    (block, mblock, self.offset, b0, b1, z)
-                    for b0, b1 in _parts(0, nblocks, nparts)
-                ],
-                kernels.load_series,
-            )
-            _parallel(
-                self.pool,
-                [
-                    (z, q0, k0, k1, re, im)
-                    for k0, k1 in _parts(0, count, nparts)
-                ],
-                self._spectra,
-            )
+            with timed(self.stages, 'convert'):
+                _parallel(
+                    self.pool,
+                    [
+                        (block, mblock, self.offset, b0, b1, z)
+                        for b0, b1 in _parts(0, nblocks, nparts)
+                    ],
+                    kernels.load_series,
+                )
+            with timed(self.stages, 'fft'):
+                _parallel(
+                    self.pool,
+                    [
+                        (z, q0, k0, k1, re, im)
+                        for k0, k1 in _parts(0, count, nparts)
+                    ],
+                    self._spectra,
+                )
             y0 = y1
 
     def _means(self, channel, ya, yb) -> None:
