@@ -15,8 +15,9 @@ A second table splits the analysis into its steps and gives each one's
 share of its time (:data:`ANALYZE_STAGES`): reading the blocks, the
 bleach correction, the engine's means, conversion to float, FFTs,
 binning (the cross-spectra's matrix products) and scattering of the
-curves, the rest of the engine, writing the blocks and the store, and
-what is left (preparing, scheduling), so that the next bottleneck shows.
+curves, the rest of the engine, writing the blocks' records, copying
+them into the result store, and what is left (preparing, scheduling), so
+that the next bottleneck shows.
 """
 
 import json
@@ -60,7 +61,8 @@ ANALYZE_STAGES = {
     'binning': ('binning',),
     'scatter': ('scatter',),
     'engine other': (),
-    'write': ('write', 'store'),
+    'write': ('write',),
+    'store': ('store',),
     'other': (),
 }
 """Rows of the share table and the timed steps that each one sums.

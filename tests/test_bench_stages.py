@@ -60,7 +60,8 @@ def test_stage_shares_add_up(wall):
     total = max(wall, 7.0)  # the steps sum to 7 s
     assert shares['fft'] == pytest.approx(2.0 / total)
     assert shares['engine other'] == pytest.approx(0.5 / total)
-    assert shares['write'] == pytest.approx(0.5 / total)
+    assert shares['write'] == pytest.approx(0.25 / total)
+    assert shares['store'] == pytest.approx(0.25 / total)
     assert shares['other'] == pytest.approx(max(0.0, wall - 7.0) / total)
 
 
