@@ -178,3 +178,30 @@ def test_median_exact(count):
     expected = numpy.median(numpy.abs(values), axis=0)
     assert_array_equal(median.median(), expected)
     assert passes <= 5
+
+
+def test_bench_maps_runs(tmp_path):
+    """The benchmark of the blocked maps makes a store and maps it."""
+    import sys
+
+    from ipcf import cli
+
+    sys.path.insert(0, str(cli._BENCHMARKS))
+    try:
+        import bench_maps
+    finally:
+        sys.path.remove(str(cli._BENCHMARKS))
+    rows = bench_maps.bench_maps(
+        str(tmp_path),
+        size=(20, 23),
+        points=8,
+        bins=8,
+        frames=512,
+        rows=3,
+        stages=('make', 'maps blocks'),
+    )
+    assert [row['stage'] for row in rows] == ['make', 'maps blocks']
+    assert all(row['peak_rss_mb'] > 10 for row in rows)
+    out = load_maps(tmp_path / 'maps.h5')
+    assert out['D'].shape == (8, 11)
+    assert numpy.isfinite(out['D']).mean() > 0.5  # model curves fit
