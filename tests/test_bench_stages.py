@@ -100,3 +100,18 @@ def test_bench_pipeline_prints_shares(tmp_path, capsys):
     assert shares['fft'] > 0
     assert shares['binning'] > 0
     assert shares['bleach'] > 0
+
+
+def test_fused_bleach_prototype_equals_current():
+    """The fused prototype of bench_fusion.py gives the engine's floats."""
+    import sys
+
+    sys.path.insert(0, str(cli._BENCHMARKS))
+    try:
+        import bench_fusion
+    finally:
+        sys.path.remove(str(cli._BENCHMARKS))
+    rows = bench_fusion.bench_fusion(frames=300, size=16, pixels=9, repeat=1)
+    assert [row['route'] for row in rows] == ['current', 'fused']
+    assert rows[1]['max_diff'] == 0.0
+    assert rows[0]['vs_current'] == 1.0
