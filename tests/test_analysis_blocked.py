@@ -157,6 +157,9 @@ def test_stored_result_errors(stored, tmp_path):
         maps(stored, **UNITS, rows=0)
     with pytest.raises(ValueError, match="no result group 'pcf'"):
         maps(write_maps(stored, tmp_path / 'maps.h5', **UNITS), **UNITS)
+    with pytest.raises(ValueError, match='would overwrite the input'):
+        write_maps(stored, stored, **UNITS, overwrite=True)
+    assert ipcf.load_result(stored).shape == (23, 25, 8, 28)
 
 
 @pytest.mark.parametrize('count', [1, 2, 999, 1000])

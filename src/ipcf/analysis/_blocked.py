@@ -114,7 +114,8 @@ def write_maps(
     FileExistsError
         If `output` exists and `overwrite` is False.
     TypeError, ValueError
-        As :func:`ipcf.maps`, and for an unknown suffix of `output`.
+        As :func:`ipcf.maps`; for an unknown suffix of `output`, or an
+        `output` that is the stored `result`.
 
     Notes
     -----
@@ -138,7 +139,7 @@ def write_maps(
     (12, 12)
 
     """
-    from .._files import check_target, store_kind
+    from .._files import check_not_input, check_target, store_kind
     from ._maps import maps
     from ._store import save_maps
 
@@ -158,6 +159,8 @@ def write_maps(
     if rows is not None:
         rows = check_int(rows, 'rows', minimum=1)
     check_target(output, overwrite=overwrite)  # refuse before the work
+    if isinstance(result, str | os.PathLike):
+        check_not_input(output, [result])
     if kind == 'netcdf':  # one Dataset, written at once
         out = maps(result, rows=rows, **options)
         return save_maps(out, output, overwrite=overwrite)
