@@ -490,8 +490,11 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         Group in the store; default the analysis' name.
     stages : ipcf._stages.StageTimes, optional
         Gets the seconds of each stage of the blocks (``read``,
-        ``bleach``, the engine's, ``write``) and of the ``store``, for
-        benchmarks; local schedulers only. None (default) times nothing.
+        ``bleach``, ``compute`` and the cpu engine's steps in it,
+        ``write``) and of the ``store``, for benchmarks; local schedulers
+        and analyses of the pCF of one channel
+        (:class:`ipcf.pcf.PcfAnalysis`) only. None (default) times
+        nothing.
 
     Returns
     -------
