@@ -1,9 +1,11 @@
 """Tests of the napari plugin: reader, pCF widget, pixel panel, screenshot.
 
 Headless: Qt runs on the ``offscreen`` platform unless an X display is
-there (``xcb``). napari's canvas needs OpenGL, which comes only through
-an X display (Xvfb is enough); without one the viewer tests run on a
-viewer model without canvas, and the screenshot is skipped.
+there and Qt's ``xcb`` platform starts. The reader, widget and panel are
+tested on a viewer model (no canvas, no OpenGL). napari's canvas needs
+OpenGL, which comes only through an X display (Xvfb is enough): the
+tests of the whole viewer skip without one, and the screenshot needs
+the ``xcb`` platform too (``offscreen`` grabs a blank canvas).
 
 """
 
@@ -77,11 +79,15 @@ def series():
     return numpy.clip(base + drift, 0, None).astype(numpy.uint16)
 
 
+pytestmark = pytest.mark.filterwarnings(
+    # napari's theme detection with a Qt5 binding
+    'ignore:System theme detection:UserWarning'
+)
+
+
 @pytest.fixture
-def viewer(request):
-    """A napari viewer with canvas where OpenGL works, else its model."""
-    if HAS_GL:
-        return request.getfixturevalue('make_napari_viewer')()
+def viewer():
+    """A napari viewer model: layers, dims and mouse callbacks, no canvas."""
     return ViewerModel()
 
 
@@ -118,8 +124,9 @@ def test_reader_tiff_scale_from_metadata(tmp_path, series):
 
 def test_reader_opens_files_in_viewer(tmp_path, series, viewer):
     """napari finds the reader through the plugin manifest."""
-    if not HAS_GL:
-        pytest.skip(NO_GL)
+    from npe2 import PluginManager
+
+    PluginManager.instance().discover()  # as napari does at start-up
     path = tmp_path / 'cell.tif'
     tifffile.imwrite(
         path,
@@ -321,7 +328,30 @@ def test_panel_follows_clicks(qtbot, viewer, stored, series):
     assert not numpy.allclose(shown[0], shown[1])
 
 
-# viewer screenshot ------------------------------------------------------
+# the whole viewer --------------------------------------------------------
+
+
+def test_viewer_runs_widget_and_panel(make_napari_viewer, qtbot, series):
+    """The manifest's widget runs; the panel it docks follows a click."""
+    if not HAS_GL:
+        pytest.skip(NO_GL)
+    viewer = make_napari_viewer()
+    series_layer(viewer, series[:64, :12, :12])
+    _, widget = viewer.window.add_plugin_dock_widget('ipcf', 'pCF analysis')
+    assert isinstance(widget, PcfWidget)
+    set_options(widget, **OPTIONS)
+    widget.run()
+    wait_idle(qtbot, widget)
+    panels = [
+        w
+        for w in viewer.window.dock_widgets.values()
+        if isinstance(w, PixelPanel)
+    ]
+    assert len(panels) == 1
+    layer = widget.layers_added[0]
+    mouse_press_callbacks(viewer, Click(layer.data_to_world([0, 1, 3, 4])))
+    assert panels[0].pixel == (5, 6)
+    assert_array_equal(panels[0].curves, widget.result.sel(y=5, x=6).values)
 
 
 def test_screenshot_of_result(make_napari_viewer, stored):
@@ -335,7 +365,7 @@ def test_screenshot_of_result(make_napari_viewer, stored):
         )
     path, _ = stored
     viewer = make_napari_viewer(show=True)
-    add_layers(viewer, read_result(str(path)))
+    viewer.open(str(path), plugin='ipcf')
     viewer.dims.set_current_step(1, 2)  # delay bin 2
     image = viewer.screenshot(canvas_only=True, flash=False)
     assert image.std() > 0
