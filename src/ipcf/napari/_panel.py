@@ -1,7 +1,8 @@
 """The *pCF of a pixel* panel: the curves of the pixel last clicked.
 
 :class:`PixelPanel` is a dock widget holding a matplotlib figure
-(``FigureCanvasQTAgg``) of four panels, drawn by :mod:`ipcf.plot`:
+(``FigureCanvasQTAgg``) of four panels in a row, drawn by
+:mod:`ipcf.plot`; the widget docks it below the canvas:
 
 - the carpet of the pixel's curves (:func:`ipcf.plot.carpet`);
 - the same curves in polar form (:func:`ipcf.plot.polar`);
@@ -76,9 +77,10 @@ class PixelPanel(QWidget):
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         super().__init__()
         self.viewer = napari_viewer
-        self.figure = Figure(figsize=(7.5, 6.5), layout='constrained')
+        # four panels in a row: the panel docks below the canvas
+        self.figure = Figure(figsize=(14, 3.4), layout='constrained')
         self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumSize(360, 320)
+        self.canvas.setMinimumSize(640, 260)
         self.status = QLabel('click a pixel of a pCF layer')
         self.status.setWordWrap(True)
         self.pixel: tuple[int, int] | None = None
@@ -132,16 +134,15 @@ class PixelPanel(QWidget):
             raise ValueError(msg)
         result = _plain(result, sliders or {})
         self.figure.clear()
-        grid = self.figure.add_gridspec(2, 2)
-        carpet(result, y, x, ax=self.figure.add_subplot(grid[0, 0]))
+        carpet(result, y, x, ax=self.figure.add_subplot(1, 4, 1))
         polar(
             result,
             y,
             x,
-            ax=self.figure.add_subplot(grid[0, 1], projection='polar'),
+            ax=self.figure.add_subplot(1, 4, 2, projection='polar'),
         )
-        lines(result, y, x, ax=self.figure.add_subplot(grid[1, 0]))
-        ax = self.figure.add_subplot(grid[1, 1])
+        lines(result, y, x, ax=self.figure.add_subplot(1, 4, 3))
+        ax = self.figure.add_subplot(1, 4, 4)
         data = _series(info, result)
         note = ''
         if data is None:
@@ -159,6 +160,9 @@ class PixelPanel(QWidget):
             curve_processing(data, result, y, x, point=point, ax=ax)
         for axes in self.figure.axes:
             axes.title.set_fontsize('small')
+            axes.xaxis.label.set_fontsize('small')
+            axes.yaxis.label.set_fontsize('small')
+            axes.tick_params(labelsize='x-small')
         self.pixel = (int(y), int(x))
         self.point = int(point)
         self.curves = numpy.asarray(result.sel(y=y, x=x).values)

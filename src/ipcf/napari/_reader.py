@@ -73,7 +73,7 @@ _CHANNEL_COLOURS = ('green', 'magenta', 'cyan', 'yellow', 'red', 'blue')
 # frames sampled for the contrast limits of a series
 _CONTRAST_FRAMES = 8
 # arrows along the longer side of the flow map
-_ARROWS = 24
+_ARROWS = 16
 
 
 def get_reader(path: PathOrPaths) -> Callable[..., list[LayerData]] | None:
@@ -442,7 +442,7 @@ def flow_vectors(
         toward +y, the rows) and ``flow_strength`` (0 to 1) on ``(y,
         x)``.
     step : int, optional
-        Pixels between arrows; default so that about 24 arrows fit along
+        Pixels between arrows; default so that about 16 arrows fit along
         the longer side.
 
     Returns

@@ -39,6 +39,7 @@ from napari.layers import Image, Labels, Layer, Shapes
 from napari.qt.threading import GeneratorWorker
 from qtpy.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -239,9 +240,12 @@ class PcfWidget(QWidget):
 
     Attributes
     ----------
-    layer, region, radius, points, bins, bleach, engine, store :
+    layer, region, radius, points, bins, bleach, engine, psf, store :
         The input widgets: the image layer, the region (shapes or labels
-        layer, or the whole layer), the options and the result store.
+        layer, or the whole layer), the options, the PSF radius in µm
+        (0: unknown; from the layer's metadata where it says) and the
+        result store. The frame interval and pixel size come from the
+        layer (its ipcf metadata, else its scale).
     run_button, cancel_button, progress, status :
         Buttons, progress bar and status line.
     worker : napari.qt.threading.GeneratorWorker or None
@@ -274,6 +278,14 @@ class PcfWidget(QWidget):
         self.bleach.setToolTip('photobleaching correction METHOD[:param]')
         self.engine = QComboBox()
         self.engine.addItems(['auto', *available()])
+        self.psf = QDoubleSpinBox()
+        self.psf.setRange(0.0, 10.0)
+        self.psf.setDecimals(3)
+        self.psf.setSingleStep(0.01)
+        self.psf.setSpecialValueText('unknown')
+        self.psf.setToolTip(
+            'PSF 1/e² radius in µm: with the pixel size, gives the maps'
+        )
         self.store = QLineEdit()
         self.store.setPlaceholderText('in memory')
         self.store.setToolTip(
@@ -296,6 +308,7 @@ class PcfWidget(QWidget):
         form.addRow('bins', self.bins)
         form.addRow('bleach', self.bleach)
         form.addRow('engine', self.engine)
+        form.addRow('PSF radius (µm)', self.psf)
         form.addRow('store', self.store)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
@@ -310,7 +323,7 @@ class PcfWidget(QWidget):
 
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
-        self.layer.currentTextChanged.connect(self._suggest_bleach)
+        self.layer.currentTextChanged.connect(self._suggest)
         events = self.viewer.layers.events
         for event in (events.inserted, events.removed, events.reordered):
             event.connect(self._refresh)
@@ -371,7 +384,7 @@ class PcfWidget(QWidget):
             mask=mask,
             dt=units.get('frame_interval') or _known(scale[0]),
             pixel_size=units.get('pixel_size') or _known(scale[-1]),
-            psf_radius=_psf_radius(units),
+            psf_radius=self.psf.value() or None,
             source=source if isinstance(source, str) else None,
             output=output,
         )
@@ -491,23 +504,26 @@ class PcfWidget(QWidget):
         _fill(self.layer, images)
         _fill(self.region, [_WHOLE, *regions])
 
-    def _suggest_bleach(self, name: str) -> None:
-        """Offer the filter correction for series long enough for it."""
+    def _suggest(self, name: str) -> None:
+        """Take a layer's PSF radius; offer the filter to long series."""
         layer = self._chosen(name, Image)
         if layer is None or layer.data.ndim != 3:
             return
+        psf = _psf_radius(layer.metadata.get('ipcf', {}).get('units', {}))
+        if psf is not None:
+            self.psf.setValue(psf)
         frames = int(layer.data.shape[0])
         self.bleach.setCurrentText('filter:1024' if frames >= 8192 else 'none')
 
     def _dock_panel(self) -> None:
-        """Dock the pixel panel, once, to show the clicked pixel."""
+        """Dock the pixel panel, once, below the canvas where it is wide."""
         from ._panel import PixelPanel
 
         window = getattr(self.viewer, 'window', None)
         if window is None or _docked_panel(window) is not None:
             return
         window.add_dock_widget(
-            PixelPanel(self.viewer), name='pCF of a pixel', area='right'
+            PixelPanel(self.viewer), name='pCF of a pixel', area='bottom'
         )
 
 
@@ -730,11 +746,9 @@ def _inside(corners: NDArray, kind: str, points: NDArray) -> NDArray:
 
 
 def _psf_radius(units: dict[str, Any]) -> float | None:
-    stored = units.get('stored', {}) if isinstance(units, dict) else {}
-    for key in ('psf_radius', 'w'):
-        value = units.get(key, stored.get(key))
-        if isinstance(value, int | float) and value > 0:
-            return float(value)
+    value = units.get('psf_radius') if isinstance(units, dict) else None
+    if isinstance(value, int | float) and value > 0:
+        return float(value)
     return None
 
 
