@@ -277,6 +277,33 @@ def test_widget_pipeline_on_file(qtbot, viewer, tmp_path, series):
     assert ipcf.load_result(tmp_path / 'result.h5').shape == expected.shape
 
 
+def test_pipeline_cancel_then_resume(tmp_path, series):
+    """A stopped pipeline run returns None; the next run resumes it."""
+    import threading
+
+    from ipcf.napari._widget import run_job
+
+    path = tmp_path / 'cell.tif'
+    tifffile.imwrite(path, series[:256])
+    output = tmp_path / 'result.h5'
+    job = Job(series[:256], **OPTIONS, source=str(path), output=str(output))
+    stop = threading.Event()
+    steps = run_job(job, stop=stop)
+    assert next(steps) == (0, 1)
+    stop.set()  # the block under way ends, then the run stops
+    with pytest.raises(StopIteration) as stopped:
+        while True:
+            next(steps)
+    assert stopped.value.value is None
+    assert not ipcf.store.result_groups(output)  # no complete result
+    steps = run_job(job)
+    with pytest.raises(StopIteration) as finished:
+        while True:
+            next(steps)
+    expected = ipcf.pcf_image(series[:256], **OPTIONS)
+    assert_allclose(finished.value.value, expected, rtol=0, atol=1e-6)
+
+
 def test_widget_refuses_bad_layer(qtbot, viewer):
     viewer.add_image(numpy.zeros((16, 16)), name='flat')
     widget = PcfWidget(viewer)
