@@ -9,12 +9,15 @@ entry point). It contributes
   result stores: the pCF with sliders for circle point and delay, the
   maps as images and the flow as arrows;
 - the *pCF analysis* widget (:class:`~ipcf.napari._widget.PcfWidget`):
-  radius, points, bins, photobleaching correction and engine, run on the
-  selected layer, the region of a shapes or labels layer, in a worker
-  thread with progress and cancel; the result is added as layers;
+  radius, points, bins, photobleaching correction, engine and PSF
+  radius, run on an image layer (all of it, or the centres inside a
+  shapes or labels layer) in a worker thread with progress and cancel,
+  in memory with :func:`ipcf.pcf_image` or, given a store, with
+  :func:`ipcf.analyze` on the layer's file; the result is added as
+  layers;
 - the *pCF of a pixel* panel (:class:`~ipcf.napari._panel.PixelPanel`):
-  the carpet, polar plot and curves of the pixel last clicked, or under
-  the cursor, drawn by :mod:`ipcf.plot`.
+  the carpet, polar plot, curves and raw, binned and smoothed curve of
+  the pixel last clicked, drawn by :mod:`ipcf.plot`.
 
 The reader needs neither napari nor Qt; the widget and the panel need
 both, and are imported only when napari asks for them.
