@@ -152,3 +152,118 @@ def test_save_one_channel_unchanged(tmp_path):
     assert sim.channel_paths(tmp_path / 'a.h5') == [tmp_path / 'a.h5']
     sim.save(tmp_path / 'a.h5')
     assert (tmp_path / 'a.h5').exists()
+
+
+# free: species of their own brightness, immobile particles, bleaching
+
+
+def test_free_plain_streams_unchanged():
+    """Bleaching draws from its own stream: positions, steps, noise stay."""
+    kwargs = {'shape': (300, 16, 16), 'seed': 3, 'diffusion': (1.0, 4.0)}
+    plain = free(**kwargs)
+    assert_array_equal(free(bleach_time=1e9, **kwargs).data, plain.data)
+    assert 'immobile' not in plain.truth
+    assert (
+        plain.truth['species'][0]['particles']
+        == (plain.truth['populations'][0])
+    )
+
+
+def test_free_species_truth_and_mean():
+    sim = free(
+        shape=(64, 24, 24),
+        brightness=(50.0, 100.0),
+        fraction=(0.5, 0.5),
+        seed=2,
+        dtype='float64',
+    )
+    truth = json.loads(json.dumps(sim.truth))
+    assert truth == sim.truth
+    species = truth['species']
+    assert [s['brightness'] for s in species] == [50.0, 100.0]
+    assert sum(s['particles'] for s in species) == truth['particles']
+    lower, upper = numpy.array(truth['geometry']['domain']).reshape(2, 2)
+    area = float(numpy.prod(upper - lower))
+    assert_allclose(truth['concentration'], truth['particles'] / area)
+    for s in species:
+        assert_allclose(s['concentration'], s['particles'] / area)
+    signal = sum(s['concentration'] * s['brightness'] for s in species)
+    assert_allclose(sim.data.mean() - 102.0, signal * 0.01, rtol=0.05)
+    assert_allclose(truth['signal'], sim.data.mean() - 102.0, rtol=0.02)
+
+
+def test_free_immobile_particles_stay():
+    """All immobile: a pixel's counts vary by photon noise only."""
+    sim = free(
+        shape=(64, 16, 16),
+        immobile=1.0,
+        background=0.0,
+        brightness=1e4,
+        seed=1,
+        dtype='float64',
+    )
+    photons = sim.data - 100.0
+    mean = photons.mean(axis=0)
+    bright = mean > 100
+    ratio = photons.var(axis=0, ddof=1)[bright] / mean[bright]
+    assert_allclose(numpy.median(ratio), 1.0, atol=0.15)
+    assert sim.truth['immobile_particles'] == sim.truth['particles']
+    assert_allclose(sim.truth['immobile_signal'], sim.truth['signal'])
+    moving = free(
+        shape=(64, 16, 16),
+        background=0.0,
+        brightness=1e4,
+        seed=1,
+        dtype='float64',
+    ).data
+    assert (moving - 100.0).var(axis=0).mean() > 10 * photons.var(
+        axis=0
+    ).mean()
+
+
+def test_free_bleaching_fades_exponentially():
+    """The signal decays with the bleach time; the truth counts the dark."""
+    sim = free(
+        shape=(2000, 16, 16),
+        bleach_time=1.0,
+        density=50.0,
+        background=0.0,
+        seed=5,
+        dtype='float64',
+    )
+    signal = sim.data.mean(axis=(1, 2)) - 100.0
+    time = numpy.arange(2000) * 1e-3
+    slope = numpy.polyfit(time, numpy.log(signal), 1)[0]
+    assert_allclose(-1.0 / slope, 1.0, rtol=0.15)
+    fraction = sim.truth['bleached'] / sim.truth['particles']
+    assert_allclose(fraction, 1 - numpy.exp(-2.0), atol=0.05)
+    assert sim.truth['bleach_time'] == 1.0
+
+
+def test_free_species_volume():
+    sim = free(shape=(4, 6, 16, 16), brightness=(50, 100), seed=0)
+    assert sim.data.shape == (4, 6, 16, 16)
+    assert len(sim.truth['species']) == 2
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'error', 'match'),
+    [
+        ({'brightness': '50'}, TypeError, 'brightness'),
+        ({'brightness': (50, -1)}, ValueError, 'brightness'),
+        ({'brightness': ()}, TypeError, 'brightness'),
+        (
+            {'brightness': (50, 100), 'diffusion': (1, 2, 3)},
+            ValueError,
+            'diffusion',
+        ),
+        ({'brightness': (50, 100), 'fraction': 1.5}, ValueError, 'fraction'),
+        ({'immobile': 1.5}, ValueError, 'immobile'),
+        ({'immobile': '0.3'}, TypeError, 'immobile'),
+        ({'bleach_time': 0.0}, ValueError, 'bleach_time'),
+        ({'bleach_time': '1'}, TypeError, 'bleach_time'),
+    ],
+)
+def test_free_species_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        free(**{'shape': (2, 8, 8), **kwargs})
