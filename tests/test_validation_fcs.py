@@ -15,7 +15,7 @@ effective area::
     N = C A_eff,  A_eff = a² / f(a / w)²,
     f(q) = erf(q) + (exp(-q²) - 1) / (sqrt(pi) q)
 
-(ipcf.fcs.effective_area; 0.2069 µm² for a = 0.1 µm, 0.2934 µm² for
+(ipcf.fcs.effective_area; 0.2069 µm² for a = 0.1 µm, 0.2394 µm² for
 a = 0.2 µm), the inverse of the amplitude ``G(0)`` of a pixel's ACF.
 
 The simulated field is periodic, its side the field of view plus the
