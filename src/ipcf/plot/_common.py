@@ -10,6 +10,7 @@ private.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-    from numpy.typing import NDArray
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     'AMPLITUDE_CMAP',
@@ -30,10 +31,12 @@ __all__ = [
     'CMAP',
     'CYCLIC',
     'DELAY_CMAP',
+    'DIRECTIONS',
     'INTENSITY',
     'RESULT_DIMS',
     'UNITS',
     'as_series',
+    'cell_mask',
     'centre',
     'centre_pixel',
     'check_box',
@@ -41,8 +44,12 @@ __all__ = [
     'check_index',
     'check_pixel',
     'check_result',
+    'colorbar',
     'colormap',
+    'delay_axis',
+    'delay_ticks',
     'delay_unit',
+    'direction_axis',
     'extent',
     'figure_axes',
     'format_delay',
@@ -54,6 +61,7 @@ __all__ = [
     'read_result',
     'result_region',
     'spatial',
+    'toward',
 ]
 
 CMAP = 'viridis'  # G values
@@ -140,6 +148,38 @@ def colormap(name: str, /) -> Any:
     return matplotlib.colormaps[name].with_extremes(bad=BAD)
 
 
+def colorbar(fig: Figure, mappable: Any, /, *, label: str, **kwargs: Any):
+    """Return a colour bar whose power of ten is in its label.
+
+    Small values such as G ~ 1e-5 get ticks of the scaled values and
+    the label ``G (×1e-05)``, instead of an offset text at the bar's top
+    that can run into a neighbouring title.
+
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    bar = fig.colorbar(mappable, label=label, **kwargs)
+    low, high = mappable.get_clim()
+    largest = max(abs(low or 0.0), abs(high or 0.0))
+    if not math.isfinite(largest) or largest == 0:
+        return bar
+    exponent = math.floor(math.log10(largest))
+    if -3 < exponent < 4:
+        return bar
+    factor = 10.0**exponent
+    bar.formatter = FuncFormatter(
+        lambda value, _: f'{value / factor:.3g}'.replace('-', '\u2212')
+    )
+    bar.update_ticks()
+    bar.set_label(f'{label} (×10{_superscript(exponent)})')
+    return bar
+
+
+def _superscript(number: int) -> str:
+    """Return an integer in superscript digits: -5 -> '⁻⁵'."""
+    return str(number).translate(str.maketrans('-0123456789', '⁻⁰¹²³⁴⁵⁶⁷⁸⁹'))
+
+
 def limits(values: NDArray, /) -> tuple[float, float]:
     """Return robust colour limits: 1st and 99th percentile of finite.
 
@@ -214,6 +254,227 @@ def format_delay(value: float, unit: str, /) -> str:
     if value >= 1e-3:
         return f'{value * 1e3:.3g} ms'
     return f'{value * 1e6:.3g} µs'
+
+
+def toward(u: int, v: int, scale: float | None, /) -> str:
+    """Return the neighbour offset as text, with its distance in µm.
+
+    `u` is the x (column) and `v` the y (row) offset in pixels, as the
+    result's ``u`` and ``v`` coordinates; the distance is given when the
+    pixel size `scale` (µm) is known.
+
+    >>> toward(0, 6, None), toward(3, 4, 0.1)
+    ('(u=0, v=6)', '(u=3, v=4; 0.5 µm)')
+
+    """
+    text = f'u={int(u)}, v={int(v)}'
+    if scale is not None:
+        text += f'; {math.hypot(u, v) * scale:.3g} µm'
+    return f'({text})'
+
+
+def delay_ticks(
+    delays: NDArray, unit: str, /
+) -> tuple[list[tuple[float, str]], list[float]]:
+    """Return round delays within the non-zero delays, labelled, and minor.
+
+    The major ticks are the decades (1 ms, 10 ms, ... or 1, 10, ...
+    frames) from the first non-zero delay to the last; with fewer than
+    two decades in that span, 1, 2 and 5 times the decades; with fewer
+    still, the first and last delay. The minor ticks are 2 to 9 times
+    the decades in the span.
+
+    >>> delays = numpy.array([0.0, 0.001, 0.0025, 0.0065, 0.021, 0.13])
+    >>> delay_ticks(delays, 's')[0]
+    [(0.001, '1 ms'), (0.01, '10 ms'), (0.1, '100 ms')]
+    >>> delay_ticks(numpy.array([0.0, 1.0, 2.5, 13.0]), 'frames')[0]
+    [(1.0, '1'), (10.0, '10')]
+
+    """
+    positive = numpy.asarray(delays, dtype=numpy.float64)
+    positive = positive[numpy.isfinite(positive) & (positive > 0)]
+    if not positive.size:
+        return [], []
+    first, last = float(positive.min()), float(positive.max())
+    low = math.floor(math.log10(first))
+    high = math.ceil(math.log10(last))
+    decades = [10.0**e for e in range(low, high + 1)]
+
+    def inside(values: list[float]) -> list[float]:
+        # a decade at the first or last delay up to rounding counts
+        return [
+            v for v in values if first * (1 - 1e-9) <= v <= last * (1 + 1e-9)
+        ]
+
+    major = inside(decades)
+    if len(major) < 2:
+        major = inside(sorted(m * d for d in decades for m in (1, 2, 5)))
+    if len(major) < 2:
+        major = sorted({first, last})
+    minor = inside([m * d for d in decades for m in range(2, 10)])
+    minor = [v for v in minor if v not in major]
+    return [(v, _delay_label(v, unit)) for v in major], minor
+
+
+def _delay_label(value: float, unit: str) -> str:
+    """Return a tick label: '10 ms' for seconds, '10' for frames."""
+    if unit == 's':
+        return format_delay(value, unit)
+    return f'{value:.3g}' if value < 1e4 else f'{value:.0f}'
+
+
+def delay_axis(
+    ax: Axes,
+    delays: NDArray,
+    unit: str,
+    /,
+    *,
+    axis: str = 'x',
+    bins: bool = False,
+) -> None:
+    """Put round delays (decades) as ticks on a delay axis of ax.
+
+    With ``bins=False`` the axis is a logarithmic axis of the delays
+    themselves. With ``bins=True`` it is the index of the delay bins
+    (an image column or row per bin): each round delay goes where it
+    falls between the bins' delays, interpolated in log delay, and bin
+    0 (delay 0) gets the tick ``0`` unless a round delay is within two
+    bins of it. The axis label says ``delay`` and,
+    for delays in frames, the unit; in seconds each label has its own.
+
+    """
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    delays = numpy.asarray(delays, dtype=numpy.float64)
+    major, minor = delay_ticks(delays, unit)
+    values = [v for v, _ in major]
+    labels = [text for _, text in major]
+    if bins:
+        index = numpy.arange(delays.size, dtype=numpy.float64)
+        positive = delays > 0
+        logs = numpy.log10(delays[positive])
+
+        def where(at: list[float]) -> list[float]:
+            return list(numpy.interp(numpy.log10(at), logs, index[positive]))
+
+        positions = where(values) if values else []
+        minor_positions = where(minor) if minor else []
+        # bin 0 is delay 0: labelled unless a round delay is beside it
+        if (
+            delays.size
+            and delays[0] == 0
+            and (not positions or positions[0] >= 2.5)
+        ):
+            positions = [0.0, *positions]
+            labels = ['0', *labels]
+    else:
+        positions, minor_positions = values, minor
+    target = ax.xaxis if axis == 'x' else ax.yaxis
+    target.set_minor_locator(FixedLocator(minor_positions))
+    target.set_minor_formatter(NullFormatter())
+    if axis == 'x':
+        ax.set_xticks(positions, labels)
+    else:
+        ax.set_yticks(positions, labels)
+    text = 'delay' if unit == 's' else f'delay ({unit})'
+    if bins:
+        text += ', log bins'
+    target.set_label_text(text)
+
+
+DIRECTIONS = ((0, '0° →'), (90, '90° ↓'), (180, '180° ←'), (270, '270° ↑'))
+"""Ticks of a direction axis: angle from +x toward +y (down in images)."""
+
+
+def direction_axis(ax: Axes, /, *, axis: str = 'y') -> None:
+    """Label an axis of angles in degrees as the neighbour's direction."""
+    positions = [angle for angle, _ in DIRECTIONS]
+    labels = [text for _, text in DIRECTIONS]
+    if axis == 'x':
+        ax.set_xticks(positions, labels)
+        ax.set_xlabel('direction of the neighbour')
+    else:
+        ax.set_yticks(positions, labels)
+        ax.set_ylabel('direction of the neighbour')
+
+
+def cell_mask(
+    image: ArrayLike, /, *, sigma: float = 2.0, closing: int = 5
+) -> NDArray[numpy.bool_] | None:
+    """Return the largest bright object of a mean image, or None.
+
+    The steps of :func:`ipcf.roi.detect`, which gives that object's box:
+    Gaussian smoothing, a threshold, closing with a disk, the largest
+    connected object, its holes filled; here the object itself is
+    returned, with scipy alone, and the threshold is the triangle
+    threshold, which suits a dark background better than Otsu's. None
+    when the image is flat or not finite, or the object covers (nearly)
+    all of it: nothing to mask.
+
+    >>> image = numpy.zeros((32, 32))
+    >>> image[8:24, 6:26] = 10.0
+    >>> mask = cell_mask(image)
+    >>> bool(mask[16, 16]), bool(mask[2, 2])
+    (True, False)
+
+    """
+    from scipy import ndimage
+
+    image = numpy.asarray(image, dtype=numpy.float64)
+    if image.ndim != 2 or not image.size:
+        return None
+    if not numpy.isfinite(image).all():
+        return None
+    smooth = ndimage.gaussian_filter(image, sigma) if sigma else image
+    if smooth.max() <= smooth.min():
+        return None
+    mask = smooth > _triangle(smooth)
+    if closing:
+        yy, xx = numpy.mgrid[-closing : closing + 1, -closing : closing + 1]
+        disk = yy**2 + xx**2 <= closing**2
+        # pad so the closing does not erode objects at the border
+        padded = numpy.pad(mask, closing, mode='edge')
+        mask = ndimage.binary_closing(padded, disk)[
+            closing:-closing, closing:-closing
+        ]
+    labels, count = ndimage.label(mask)
+    if not count:
+        return None
+    sizes = numpy.bincount(labels.ravel())[1:]
+    mask = ndimage.binary_fill_holes(labels == 1 + int(numpy.argmax(sizes)))
+    if mask.mean() > 0.98:
+        return None
+    return mask
+
+
+def _triangle(image: NDArray, bins: int = 256) -> float:
+    """Return the triangle threshold of an image's histogram.
+
+    The bin farthest from the line joining the histogram's peak to the
+    end of its longer tail (Zack et al. 1977): just beyond a peak of
+    background that holds many pixels, where Otsu's threshold would
+    split a cell of bright and dim parts.
+
+    """
+    counts, edges = numpy.histogram(image, bins=bins)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    filled = numpy.flatnonzero(counts)
+    low, high = int(filled[0]), int(filled[-1])
+    peak = int(numpy.argmax(counts))
+    flip = peak - low < high - peak
+    if flip:
+        # the tail is on the bright side: walk it from the other end
+        counts = counts[::-1]
+        low, peak = bins - 1 - high, bins - 1 - peak
+    width = peak - low
+    if width < 1:
+        return float(centres[bins - 1 - peak if flip else peak])
+    x = numpy.arange(width)
+    distance = counts[peak] * x - width * counts[low + x].astype(float)
+    level = low + int(numpy.argmax(distance))
+    if flip:
+        level = bins - 1 - level
+    return float(centres[level])
 
 
 def masked_note(values: NDArray, /) -> str:

@@ -177,6 +177,19 @@ def draw(
     ):
         msg = f'{pixel=} is not a (y, x) pair'
         raise ValueError(msg)
+    stored_maps = _maps_store(source)
+    if stored_maps is not None:
+        # maps written by ipcf maps: drawn as they are
+        if kind != 'maps':
+            msg = (
+                f'kind {kind!r} needs a pCF result; {os.fspath(source)!r} '
+                "holds maps (of ipcf maps): use kind 'maps'"
+            )
+            raise ValueError(msg)
+        if data is None:
+            data = source_of(stored_maps, source)
+        mask = _cell_mask(data, progress=progress)
+        return maps(stored_maps, pixel_size=pixel_size, mask=mask)
     result, series_source = _result_or_series(source)
     if result is not None and data is None:
         # the source also gives pixel size and PSF radius to other kinds
@@ -205,7 +218,11 @@ def draw(
         )
     if kind == 'trace':
         return intensity_trace(
-            data, dt=units['frame_interval'], pixel=pixel, progress=progress
+            data,
+            dt=units['frame_interval'],
+            pixel=pixel,
+            result=result,
+            progress=progress,
         )
     if pixel is None:
         pixel = centre_pixel(result)
@@ -246,7 +263,8 @@ def draw(
         )
         raise ValueError(msg)
     dataset = compute_maps(result, pixel_size=pixel_size, w=psf_radius)
-    return maps(dataset, pixel_size=pixel_size)
+    mask = _cell_mask(data, progress=progress)
+    return maps(dataset, pixel_size=pixel_size, mask=mask)
 
 
 def _result_or_series(source: Any) -> tuple[Any, Any]:
@@ -257,6 +275,38 @@ def _result_or_series(source: Any) -> tuple[Any, Any]:
     if isinstance(source, (str, os.PathLike)) and holds_result(source):
         return read_result(source), None
     return None, source  # an image series, perhaps in a store
+
+
+def _maps_store(source: Any) -> Any:
+    """Return the maps stored at source by ipcf maps, else None."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    from ..store import result_groups
+
+    if os.fspath(source).lower().endswith('.nc'):
+        groups = ['maps'] if os.path.exists(source) else []
+    else:
+        groups = result_groups(source)
+    if 'maps' not in groups or 'pcf' in groups:
+        return None
+    from ..analysis import load_maps
+
+    return load_maps(source)
+
+
+def _cell_mask(data: Any, *, progress: bool) -> Any:
+    """Return the cell in the mean image of a series, or None."""
+    if data is None:
+        return None
+    from ..roi import mean_image as roi_mean_image
+    from ._common import cell_mask
+
+    try:
+        # the first frames are enough to find the cell, and quick to read
+        mean = roi_mean_image(as_series(data), progress=progress)
+    except (OSError, ValueError, TypeError):
+        return None
+    return cell_mask(mean)
 
 
 def _delay_bin(result: Any, seconds: Any) -> int:

@@ -18,19 +18,25 @@ from typing import TYPE_CHECKING
 
 import numpy
 
+from .._sources import physical_units
 from ._common import (
     CMAP,
     CYCLIC,
+    DIRECTIONS,
     as_series,
     check_index,
     check_pixel,
     check_result,
+    colorbar,
     colormap,
+    delay_axis,
+    delay_ticks,
     delay_unit,
+    direction_axis,
     figure_axes,
-    format_delay,
     limits,
     masked_note,
+    toward,
 )
 
 if TYPE_CHECKING:
@@ -143,9 +149,10 @@ def curve_processing(
     ax.axhline(0.0, color='k', lw=0.5)
     ax.legend(loc='best', frameon=False)
     unit = delay_unit(result)
+    delay_axis(ax, numpy.concatenate([delays, tau]), unit)
+    scale = physical_units(result.attrs)['pixel_size']
     ax.set(
-        title=f'pixel y={y}, x={x} toward ({u}, {v})',
-        xlabel=f'delay ({unit})',
+        title=f'pixel y={y}, x={x} toward {toward(u, v, scale)}',
         ylabel='G',
     )
     # the raw curve's noise would hide the binned one: zoom on the latter
@@ -168,7 +175,10 @@ def carpet(
 ) -> Figure:
     """Plot all circle-point curves of one pixel as an image.
 
-    Rows are circle points, columns delay bins (log-spaced), colour is G.
+    Rows are circle points, by the direction of the neighbour (the
+    angle from +x toward +y, down in the image: 90° is the neighbour
+    below), columns delay bins (log-spaced, ticks at round delays where
+    they fall between the bins), colour is G.
 
     Parameters
     ----------
@@ -206,6 +216,8 @@ def carpet(
     delays = result['delay'].values
     fig, ax = figure_axes(ax)
     vmin, vmax = limits(values)
+    # rows at the points' nominal angles (as the polar figure), in degrees
+    step = 360.0 / len(values)
     im = ax.imshow(
         numpy.ma.masked_invalid(values),
         aspect='auto',
@@ -213,17 +225,12 @@ def carpet(
         vmin=vmin,
         vmax=vmax,
         interpolation='nearest',
-        extent=(-0.5, len(delays) - 0.5, len(values) - 0.5, -0.5),
+        extent=(-0.5, len(delays) - 0.5, 360.0 - step / 2, -step / 2),
     )
-    fig.colorbar(im, ax=ax, label='G')
-    ticks = numpy.linspace(0, len(delays) - 1, min(6, len(delays)))
-    ticks = numpy.unique(ticks.round().astype(int))
-    ax.set_xticks(ticks, [f'{delays[t]:.3g}' for t in ticks])
-    ax.set(
-        title=f'pCF carpet of pixel y={y}, x={x}' + masked_note(values),
-        xlabel=f'delay ({delay_unit(result)})',
-        ylabel='circle point',
-    )
+    colorbar(fig, im, ax=ax, label='G')
+    delay_axis(ax, delays, delay_unit(result), bins=True)
+    direction_axis(ax)
+    ax.set_title(f'pCF carpet of pixel y={y}, x={x}' + masked_note(values))
     return fig
 
 
@@ -240,7 +247,9 @@ def polar(
     The angle is the circle point's direction as seen in the image (x to
     the right, y down), the radius the delay on a log scale (delay 0 at
     the centre), and the colour G: a flow shows as a bright arm pointing
-    where intensity goes, a barrier as a dark sector.
+    where intensity goes, a barrier as a dark sector. Circles mark round
+    delays (decades), labelled on a ruler below the disc so that no
+    label hides a curve.
 
     Parameters
     ----------
@@ -286,10 +295,10 @@ def polar(
     if ax is not None and getattr(ax, 'name', '') != 'polar':
         msg = "ax is not polar; create it with projection='polar'"
         raise ValueError(msg)
-    fig, ax = figure_axes(ax, polar=True, figsize=(5.5, 4.5))
+    fig, ax = figure_axes(ax, polar=True, figsize=(6.5, 5.5))
     step = 2.0 * math.pi / npoints
     theta = (numpy.arange(npoints + 1) - 0.5) * step
-    radius, centres = _log_radius(result['delay'].values)
+    radius, _ = _log_radius(result['delay'].values)
     vmin, vmax = limits(values)
     # pcolormesh wants (radius, angle): transpose the (point, delay) curves
     mesh = ax.pcolormesh(
@@ -306,14 +315,25 @@ def polar(
     ax.set_theta_direction(-1)
     ax.set_ylim(0, radius[-1])
     unit = delay_unit(result)
-    ticks = _decade_ticks(result['delay'].values, centres, unit)
-    ax.set_yticks([t[0] for t in ticks], [t[1] for t in ticks])
-    ax.set_rlabel_position(-22.5)
-    ax.tick_params(axis='y', labelsize='small', labelcolor='0.1')
-    ax.grid(True, lw=0.3, alpha=0.5)
-    fig.colorbar(mesh, ax=ax, label='G', pad=0.1)
-    ax.set_title(f'pixel y={y}, x={x}' + masked_note(values))
-    ax.set_xlabel(f'angle: circle point; radius: delay ({unit}, log)')
+    delays = result['delay'].values
+    major, minor = delay_ticks(delays, unit)
+    # circles at round delays; their labels go on a ruler below the disc
+    rings = [_radius_of(delays, value) for value, _ in major]
+    ax.set_yticks(rings, [''] * len(rings))
+    ax.grid(True, color='white', lw=0.5, alpha=0.6)
+    colorbar(fig, mesh, ax=ax, label='G', pad=0.1)
+    ax.set_title(
+        f'pCF of pixel y={y}, x={x}'
+        + masked_note(values)
+        + '\nby the direction of the neighbour (angle)'
+    )
+    _radius_ruler(
+        ax,
+        radius[-1],
+        [(r, text) for r, (_, text) in zip(rings, major, strict=True)],
+        [_radius_of(delays, value) for value in minor],
+        'radius: delay' + ('' if unit == 's' else f' ({unit})') + ', log',
+    )
     return fig
 
 
@@ -384,15 +404,15 @@ def lines(
         ax.plot(delays[1:], values[p, 1:], color=cmap(norm(angle)), lw=1.2)
     ax.set_xscale('log')
     ax.axhline(0.0, color='k', lw=0.5)
-    fig.colorbar(
-        ScalarMappable(norm=norm, cmap=cmap),
-        ax=ax,
-        label='circle point angle (°)',
-        ticks=[0, 90, 180, 270, 360],
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax)
+    bar.set_ticks(
+        [angle for angle, _ in DIRECTIONS],
+        labels=[text for _, text in DIRECTIONS],
     )
+    bar.set_label('direction of the neighbour')
+    delay_axis(ax, delays, delay_unit(result))
     ax.set(
         title=f'pCF curves of pixel y={y}, x={x}' + masked_note(values),
-        xlabel=f'delay ({delay_unit(result)})',
         ylabel='G',
     )
     return fig
@@ -416,22 +436,35 @@ def _log_radius(delays: NDArray) -> tuple[NDArray, NDArray]:
     return edges, centres
 
 
-def _decade_ticks(
-    delays: NDArray, centres: NDArray, unit: str
-) -> list[tuple[float, str]]:
-    """Return (radius, label) of round delays within the bins."""
-    low = math.floor(math.log10(delays[1]))
-    high = math.ceil(math.log10(delays[-1]))
-    ticks = []
-    for exponent in range(low, high + 1):
-        value = 10.0**exponent
-        if delays[1] <= value <= delays[-1]:
-            radius = 1.0 + math.log10(value / delays[1])
-            ticks.append((radius, format_delay(value, unit)))
-    if len(ticks) < 2:
-        ticks = [(centres[1], format_delay(delays[1], unit))]
-        ticks.append((centres[-1], format_delay(delays[-1], unit)))
-    return ticks
+def _radius_of(delays: NDArray, value: float) -> float:
+    """Return the radius of a delay on the scale of :func:`_log_radius`."""
+    return 1.0 + math.log10(value / delays[1])
+
+
+def _radius_ruler(
+    ax: Axes,
+    outer: float,
+    major: list[tuple[float, str]],
+    minor: list[float],
+    label: str,
+) -> None:
+    """Draw a radial scale under a polar axes, from its centre outward.
+
+    An axes of its own below the disc, from the centre to the right
+    edge, so that the radius of each labelled tick is that of the circle
+    at the same delay.
+
+    """
+    ruler = ax.inset_axes((0.5, -0.12, 0.5, 0.04))
+    ruler.set_xlim(0.0, outer)
+    ruler.set_xticks([r for r, _ in major], [text for _, text in major])
+    ruler.set_xticks(minor, minor=True)
+    ruler.set_yticks([])
+    ruler.patch.set_alpha(0.0)
+    for side in ('left', 'right', 'top'):
+        ruler.spines[side].set_visible(False)
+    ruler.tick_params(axis='x', labelsize='x-small', pad=2)
+    ruler.set_xlabel(label, fontsize='small')
 
 
 def _pair_curve(a: NDArray, b: NDArray, *, mode: str) -> NDArray:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy
 
 from .._sources import physical_units
-from .._validate import check_int, check_real
+from .._validate import check_int, check_mask, check_real
 from ._common import (
     AMPLITUDE_CMAP,
     CMAP,
@@ -28,6 +28,7 @@ from ._common import (
     check_index,
     check_pixel,
     check_result,
+    colorbar,
     colormap,
     delay_unit,
     extent,
@@ -35,6 +36,7 @@ from ._common import (
     format_delay,
     limits,
     spatial,
+    toward,
 )
 from .curves import carpet
 from .series import mean_image
@@ -82,6 +84,9 @@ def pcf_image(
     Returns
     -------
     matplotlib.figure.Figure
+        Titled with the neighbour's offset, ``(u=..., v=...)`` in pixels
+        along x and y, with its distance in µm when the pixel size is
+        known, and the delay.
 
     Raises
     ------
@@ -150,6 +155,7 @@ def pcf_image(
     xs = result['x'].values
     u = int(result['u'][point])
     v = int(result['v'][point])
+    where = toward(u, v, scale)
     time = result['delay'].values
     for i, (axes_i, d) in enumerate(zip(axes, delays, strict=True)):
         im = axes_i.imshow(
@@ -161,11 +167,11 @@ def pcf_image(
             extent=extent(ys[0], ys[-1], xs[0], xs[-1], scale),
         )
         tau = format_delay(time[d], delay_unit(result))
-        title = f'pCF toward ({u}, {v}) at {tau}' if not several else f'{tau}'
+        title = f'pCF toward {where} at {tau}' if not several else f'{tau}'
         axes_i.set(title=title, xlabel=f'x ({unit})', ylabel=f'y ({unit})')
-    fig.colorbar(im, ax=axes, label='G', shrink=0.9)
+    colorbar(fig, im, ax=axes, label='G', shrink=0.9)
     if several:
-        fig.suptitle(f'pCF toward circle point {point} ({u}, {v})')
+        fig.suptitle(f'pCF toward circle point {point}: {where}')
     return fig
 
 
@@ -180,10 +186,11 @@ def maps(
     axes: Sequence[Axes] | None = None,
     pixel_size: float | None = None,
     arrows: int = 16,
+    mask: ArrayLike | None = None,
 ) -> Figure:
     """Plot the derived maps of :func:`ipcf.maps`.
 
-    Panels: the delay of the pCF peak and its amplitude (means over the
+    Panels: the delay of the pCF peak and G at the peak (means over the
     circle points), the diffusion coefficient when the dataset has one,
     and the direction of transport drawn as arrows (length: flow
     strength) over the anisotropy image. The maps are drawn as given;
@@ -206,6 +213,14 @@ def maps(
         attribute, else axes are in pixels.
     arrows : int, optional, default: 16
         About this many arrows along the longer side, >= 1.
+    mask : array_like of bool, optional
+        Pixels to show, e.g. the cell in the mean image (which
+        ``ipcf plot --kind maps`` and the report find and pass here):
+        shape ``(H', W')`` of the maps, or the shape of the
+        input images, which must hold the maps' ``y`` and ``x``
+        coordinates. Pixels outside are drawn as masked (light grey),
+        get no arrow and do not count for the colour limits. Default:
+        every pixel.
 
     Returns
     -------
@@ -215,10 +230,22 @@ def maps(
     ------
     TypeError
         If `dataset` is not an xarray.Dataset, for example a pCF result
-        whose maps were not computed yet.
+        whose maps were not computed yet, or `mask` is not boolean.
     ValueError
-        If a variable is missing or not over ``(y, x)``, or the number of
-        axes does not match the panels.
+        If a variable is missing or not over ``(y, x)``, the number of
+        axes does not match the panels, or `mask` matches neither shape.
+
+    Notes
+    -----
+    Colour limits are the 1st and 99th percentiles of the finite values
+    inside the mask and farther than the circle radius
+    (``attrs['radius']``) from its edge, so that pixels whose neighbours
+    lie outside the cell do not set the scale. Each arrow is the mean
+    flow vector (strength times the unit vector of its angle) of a block
+    of pixels; the 95th percentile of their lengths, given in the
+    title, gets 0.9 of the spacing of the arrows, longer ones are cut
+    to it. Arrows are white with a dark edge, so they read on every
+    colour of the map.
 
     Examples
     --------
@@ -231,6 +258,10 @@ def maps(
     ...     coords={'y': numpy.arange(2, 6), 'x': numpy.arange(2, 6)},
     ... )
     >>> len(maps(ds).axes)  # three panels and their colour bars
+    6
+    >>> inside = numpy.ones((4, 4), dtype=bool)
+    >>> inside[0] = False  # the first row of pixels is background
+    >>> len(maps(ds, mask=inside).axes)
     6
 
     """
@@ -272,6 +303,9 @@ def maps(
     if pixel_size is None:
         pixel_size = physical_units(dataset.attrs)['pixel_size']
     scale, unit = spatial(pixel_size)
+    ys = dataset['y'].values
+    xs = dataset['x'].values
+    inside = _map_mask(mask, ys, xs)
     panels = [
         ('peak_delay', DELAY_CMAP, 'delay of the pCF peak'),
         ('peak_amplitude', AMPLITUDE_CMAP, 'amplitude of the pCF peak'),
@@ -280,7 +314,7 @@ def maps(
         panels.append(('D', AMPLITUDE_CMAP, 'diffusion coefficient'))
     panels.append(('anisotropy', AMPLITUDE_CMAP, 'direction of transport'))
     if axes is None:
-        fig = Figure(figsize=(4.2 * len(panels), 4), layout='constrained')
+        fig = Figure(figsize=(4.4 * len(panels), 4.2), layout='constrained')
         axes = list(fig.subplots(1, len(panels)))
     else:
         axes = list(axes)
@@ -288,13 +322,12 @@ def maps(
             msg = f'maps draws {len(panels)} panels; {len(axes)} axes given'
             raise ValueError(msg)
         fig = axes[0].figure
-    ys = dataset['y'].values
-    xs = dataset['x'].values
     bounds = extent(ys[0], ys[-1], xs[0], xs[-1], scale)
 
+    interior = _interior(inside, dataset.attrs.get('radius'))
     for axes_i, (name, cmap, title) in zip(axes, panels, strict=True):
-        values = _plane(dataset, name)
-        low, high = limits(values)
+        values = numpy.where(inside, _plane(dataset, name), numpy.nan)
+        low, high = limits(values[interior])
         im = axes_i.imshow(
             numpy.ma.masked_invalid(values),
             cmap=colormap(cmap),
@@ -303,10 +336,9 @@ def maps(
             interpolation='nearest',
             extent=bounds,
         )
-        units = UNITS.get(dataset[name].attrs.get('units'), '')
-        label = {'anisotropy': 'anisotropy'}.get(name, name)
-        label = f'{label} ({units})' if units else label
-        fig.colorbar(im, ax=axes_i, label=label, shrink=0.9)
+        colorbar(
+            fig, im, ax=axes_i, label=_map_label(dataset, name), shrink=0.9
+        )
         axes_i.set(title=title, xlabel=f'x ({unit})', ylabel=f'y ({unit})')
     pooled = dataset.attrs.get('D_pooled')
     if 'D' in names and pooled is not None and numpy.isfinite(pooled):
@@ -314,36 +346,147 @@ def maps(
         free = dataset.attrs.get('D_pooled_free')
         apparent = ' (apparent)' if free is not None and not free else ''
         axes[2].set_title(
-            f'diffusion coefficient, pooled {pooled:.3g}{apparent}'
+            f'diffusion coefficient\npooled {pooled:.3g} µm²/s{apparent}'
         )
-
-    # arrows on a coarse grid, so they stay readable on large maps
-    step = max(1, math.ceil(max(len(ys), len(xs)) / arrows))
-    angle = _plane(dataset, 'flow_angle')[::step, ::step]
-    strength = _plane(dataset, 'flow_strength')[::step, ::step]
-    finite = numpy.isfinite(strength) & numpy.isfinite(angle)
-    top = numpy.max(numpy.abs(strength[finite]), initial=0.0)
-    if top > 0:
-        length = numpy.where(finite, strength / top, 0.0)
-        angle = numpy.where(finite, angle, 0.0)
-        grid = numpy.meshgrid(ys[::step], xs[::step], indexing='ij')
-        gx, gy = centre(grid, scale)
-        spacing = step * (1.0 if scale is None else scale)
-        # angles grow from +x toward +y, which points down in the image:
-        # with an inverted y axis, the data-space vector is (cos, sin)
-        axes[-1].quiver(
-            gx,
-            gy,
-            length * numpy.cos(angle),
-            length * numpy.sin(angle),
-            color='C2',
-            angles='xy',
-            scale_units='xy',
-            scale=1.0 / (0.9 * spacing),
-            pivot='middle',
-            width=0.006,
-        )
+    _flow_arrows(axes[-1], dataset, inside, arrows=arrows, scale=scale)
     return fig
+
+
+_MAP_LABELS = {
+    'peak_delay': 'delay of the peak',
+    'peak_amplitude': 'G at the peak',
+    'D': 'D',
+    'anisotropy': 'anisotropy (0: none, 1: one axis)',
+}
+"""Colour-bar label of a map, before its unit."""
+
+
+def _map_label(dataset: Any, name: str) -> str:
+    """Return the colour-bar label of a map: words, then the unit."""
+    units = dataset[name].attrs.get('units')
+    if name == 'peak_delay' and 'dt' in dataset.attrs:
+        # delays are in frames when the frame interval is not known
+        units = delay_unit(dataset)
+    units = UNITS.get(units, units if units not in (None, '', '1') else '')
+    label = _MAP_LABELS.get(name, name)
+    return f'{label} ({units})' if units else label
+
+
+def _map_mask(mask: Any, ys: NDArray, xs: NDArray) -> NDArray[numpy.bool_]:
+    """Return the (y, x) mask of the maps' pixels to show."""
+    shape = (len(ys), len(xs))
+    if mask is None:
+        return numpy.ones(shape, dtype=bool)
+    values = numpy.asarray(mask)
+    if values.ndim == 2 and values.shape != shape:
+        if values.shape[0] > ys[-1] and values.shape[1] > xs[-1]:
+            # a mask of the input images: take the maps' pixels
+            values = values[numpy.ix_(ys, xs)]
+        else:
+            msg = (
+                f'mask.shape={values.shape} is neither that of the maps '
+                f'{shape} nor that of images holding pixels up to '
+                f'y={ys[-1]}, x={xs[-1]}'
+            )
+            raise ValueError(msg)
+    return check_mask(values, shape)
+
+
+def _interior(inside: NDArray, radius: Any) -> NDArray[numpy.bool_]:
+    """Return the pixels of a mask farther than radius from its edge.
+
+    Their circles of neighbours lie inside the mask: pixels nearer the
+    edge correlate with what is outside (background, another region)
+    and give outliers that should not set the colour scale. The whole
+    mask when the radius is unknown or leaves under a quarter of it.
+
+    """
+    from scipy import ndimage
+
+    if not isinstance(radius, (int, numpy.integer)) or radius < 1:
+        return inside
+    if inside.all():
+        return inside
+    eroded = ndimage.binary_erosion(
+        inside, iterations=int(radius), border_value=1
+    )
+    return eroded if eroded.sum() >= 0.25 * inside.sum() else inside
+
+
+def _flow_arrows(
+    ax: Axes,
+    dataset: Any,
+    inside: NDArray,
+    /,
+    *,
+    arrows: int,
+    scale: float | None,
+) -> None:
+    """Draw the mean flow vector of blocks of pixels as arrows."""
+    ys = dataset['y'].values.astype(numpy.float64)
+    xs = dataset['x'].values.astype(numpy.float64)
+    step = max(1, math.ceil(max(len(ys), len(xs)) / arrows))
+    angle = _plane(dataset, 'flow_angle')
+    strength = _plane(dataset, 'flow_strength')
+    finite = inside & numpy.isfinite(angle) & numpy.isfinite(strength)
+    vector = numpy.where(finite, strength * numpy.exp(1j * angle), 0.0)
+    ny = math.ceil(len(ys) / step)
+    nx = math.ceil(len(xs) / step)
+    padded = numpy.zeros((ny * step, nx * step), dtype=numpy.complex128)
+    padded[: len(ys), : len(xs)] = vector
+    count = numpy.zeros(padded.shape)
+    count[: len(ys), : len(xs)] = finite
+    shown = numpy.zeros(padded.shape)
+    shown[: len(ys), : len(xs)] = inside
+    blocks = (ny, step, nx, step)
+    count = count.reshape(blocks).sum(axis=(1, 3))
+    area = shown.reshape(blocks).sum(axis=(1, 3))
+    with numpy.errstate(invalid='ignore', divide='ignore'):
+        mean = padded.reshape(blocks).sum(axis=(1, 3)) / count
+    # a block mostly outside the mask gets no arrow
+    keep = (count > 0) & (area >= 0.5 * step * step)
+    mean = numpy.where(keep, mean, 0.0)
+    if not keep.any():
+        return
+    # full length at the 95th percentile: a few strong blocks at the
+    # cell's edge would otherwise shrink every other arrow to a dot
+    top = float(numpy.percentile(numpy.abs(mean[keep]), 95.0))
+    if top <= 0:
+        return
+    # the centre of each block's pixels, in input pixel coordinates
+    by = numpy.array(
+        [ys[i : i + step].mean() for i in range(0, len(ys), step)]
+    )
+    bx = numpy.array(
+        [xs[i : i + step].mean() for i in range(0, len(xs), step)]
+    )
+    grid = numpy.meshgrid(by, bx, indexing='ij')
+    gx, gy = centre(grid, scale)
+    spacing = step * (1.0 if scale is None else scale)
+    length = mean / top
+    size = numpy.abs(length)
+    length = length / numpy.maximum(size, 1.0)
+    # angles grow from +x toward +y, which points down in the image:
+    # with an inverted y axis, the data-space vector is (cos, sin)
+    ax.quiver(
+        gx[keep],
+        gy[keep],
+        length.real[keep],
+        length.imag[keep],
+        color='white',
+        edgecolor='0.1',
+        linewidth=0.8,
+        angles='xy',
+        scale_units='xy',
+        scale=1.0 / (0.9 * spacing),
+        pivot='middle',
+        width=0.009,
+        headwidth=3.0,
+        headlength=3.0,
+        headaxislength=2.7,
+        minlength=0.5,
+    )
+    ax.set_title(f'{ax.get_title()}\narrows: flow, full length {top:.2g}')
 
 
 def summary(
@@ -354,8 +497,11 @@ def summary(
     pixel: tuple[int, int] | None = None,
     point: int | None = None,
     delay: int | None = None,
+    pixel_size: float | None = None,
 ) -> Figure:
     """Return a three-panel overview: mean image, carpet, pCF image.
+
+    Both images are in µm when the pixel size is known, else in pixels.
 
     Parameters
     ----------
@@ -369,6 +515,9 @@ def summary(
     point, delay : int, optional
         Circle point and delay bin of the pCF image; default point 0 and
         the bin a third of the way along the delays.
+    pixel_size : float, optional
+        Pixel size in µm, > 0. Default: the result's ``pixel_size``
+        attribute, else axes are in pixels.
 
     Returns
     -------
@@ -402,11 +551,16 @@ def summary(
     npoints, nbins = result.shape[2:]
     point = check_index(0 if point is None else point, 'point', npoints)
     delay = check_index(nbins // 3 if delay is None else delay, 'delay', nbins)
+    if pixel_size is None:
+        pixel_size = physical_units(result.attrs)['pixel_size']
     fig = Figure(figsize=(15, 4.5), layout='constrained')
     axes = fig.subplots(1, 3)
-    mean_image(mean, ax=axes[0], mark=pixel)
+    # one convention for both images: µm when the pixel size is known
+    mean_image(mean, ax=axes[0], mark=pixel, pixel_size=pixel_size)
     carpet(result, *pixel, ax=axes[1])
-    pcf_image(result, point=point, delay=delay, ax=axes[2])
+    pcf_image(
+        result, point=point, delay=delay, ax=axes[2], pixel_size=pixel_size
+    )
     return fig
 
 

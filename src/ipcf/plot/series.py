@@ -22,6 +22,7 @@ from ._common import (
     centre,
     check_box,
     check_image_pixel,
+    check_result,
     colormap,
     extent,
     figure_axes,
@@ -31,6 +32,7 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
+    import xarray
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from numpy.typing import ArrayLike, NDArray
@@ -114,11 +116,19 @@ def intensity_trace(
     dt: float | None = None,
     trend: ArrayLike | None = None,
     pixel: tuple[int, int] | None = None,
+    result: xarray.DataArray | None = None,
+    bins: int = 1000,
     ax: Axes | None = None,
     title: str | None = None,
     progress: bool = False,
 ) -> Figure:
     """Plot the mean intensity of an image series over time.
+
+    The trace is decimated to `bins` bins of consecutive frames, drawn
+    as the band from each bin's minimum to its maximum and the line of
+    its mean, so that every sample's range shows however long the
+    record; over it, the bleaching trend and, for a result, the frames
+    it analysed.
 
     Parameters
     ----------
@@ -128,13 +138,22 @@ def intensity_trace(
         already computed.
     dt : float, optional
         Frame interval in seconds, > 0. Default: the frame interval of
-        the file's metadata, else 1 (time in frames).
+        the file's metadata, else the result's ``dt``, else 1 (time in
+        frames).
     trend : array_like, shape (T,), optional
         A fit or filter of the trace (e.g. a photobleaching model) drawn
-        over it.
+        over it. Default: ``b + a * exp(-t / tau)`` fitted to the bins'
+        means, with tau and the change over the record in the legend.
     pixel : (y, x), optional
         Plot the series of this pixel instead of the mean of all pixels;
         `data` must then be a series.
+    result : xarray.DataArray, optional
+        A result computed from the series: the frames it analysed (its
+        ``frames`` attribute, after the frames its ``bleach`` filter
+        drops at the start) are shaded.
+    bins : int, optional, default: 1000
+        Most bins of the decimated trace, >= 1; a trace of fewer frames
+        is drawn frame by frame.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into.
     title : str, optional
@@ -160,9 +179,17 @@ def intensity_trace(
     'time (s)'
 
     """
+    from ._interactive import analysed_frames, bleach_trend, decimate_trace
+
     progress = check_bool(progress, 'progress')
+    bins = check_int(bins, 'bins', minimum=1)
+    if result is not None:
+        check_result(result)
     if dt is None:
-        dt = physical_units(data)['frame_interval'] or 1.0
+        dt = physical_units(data)['frame_interval']
+        if dt is None and result is not None:
+            dt = float(result.attrs.get('dt', 1.0))
+        dt = dt or 1.0
     dt = check_positive(dt, 'dt')
     if pixel is not None:
         series = as_series(data)
@@ -182,18 +209,72 @@ def intensity_trace(
                 f'{trace.size} frames of the trace'
             )
             raise ValueError(msg)
-    fig, ax = figure_axes(ax, figsize=(7, 3.5))
-    time = numpy.arange(trace.size) * dt
-    ax.plot(time, trace, lw=0.6, color='C0', label='data')
+    fig, ax = figure_axes(ax, figsize=(7, 4.2))
+    seconds = dt != 1.0
+    unit = 's' if seconds else 'frames'
+    if result is not None:
+        frames = analysed_frames(result.attrs, trace.size)
+        if frames is not None:
+            first, stop = frames
+            ax.axvspan(
+                first * dt,
+                (stop - 1) * dt,
+                color='C2',
+                alpha=0.15,
+                lw=0,
+                label=f'analysed: frames {first}..{stop - 1}',
+            )
+    centre, low, mean, high = decimate_trace(trace, bins=bins)
+    time = centre * dt
+    per_bin = max(1, round(trace.size / centre.size))
+    if per_bin > 1:
+        ax.fill_between(
+            time,
+            low,
+            high,
+            color='C0',
+            alpha=0.25,
+            lw=0,
+            label=f'min..max of {per_bin} frames',
+        )
+        label = f'mean of {per_bin} frames'
+    else:
+        label = 'data'
+    ax.plot(time, mean, lw=1.0, color='C0', label=label)
     if trend is not None:
-        ax.plot(time, trend, lw=1.5, color='C3', label='trend')
-        ax.legend(loc='best', frameon=False)
+        ax.plot(
+            numpy.arange(trace.size) * dt,
+            trend,
+            lw=1.5,
+            color='C3',
+            label='trend',
+        )
+    elif centre.size >= 8:
+        fitted, tau, _ = bleach_trend(centre, mean)
+        change = (fitted[-1] - fitted[0]) / fitted[0] if fitted[0] else 0.0
+        if abs(change) < 1e-3:
+            # tau of a flat trace means nothing
+            text = f'no bleaching: {100 * change:+.2g} % over the record'
+        else:
+            text = (
+                f'bleaching trend: τ = {tau * dt:.3g} {unit}, '
+                f'{100 * change:+.2g} % over the record'
+            )
+        ax.plot(time, fitted, lw=1.5, color='C3', label=text)
+    # below the axes, so that it hides none of the trace
+    ax.legend(
+        loc='upper center',
+        bbox_to_anchor=(0.5, -0.2),
+        ncols=2,
+        frameon=False,
+        fontsize='small',
+    )
     ax.set(
         title=what if title is None else title,
-        xlabel='time (s)' if dt != 1.0 else 'frame',
+        xlabel='time (s)' if seconds else 'frame',
         ylabel='intensity (counts)',
     )
-    ax.margins(x=0)
+    ax.set_xlim(0, max(trace.size - 1, 1) * dt)
     return fig
 
 
