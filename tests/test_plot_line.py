@@ -43,7 +43,7 @@ def test_panels_show_the_result(data, result):
     assert_allclose(intensity.images[0].get_array(), data)
     # one colour scale for both directions
     assert forward.images[0].get_clim() == backward.images[0].get_clim()
-    assert forward.get_ylabel() == 'delay (s, log bins)'
+    assert forward.get_ylabel() == 'delay, log bins'
     assert forward.get_xlabel() == 'position (pixel)'
     buffer = io.BytesIO()
     fig.savefig(buffer, format='png')

@@ -124,7 +124,12 @@ def run_demo(
     point = npoints // 4
     figures = {
         'figure': plot.summary(
-            result, mean, pixel=pixel, point=point, delay=nbins // 2
+            result,
+            mean,
+            pixel=pixel,
+            point=point,
+            delay=nbins // 2,
+            pixel_size=pixel_size,
         ),
         'mean': plot.mean_image(mean, mark=pixel, pixel_size=pixel_size),
         'carpet': plot.carpet(result, *pixel),

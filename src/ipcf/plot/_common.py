@@ -408,8 +408,9 @@ def cell_mask(
     connected object, its holes filled; here the object itself is
     returned, with scipy alone, and the threshold is the triangle
     threshold, which suits a dark background better than Otsu's. None
-    when the image is flat or not finite, or the object covers (nearly)
-    all of it: nothing to mask.
+    when the image is flat or not finite, the object covers (nearly)
+    all of it, or its mean exceeds that of the rest by no more than 4
+    standard deviations of the rest (noise): nothing to mask.
 
     >>> image = numpy.zeros((32, 32))
     >>> image[8:24, 6:26] = 10.0
@@ -443,6 +444,10 @@ def cell_mask(
     sizes = numpy.bincount(labels.ravel())[1:]
     mask = ndimage.binary_fill_holes(labels == 1 + int(numpy.argmax(sizes)))
     if mask.mean() > 0.98:
+        return None
+    # an object of noise is no brighter than its surroundings vary
+    outside = smooth[~mask]
+    if smooth[mask].mean() - outside.mean() <= 4.0 * outside.std():
         return None
     return mask
 

@@ -21,6 +21,7 @@ from ._common import (
     CMAP,
     INTENSITY,
     colormap,
+    delay_axis,
     delay_unit,
     limits,
     masked_note,
@@ -138,13 +139,10 @@ def pcf_carpet(
             extent=_span(positions[0], positions[-1], scale)
             + (len(delays) - 0.5, -0.5),
         )
-        ticks = numpy.linspace(0, len(delays) - 1, min(6, len(delays)))
-        ticks = numpy.unique(ticks.round().astype(int))
-        ax.set_yticks(ticks, [f'{delays[t]:.3g}' for t in ticks])
+        delay_axis(ax, delays, delay_unit(result), axis='y', bins=True)
         ax.set(
             title=f'pCF toward {offset:+d} pixels' + masked_note(curves),
             xlabel=f'position ({unit})',
-            ylabel=f'delay ({delay_unit(result)}, log bins)',
         )
     assert image is not None
     fig.colorbar(image, ax=list(axes[npanels - 2 :]), label='G')
