@@ -120,6 +120,26 @@ def nonnegative_int(text: str) -> int:
     return value
 
 
+def indices(text: str) -> int | list[int] | None:
+    """Return an index, a list of indices or None for ``all``.
+
+    One index selects as before; a comma-separated list keeps several.
+
+    >>> indices('1'), indices('0,2'), indices('all')
+    (1, [0, 2], None)
+
+    """
+    if text.strip().lower() == 'all':
+        return None
+    items = [item.strip() for item in text.split(',')]
+    expected = "an index, a list such as 0,2 or 'all'"
+    values = [_number(item, int, expected) for item in items]
+    if any(value < 0 for value in values):
+        msg = f'expected non-negative indices; got {text!r}'
+        raise _Error(msg)
+    return values[0] if len(values) == 1 and ',' not in text else values
+
+
 def positive_float(text: str) -> float:
     """Return a finite number above 0."""
     value = _number(text, float, 'a positive number')
@@ -536,14 +556,14 @@ OPTIONS: dict[str, Option] = {
         ('--channel',),
         'channel (C axis, from 0) of a multi-channel OME-TIFF, ImageJ '
         'hyperstack or OME-Zarr SOURCE',
-        type=nonnegative_int,
+        type=indices,
         metavar='C',
     ),
     'z': Option(
         ('--z',),
         'z-plane (Z axis, from 0) of a multi-plane SOURCE, and of the '
         'neighbour',
-        type=nonnegative_int,
+        type=indices,
         metavar='Z',
     ),
     'neighbour_channel': Option(
@@ -552,6 +572,11 @@ OPTIONS: dict[str, Option] = {
         'itself (the cross-channel pCF of two channels of one file)',
         type=nonnegative_int,
         metavar='C',
+    ),
+    'no_cross': _flag(
+        '--no-cross',
+        'with two or more channels: only the pCF of each channel, not the '
+        'cross pCF of every channel pair',
     ),
     'directions': Option(
         ('--directions',),

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -391,13 +392,18 @@ def _labelled(source: Any, channel: Any, z: Any, gaps: str) -> Any:
             source.source, channel=channel, z=z, gaps=gaps
         )
     elif _is_path_like(source):
-        if not (_is_many(channel) or _is_many(z)):
-            if channel is not None and z is not None:
-                return None
-        try:
+        if _is_many(channel) or _is_many(z):
+            # lists select several: their errors are the run's
             labelled = _io.open_series(source, channel=channel, z=z, gaps=gaps)
-        except (OSError, ValueError, TypeError):
+        elif channel is not None and z is not None:
             return None
+        else:
+            try:
+                labelled = _io.open_series(
+                    source, channel=channel, z=z, gaps=gaps
+                )
+            except (OSError, ValueError, TypeError):
+                return None
     else:
         return None
     return None if labelled.ndim == 3 else labelled
@@ -599,7 +605,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
     }
     for option, value in selections[0].items():
         attrs[option] = value
-    channels = getattr(analysis, 'channels', None)
+    channels = _file_channels(analysis)
     if channels is not None:
         # inputs are channels of one file, listed by the analysis
         if 'channel' in selections[0]:
@@ -650,6 +656,8 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
             'bleach': (method, param),
             'box': box,
             'record': record,
+            # names this run for the readers kept open by its threads
+            'run': f'{os.getpid()}:{time.time_ns()}',
             'gaps': gaps,
             'stages': stages,
         }
@@ -850,7 +858,6 @@ def _compute_block(
     planes (whose sources then carry ``z=``).
     """
     from . import bleach as _bleach
-    from . import io as _io
     from ._stages import timed
 
     start = time.perf_counter()
@@ -873,7 +880,7 @@ def _compute_block(
     channels = []
     for source, select in sources:
         with timed(stages, 'read'):
-            series = _io.open_frames(source, gaps=options['gaps'], **select)
+            series = _block_reader(source, select, options)
             pixels = numpy.asarray(series[:, rows, cols])
         if method != 'none':
             with timed(stages, 'bleach'):
@@ -889,6 +896,34 @@ def _compute_block(
     with timed(stages, 'write'):
         record.save(spec, values)
     return by, bx, time.perf_counter() - start
+
+
+_READERS = threading.local()
+"""Each thread's open readers of the blocks of the run it works for."""
+
+
+def _block_reader(source: Any, select: dict, options: dict) -> Any:
+    """Return the (T, H, W) reader of a block's source, opened once a run.
+
+    A file is opened once per thread and run rather than per block: an
+    OME-TIFF of many channels and planes has a page per frame of each,
+    whose index alone takes seconds to read. A thread keeps the readers
+    of its latest run only; other sources are opened as given.
+    """
+    from . import io as _io
+
+    if not isinstance(source, str | os.PathLike):
+        return _io.open_frames(source, gaps=options['gaps'], **select)
+    run = options.get('run')
+    kept = getattr(_READERS, 'kept', None)
+    if kept is None or kept[0] != run:
+        kept = (run, {})
+        _READERS.kept = kept
+    key = (os.fspath(source), tuple(sorted(select.items())))
+    readers = kept[1]
+    if key not in readers:
+        readers[key] = _io.open_frames(source, gaps=options['gaps'], **select)
+    return readers[key]
 
 
 def _run_blocks(
@@ -1080,7 +1115,7 @@ def _call(analysis: Any, sources: list[str], output: Path, params) -> str:
     for option in ('channel', 'z'):
         if option in params:
             options[option] = params[option]
-    if getattr(analysis, 'channels', None) is not None:
+    if _file_channels(analysis) is not None:
         # the channels of one file: every pair unless cross=False
         if not analysis.cross:
             options['cross'] = False
@@ -1092,6 +1127,15 @@ def _call(analysis: Any, sources: list[str], output: Path, params) -> str:
         options['neighbour_channel'] = params['neighbour_channel']
     text = ', '.join(f'{k}={v!r}' for k, v in options.items())
     return f'ipcf.analyze({sources[0]!r}, {str(output)!r}, {text})'
+
+
+def _file_channels(analysis: Any) -> tuple[int, ...] | None:
+    """Return the file channels of a channel-pair analysis, else None."""
+    from .pcf import PcfChannelsAnalysis
+
+    if isinstance(analysis, PcfChannelsAnalysis):
+        return analysis.channels
+    return None
 
 
 def _step(report: Any, name: str, start: float) -> None:

@@ -572,7 +572,21 @@ def _parser() -> argparse.ArgumentParser:
     add_sources(p, help='the series: a file, directory, glob or files')
     add(p, 'radius', 'points', 'bins', 'dt', 'bleach', 'roi', 'mask')
     add(p, 'block', help='result pixels per block side')
-    add(p, 'channel', 'z')
+    add(
+        p,
+        'channel',
+        help='channels (C axis, from 0) of a multi-channel SOURCE: C, a '
+        'list C,C or all; with two or more, the pCF of each and the cross '
+        'pCF of every channel pair (default: all)',
+    )
+    add(
+        p,
+        'z',
+        help='z-planes (Z axis, from 0) of a multi-plane SOURCE, each '
+        'analysed on its own: Z, a list Z,Z or all (default: all); with '
+        '--neighbour, one plane of both',
+    )
+    add(p, 'no_cross')
     add(p, 'mode', 'offset', 'engine', 'neighbour', 'neighbour_channel')
     add(p, 'directions', 'gaps')
     add(p, 'scheduler', 'cluster', 'workers', 'threads', 'resume', 'overwrite')
@@ -722,8 +736,40 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if isinstance(source, str) and args.key is None:
         info = result_info(source)
     if info is None:
-        info = io.info(source, key=args.key)
-        info = {**info, **_units_lines(info.get('metadata') or {})}
+        axes = 'TYX'
+        try:
+            info = io.info(source, key=args.key)
+        except ValueError:
+            # io.info reads one plane; a file of several channels or
+            # planes is described as the labelled series
+            try:
+                series = io.open_series(source, key=args.key)
+            except (OSError, ValueError, TypeError):
+                series = None
+            if series is None or series.ndim == 3:
+                raise
+            axes = ''.join(series.dims)
+            info = {
+                'path': os.fspath(source)
+                if isinstance(source, str | os.PathLike)
+                else None,
+                'format': series.format,
+                'shape': series.shape,
+                'dtype': str(series.dtype.newbyteorder('=')),
+                'frames': series.shape[0],
+                'chunks': None,
+                'nbytes': series.nbytes,
+                'metadata': series.metadata.stored,
+                'files': 1,
+            }
+        info = {
+            'path': info['path'],
+            'format': info['format'],
+            'axes': axes,
+            **{k: v for k, v in info.items() if k not in {'path', 'format'}},
+        }
+        sizes = dict(zip(axes, info['shape'], strict=True))
+        info.update(_units_lines(info.get('metadata') or {}, sizes=sizes))
     width = max(len(key) for key in info)
     for key, value in info.items():
         if key == 'metadata' and value:
@@ -732,23 +778,46 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _units_lines(metadata: dict[str, Any]) -> dict[str, str]:
-    """Return the units a series records, as lines for ``ipcf info``."""
+def _units_lines(
+    metadata: dict[str, Any], sizes: dict[str, int] | None = None
+) -> dict[str, str]:
+    """Return the units a series records, as lines for ``ipcf info``.
+
+    `sizes` are the lengths of the series' axes (``{'C': 2, ...}``), for
+    the number of channels; the units' sources and any note on what the
+    file does not declare come last.
+    """
     lines = {}
-    sizes = [
+    sizes = sizes or {}
+    sizes_um = [
         metadata.get(k) for k in ('pixel_size', 'pixel_size_y', 'pixel_size_z')
     ]
-    if sizes[0] is not None:
-        named = [f'{v:g}' for v in sizes if v is not None]
+    if sizes_um[0] is not None:
+        named = [f'{v:g}' for v in sizes_um if v is not None]
         lines['pixel size'] = ' x '.join(named) + ' µm'
+    else:
+        lines['pixel size'] = 'not recorded'
     interval = metadata.get('frame_interval', metadata.get('frame_time'))
     lines['frame interval'] = (
         f'{interval:g} s' if interval is not None else 'not recorded'
     )
-    if metadata.get('channels'):
-        lines['channels'] = ', '.join(str(c) for c in metadata['channels'])
-    if metadata.get('axes'):
-        lines['axes'] = str(metadata['axes'])
+    names = [str(c) for c in metadata.get('channels') or ()]
+    count = sizes.get('C', 1)
+    if names:
+        lines['channels'] = ', '.join(names)
+    elif count > 1:
+        lines['channels'] = f'{count}, not named'
+    else:
+        lines['channels'] = '1'
+    if metadata.get('axes') and metadata['axes'] != ''.join(sizes):
+        lines['file axes'] = str(metadata['axes'])
+    where = metadata.get('units_source') or {}
+    if where:
+        lines['units from'] = '; '.join(
+            f'{key.replace("_", " ")}: {value}' for key, value in where.items()
+        )
+    if metadata.get('units_note'):
+        lines['units note'] = str(metadata['units_note'])
     return lines
 
 
@@ -966,6 +1035,19 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.maps:
         maps_output = Path(output).with_name(f'{Path(output).stem}_maps.h5')
         _refuse_inputs(maps_output, source, args.neighbour)
+        if args.neighbour is None and args.neighbour_channel is None:
+            from ..pipeline import _labelled
+
+            # maps are of one channel and plane: refuse before the pCF
+            several = _labelled(source, args.channel, args.z, args.gaps)
+            if several is not None:
+                dims = dict(zip(several.dims, several.shape, strict=True))
+                msg = (
+                    f'--maps needs one channel and one plane; '
+                    f'{_describe(source)} has {dims}: give one --channel '
+                    'C and one --z Z'
+                )
+                raise ValueError(msg)
         # the maps need units: refuse now, not after the whole pCF
         units = _units(
             args.pixel_size,
@@ -1008,6 +1090,7 @@ def _analyze(
         mask=args.mask,
         channel=args.channel,
         z=args.z,
+        cross=not args.no_cross,
         neighbour=args.neighbour,
         neighbour_channel=args.neighbour_channel,
         directions=args.directions,
