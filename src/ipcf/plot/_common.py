@@ -410,7 +410,8 @@ def cell_mask(
     threshold, which suits a dark background better than Otsu's. None
     when the image is flat or not finite, the object covers (nearly)
     all of it, or its mean exceeds that of the rest by no more than 4
-    standard deviations of the rest (noise): nothing to mask.
+    standard deviations of the rest (noise): nothing to mask. The
+    smoothing widens the object by up to about ``2 * sigma`` pixels.
 
     >>> image = numpy.zeros((32, 32))
     >>> image[8:24, 6:26] = 10.0

@@ -397,7 +397,7 @@ def _report_html(
             sections.append(_flex(rendered[key]))
     times = _timings(result)
     times.extend((step, _seconds(s)) for step, s in extra_timings.items())
-    times.append(('this report', f'{time.perf_counter() - started:.1f} s'))
+    times.append(('this report', _seconds(time.perf_counter() - started)))
     sections.append('<h2>Run times</h2>')
     sections.append(_table(times))
     if notes:
@@ -718,7 +718,7 @@ def _data_summary(data: Any, series: Any, units: dict) -> list[tuple]:
     nbytes = math.prod(shape) * numpy.dtype(series.dtype).itemsize
     rows.append(('shape (T, H, W)', shape))
     rows.append(('dtype', numpy.dtype(series.dtype).name))
-    rows.append(('size', f'{nbytes / 2**20:.1f} MiB'))
+    rows.append(('size (MiB)', nbytes / 2**20))
     for key, unit in (
         ('pixel_size', 'µm'),
         ('frame_interval', 's'),
@@ -728,7 +728,7 @@ def _data_summary(data: Any, series: Any, units: dict) -> list[tuple]:
             rows.append((f'{key} ({unit})', units[key]))
     diffusion = (info.get('metadata') or {}).get('diffusion')
     if diffusion is not None:
-        rows.append(('diffusion', diffusion))
+        rows.append(('diffusion (µm²/s)', diffusion))
     return [(k, _format_value(v)) for k, v in rows]
 
 
@@ -746,7 +746,7 @@ def _result_summary(result: Any) -> list[tuple[str, str]]:
             f'{result["x"].values[0]}..{result["x"].values[-1]}',
         ),
         ('pixels with values', f'{int(valid.sum())} of {valid.size}'),
-        ('delays', f'0 .. {delays[-1]:.4g} {unit} in {len(delays)} bins'),
+        (f'delays ({unit})', f'0 .. {delays[-1]:.4g} in {len(delays)} bins'),
     ]
     if finite.size:
         rows.append(('G range', f'{finite.min():.4g} .. {finite.max():.4g}'))
@@ -799,14 +799,15 @@ def _check_timings(timings: Any) -> dict[str, float]:
 
 def _seconds(value: Any) -> str:
     try:
-        return f'{float(value):.3g} s'
+        return f'{float(value):.4g} s'
     except (TypeError, ValueError):
         return str(value)
 
 
 def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f'{value:.6g}'
+    # one rule for every table: four significant digits
+    if isinstance(value, (float, numpy.floating)):
+        return f'{float(value):.4g}'
     if isinstance(value, (list, tuple)):
         return ', '.join(_format_value(v) for v in value)
     if isinstance(value, dict):
@@ -829,12 +830,56 @@ def _flex(items: list[str]) -> str:
     return '<div class="figures">\n' + '\n'.join(items) + '\n</div>'
 
 
-def _table(rows: Sequence[tuple[Any, Any]]) -> str:
-    lines = ['<table>']
-    for key, value in rows:
-        lines.append(f'<tr><th>{_esc(key)}</th><td>{_esc(value)}</td></tr>')
+_TABLE_UNITS = frozenset(
+    {'s', 'ms', 'frame', 'frames', 'pixel', 'µm', 'µm²/s', 'counts', 'MiB'}
+)
+"""Units that a table moves from a row's name or value to its own column."""
+
+
+def _table(rows: Sequence[tuple[Any, ...]]) -> str:
+    """Return rows as a table of quantity, value and unit.
+
+    A row is (name, value) or (name, value, unit); without a unit, one
+    of :data:`_TABLE_UNITS` is taken from the end of the name,
+    ``'radius (pixel)'``, or of a value that is a number and a unit,
+    ``'4.4 s'``.
+
+    >>> print(_table([('radius (pixel)', '6'), ('pCF', '4.4 s')]))
+    <table>
+    <tr><th></th><th>value</th><th>unit</th></tr>
+    <tr><th>radius</th><td>6</td><td>pixel</td></tr>
+    <tr><th>pCF</th><td>4.4</td><td>s</td></tr>
+    </table>
+
+    """
+    lines = ['<table>', '<tr><th></th><th>value</th><th>unit</th></tr>']
+    for row in rows:
+        key, value, unit = (*row, '')[:3]
+        if not unit:
+            key, value, unit = _split_unit(str(key), str(value))
+        lines.append(
+            f'<tr><th>{_esc(key)}</th><td>{_esc(value)}</td>'
+            f'<td>{_esc(unit)}</td></tr>'
+        )
     lines.append('</table>')
     return '\n'.join(lines)
+
+
+def _split_unit(key: str, value: str) -> tuple[str, str, str]:
+    """Return name, value and the unit found at the end of either."""
+    if key.endswith(')') and ' (' in key:
+        name, unit = key[:-1].rsplit(' (', 1)
+        if unit in _TABLE_UNITS:
+            return name, value, unit
+    number, _, unit = value.rpartition(' ')
+    if unit in _TABLE_UNITS:
+        try:
+            float(number)
+        except ValueError:
+            pass
+        else:
+            return key, number, unit
+    return key, value, ''
 
 
 def _esc(value: Any) -> str:
