@@ -129,8 +129,8 @@ def test_report_from_store_finds_source(stored, tmp_path):
     assert_images_embedded(checker)
     # the source's metadata gives the pixel size and the frame interval
     text = ' '.join(checker.text)
-    assert 'pixel_size (µm) 0.1' in text
-    assert 'frame_interval (s) 0.001' in text
+    assert 'pixel_size 0.1 µm' in text  # the unit in its column
+    assert 'frame_interval 0.001 s' in text
     assert 'Image series' in checker.headings
     # written under a hidden name, then renamed: nothing else is left
     assert [p.name for p in tmp_path.iterdir()] == ['report.html']

@@ -549,7 +549,7 @@ def _figure_plan(
             (
                 'maps',
                 'Maps derived from the pCF',
-                _bound(maps, dataset, pixel_size=pixel_size),
+                _bound(_maps_figure, dataset, series, pixel_size),
             )
         )
 
@@ -575,6 +575,18 @@ def _figure_plan(
                 )
             )
     return plan
+
+
+def _maps_figure(dataset: Any, series: Any, pixel_size: Any) -> Figure:
+    """Return the maps with the background outside the cell masked."""
+    mask = None
+    if series is not None:
+        from ..roi import mean_image
+        from ._common import cell_mask
+
+        # the first frames find the cell, and are quick to read
+        mask = cell_mask(mean_image(series))
+    return maps(dataset, pixel_size=pixel_size, mask=mask)
 
 
 def _compute_maps(
