@@ -13,7 +13,6 @@ brightness-intensity histogram with the monomer line.
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy
 
 from .._sources import physical_units, source_of
-from .._utils import progress_bar
 from ._common import as_series
 from .fcs import (
     _acf_of_fit,
@@ -74,7 +72,6 @@ def fcs_report_html(
     already checked; `started` is when the report began.
 
     """
-    from .. import __version__
     from . import report as frame
 
     kind = result_kind(result)
@@ -144,34 +141,14 @@ def fcs_report_html(
                     _bound(acf_curve, acf, y, x, fit=fit),
                 )
             )
-    rendered: dict[str, list[str]] = {}
-    bar = progress_bar(len(plan), enable=progress, desc='report')
-    with bar:
-        for section, caption, make in plan:
-            try:
-                fig = make()
-            except (ValueError, ImportError) as exc:
-                notes.append(f'{caption}: not drawn ({exc})')
-            else:
-                rendered.setdefault(section, []).append(
-                    frame._figure_html(fig, caption)
-                )
-            bar.update(1)
+    rendered = frame._draw_figures(plan, notes, progress=progress)
 
-    esc = frame._esc
     source = result.attrs.get('source')
     if title is None:
         title = _TITLES[kind] + (f': {source}' if source else '')
-    now = datetime.datetime.now().isoformat(timespec='seconds')
-    sections = [
-        f'<h1>{esc(title)}</h1>',
-        f'<p class="meta">Written {esc(now)} by ipcf {esc(__version__)}'
-        + (f' from {esc(result_path)}' if result_path else '')
-        + '.</p>',
-        '<h2>Parameters</h2>',
-        frame._table(_parameter_rows(result, frame)),
-        '<h2>Data</h2>',
-    ]
+    sections = frame._page_head(
+        title, result_path, _parameter_rows(result, frame)
+    )
     if series is None:
         sections.append(
             '<p class="note">The image series is not available: its '
@@ -191,21 +168,8 @@ def fcs_report_html(
         if section in rendered:
             sections.append(f'<h2>{heading}</h2>')
             sections.append(frame._flex(rendered[section]))
-    times = frame._timings(result)
-    times.extend((k, frame._seconds(s)) for k, s in timings.items())
-    times.append(('this report', f'{time.perf_counter() - started:.1f} s'))
-    sections.append('<h2>Run times</h2>')
-    sections.append(frame._table(times))
-    if notes:
-        sections.append('<h2>Notes</h2><ul>')
-        sections.extend(f'<li class="note">{esc(n)}</li>' for n in notes)
-        sections.append('</ul>')
-    body = '\n'.join(sections)
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<title>{esc(title)}</title>\n<style>{frame._STYLE}</style>\n'
-        f'</head>\n<body>\n{body}\n</body>\n</html>\n'
-    )
+    elapsed = f'{time.perf_counter() - started:.1f} s'
+    return frame._page(title, sections, result, timings, elapsed, notes)
 
 
 def _fit_or_note(acf: Any, units: Mapping[str, Any], notes: list) -> Any:

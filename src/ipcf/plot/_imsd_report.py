@@ -20,7 +20,6 @@ and the maps of a local result.
 
 from __future__ import annotations
 
-import datetime
 import math
 import os
 import time
@@ -31,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 import numpy
 
 from .._sources import physical_units, source_of
-from .._utils import progress_bar
 from .._validate import check_int, check_positive
 from ._common import as_series, holds_result, is_path
 
@@ -371,7 +369,6 @@ def imsd_report_html(
     already checked; `started` is when the report began.
 
     """
-    from .. import __version__
     from . import report as frame
     from .imsd import imsd_curve, imsd_maps, stics_images
 
@@ -435,36 +432,16 @@ def imsd_report_html(
             )
         else:
             notes.append('STICS: the result holds none')
-    rendered: dict[str, list[str]] = {}
-    bar = progress_bar(len(plan), enable=progress, desc='report')
-    with bar:
-        for section, caption, make in plan:
-            try:
-                fig = make()
-            except (ValueError, ImportError) as exc:
-                notes.append(f'{caption}: not drawn ({exc})')
-            else:
-                rendered.setdefault(section, []).append(
-                    frame._figure_html(fig, caption)
-                )
-            bar.update(1)
+    rendered = frame._draw_figures(plan, notes, progress=progress)
 
-    esc = frame._esc
     source = result.attrs.get('source')
     if title is None:
         title = ('iMSD maps report' if local else 'iMSD report') + (
             f': {source}' if source else ''
         )
-    now = datetime.datetime.now().isoformat(timespec='seconds')
-    sections = [
-        f'<h1>{esc(title)}</h1>',
-        f'<p class="meta">Written {esc(now)} by ipcf {esc(__version__)}'
-        + (f' from {esc(result_path)}' if result_path else '')
-        + '.</p>',
-        '<h2>Parameters</h2>',
-        frame._table(parameter_rows(result, pixel_size)),
-        '<h2>Data</h2>',
-    ]
+    sections = frame._page_head(
+        title, result_path, parameter_rows(result, pixel_size)
+    )
     if series is None:
         sections.append(
             '<p class="note">The image series is not available: its '
@@ -486,21 +463,8 @@ def imsd_report_html(
         if section in rendered:
             sections.append(f'<h2>{heading}</h2>')
             sections.append(frame._flex(rendered[section]))
-    times = frame._timings(result)
-    times.extend((k, frame._seconds(s)) for k, s in timings.items())
-    times.append(('this report', f'{time.perf_counter() - started:.1f} s'))
-    sections.append('<h2>Run times</h2>')
-    sections.append(frame._table(times))
-    if notes:
-        sections.append('<h2>Notes</h2><ul>')
-        sections.extend(f'<li class="note">{esc(n)}</li>' for n in notes)
-        sections.append('</ul>')
-    body = '\n'.join(sections)
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<title>{esc(title)}</title>\n<style>{frame._STYLE}</style>\n'
-        f'</head>\n<body>\n{body}\n</body>\n</html>\n'
-    )
+    elapsed = f'{time.perf_counter() - started:.1f} s'
+    return frame._page(title, sections, result, timings, elapsed, notes)
 
 
 def parameter_rows(

@@ -12,7 +12,6 @@ in pixels (and µm where the pixel size is known) and delays in seconds.
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import numpy
 
 from .._sources import physical_units, source_of
-from .._utils import progress_bar
 from ._common import delay_unit, is_path
 
 if TYPE_CHECKING:
@@ -68,7 +66,6 @@ def line_report_html(
     already checked; `started` is when the report began.
 
     """
-    from .. import __version__
     from . import report as frame
     from .line import pcf_carpet
 
@@ -113,32 +110,19 @@ def line_report_html(
                 ),
             )
         )
-    rendered: list[str] = []
-    bar = progress_bar(len(plan), enable=progress, desc='report')
-    with bar:
-        for _, caption, make in plan:
-            try:
-                fig = make()
-            except (ValueError, TypeError, ImportError) as exc:
-                notes.append(f'{caption}: not drawn ({exc})')
-            else:
-                rendered.append(frame._figure_html(fig, caption))
-            bar.update(1)
+    rendered = frame._draw_figures(
+        plan,
+        notes,
+        progress=progress,
+        errors=(ValueError, TypeError, ImportError),
+    ).get('carpets', [])
 
-    esc = frame._esc
     source = result.attrs.get('source')
     if title is None:
         title = 'Line-scan pCF report' + (f': {source}' if source else '')
-    now = datetime.datetime.now().isoformat(timespec='seconds')
-    sections = [
-        f'<h1>{esc(title)}</h1>',
-        f'<p class="meta">Written {esc(now)} by ipcf {esc(__version__)}'
-        + (f' from {esc(result_path)}' if result_path else '')
-        + '.</p>',
-        '<h2>Parameters</h2>',
-        frame._table(parameter_rows(result, pixel_size)),
-        '<h2>Data</h2>',
-    ]
+    sections = frame._page_head(
+        title, result_path, parameter_rows(result, pixel_size)
+    )
     if carpet is None:
         sections.append(
             '<p class="note">The line scan is not available: the '
@@ -151,21 +135,8 @@ def line_report_html(
     if rendered:
         sections.append('<h2>pCF carpets</h2>')
         sections.append(frame._flex(rendered))
-    times = frame._timings(result)
-    times.extend((k, frame._seconds(s)) for k, s in timings.items())
-    times.append(('this report', f'{time.perf_counter() - started:.1f} s'))
-    sections.append('<h2>Run times</h2>')
-    sections.append(frame._table(times))
-    if notes:
-        sections.append('<h2>Notes</h2><ul>')
-        sections.extend(f'<li class="note">{esc(n)}</li>' for n in notes)
-        sections.append('</ul>')
-    body = '\n'.join(sections)
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<title>{esc(title)}</title>\n<style>{frame._STYLE}</style>\n'
-        f'</head>\n<body>\n{body}\n</body>\n</html>\n'
-    )
+    elapsed = f'{time.perf_counter() - started:.1f} s'
+    return frame._page(title, sections, result, timings, elapsed, notes)
 
 
 def _carpet(data: Any, result: Any, notes: list[str]) -> tuple[Any, int]:

@@ -265,8 +265,6 @@ def _report_html(
     progress: bool,
 ) -> str:
     """Return the report of a loaded result (see :func:`report_html`)."""
-    from .. import __version__
-
     started = time.perf_counter()
     if pixel_size is not None:
         pixel_size = check_positive(pixel_size, 'pixel_size')
@@ -337,33 +335,14 @@ def _report_html(
     figures = _figure_plan(
         result, series, pixels, units['pixel_size'], dataset, stats
     )
-    rendered: dict[str, list[str]] = {}
-    bar = progress_bar(len(figures), enable=progress, desc='report')
-    with bar:
-        for section, caption, make in figures:
-            try:
-                fig = make()
-            except (ValueError, ImportError) as exc:
-                notes.append(f'{caption}: not drawn ({exc})')
-            else:
-                rendered.setdefault(section, []).append(
-                    _figure_html(fig, caption)
-                )
-            bar.update(1)
+    rendered = _draw_figures(figures, notes, progress=progress)
 
     source = result.attrs.get('source')
     if title is None:
         title = f'pCF report: {source}' if source else 'pCF report'
-    sections.append(f'<h1>{_esc(title)}</h1>')
-    now = datetime.datetime.now().isoformat(timespec='seconds')
-    sections.append(
-        f'<p class="meta">Written {_esc(now)} by ipcf {_esc(__version__)}'
-        + (f' from {_esc(result_path)}' if result_path else '')
-        + '.</p>'
+    sections.extend(
+        _page_head(title, result_path, parameter_rows(result, units))
     )
-    sections.append('<h2>Parameters</h2>')
-    sections.append(_table(parameter_rows(result, units)))
-    sections.append('<h2>Data</h2>')
     if series is None:
         sections.append(
             '<p class="note">The image series is not available: the mean '
@@ -395,11 +374,72 @@ def _report_html(
         if key in rendered:
             sections.append(f'<h2>Pixel y={y}, x={x}</h2>')
             sections.append(_flex(rendered[key]))
+    elapsed = _seconds(time.perf_counter() - started)
+    return _page(title, sections, result, extra_timings, elapsed, notes)
+
+
+def _draw_figures(
+    plan: Sequence[tuple[str, str, Callable[[], Figure]]],
+    notes: list[str],
+    *,
+    progress: bool,
+    errors: tuple[type[BaseException], ...] = (ValueError, ImportError),
+) -> dict[str, list[str]]:
+    """Draw (section, caption, make) figures: section -> their HTML.
+
+    A figure that raises one of `errors` is left out with a note.
+    """
+    rendered: dict[str, list[str]] = {}
+    with progress_bar(len(plan), enable=progress, desc='report') as bar:
+        for section, caption, make in plan:
+            try:
+                fig = make()
+            except errors as exc:
+                notes.append(f'{caption}: not drawn ({exc})')
+            else:
+                rendered.setdefault(section, []).append(
+                    _figure_html(fig, caption)
+                )
+            bar.update(1)
+    return rendered
+
+
+def _page_head(
+    title: str,
+    result_path: Any,
+    parameters: Sequence[tuple[Any, ...]],
+) -> list[str]:
+    """Return a report's title, origin and parameters, up to Data."""
+    from .. import __version__
+
+    now = datetime.datetime.now().isoformat(timespec='seconds')
+    return [
+        f'<h1>{_esc(title)}</h1>',
+        f'<p class="meta">Written {_esc(now)} by ipcf {_esc(__version__)}'
+        + (f' from {_esc(result_path)}' if result_path else '')
+        + '.</p>',
+        '<h2>Parameters</h2>',
+        _table(parameters),
+        '<h2>Data</h2>',
+    ]
+
+
+def _page(
+    title: str,
+    sections: list[str],
+    result: Any,
+    timings: Mapping[str, Any],
+    elapsed: str,
+    notes: Sequence[str],
+) -> str:
+    """Return the page: sections, run times, notes.
+
+    `elapsed` is the report's own time, as text.
+    """
     times = _timings(result)
-    times.extend((step, _seconds(s)) for step, s in extra_timings.items())
-    times.append(('this report', _seconds(time.perf_counter() - started)))
-    sections.append('<h2>Run times</h2>')
-    sections.append(_table(times))
+    times.extend((step, _seconds(s)) for step, s in timings.items())
+    times.append(('this report', elapsed))
+    sections = [*sections, '<h2>Run times</h2>', _table(times)]
     if notes:
         sections.append('<h2>Notes</h2><ul>')
         sections.extend(f'<li class="note">{_esc(n)}</li>' for n in notes)
