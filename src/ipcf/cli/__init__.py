@@ -52,7 +52,7 @@ _BENCHES = ('correlate', 'engine', 'pipeline')
 # default (T, H, W) and the options besides --frames, --shape and --seed
 # that each kind of simulation takes; tests compare it with the library
 _SIMULATIONS: dict[str, tuple[tuple[int, int, int], tuple[str, ...]]] = {
-    'free': ((4096, 64, 64), ('diffusion', 'fraction')),
+    'free': ((4096, 64, 64), ('diffusion', 'fraction', 'bleach_time')),
     'channel': ((32000, 64, 64), ('diffusion', 'fraction')),
     'flow': ((4096, 64, 64), ('diffusion', 'fraction', 'velocity')),
     'barrier': (
