@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from .._utils import progress_bar
 from .._validate import check_bool, check_int, check_positive, check_real
 from ._domains import Barrier, Periodic
-from ._motion import tracks
+from ._motion import random_streams, tracks
 from ._optics import counts
 from ._parameters import Parameters, check_parameters, document
 from ._simulation import UNITS, Simulation
@@ -283,10 +283,7 @@ def _run_line(
     margin = params.half + 1
     lower = (-margin, -width / 2 - margin)
     upper = (width + margin, width / 2 + margin)
-    place, walk, noise, cross = (
-        numpy.random.default_rng(child)
-        for child in numpy.random.SeedSequence(params.seed).spawn(4)
-    )
+    place, walk, noise, cross = random_streams(params.seed, 4)
     geometry: dict[str, Any] = {
         'coordinates': (
             'x along the line from the start of position 0, y across it; '
@@ -498,10 +495,7 @@ def _run_array(
     lower = tuple(centres.min(axis=0) - margin)
     upper = tuple(centres.max(axis=0) + margin)
     domain = Periodic(lower, upper)
-    place, walk, noise = (
-        numpy.random.default_rng(child)
-        for child in numpy.random.SeedSequence(params.seed).spawn(3)
-    )
+    place, walk, noise = random_streams(params.seed, 3)
     count = round(params.density * domain.area)
     positions = domain.sample(count, place)
     steps = tracks(

@@ -13,10 +13,26 @@ from typing import Any
 
 import numpy
 
-__all__ = ['CHUNK_FRAMES', 'populations', 'tracks']
+__all__ = ['CHUNK_FRAMES', 'populations', 'random_streams', 'tracks']
 
 # frames of steps drawn at once
 CHUNK_FRAMES = 256
+
+
+def random_streams(seed: Any, count: int, /) -> list[numpy.random.Generator]:
+    """Return `count` independent generators spawned from `seed`.
+
+    The first streams are the same whatever the count, so that a
+    simulation that needs one more keeps the others unchanged.
+
+    >>> a, = random_streams(1, 1)
+    >>> b, _ = random_streams(1, 2)
+    >>> bool(a.random() == b.random())
+    True
+
+    """
+    children = numpy.random.SeedSequence(seed).spawn(count)
+    return [numpy.random.default_rng(child) for child in children]
 
 
 def tracks(

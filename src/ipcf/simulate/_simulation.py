@@ -17,7 +17,7 @@ from typing import Any
 import numpy
 
 from .._utils import progress_bar
-from ._motion import CHUNK_FRAMES, populations, tracks
+from ._motion import CHUNK_FRAMES, populations, random_streams, tracks
 from ._optics import counts, render, render_volume
 from ._parameters import Parameters
 
@@ -256,6 +256,24 @@ def _write_volume(
     return path
 
 
+def place_particles(
+    params: Parameters, domain: Any, rng: numpy.random.Generator, /
+) -> tuple[int, tuple[float, float, float] | None, numpy.ndarray]:
+    """Return the particle count, the PSF aspect and the start positions.
+
+    The count is the density times the domain's area (or volume), in
+    particles per µm² (µm³); the aspect is None for images.
+    """
+    aspect = None
+    if params.volume:
+        voxel = params.pixel_size**2 * params.pixel_size_z
+        count = round(params.density * domain.volume * voxel)
+        aspect = (1.0, 1.0, params.aspect)
+    else:
+        count = round(params.density * domain.area * params.pixel_size**2)
+    return count, aspect, domain.sample(count, rng)
+
+
 def run(
     kind: str,
     params: Parameters,
@@ -275,18 +293,8 @@ def run(
     from .. import __version__
 
     nframes, *frame = params.shape
-    place, walk, noise = (
-        numpy.random.default_rng(child)
-        for child in numpy.random.SeedSequence(params.seed).spawn(3)
-    )
-    aspect = None
-    if params.volume:
-        voxel = params.pixel_size**2 * params.pixel_size_z
-        count = round(params.density * domain.volume * voxel)
-        aspect = (1.0, 1.0, params.aspect)
-    else:
-        count = round(params.density * domain.area * params.pixel_size**2)
-    positions = domain.sample(count, place)
+    place, walk, noise = random_streams(params.seed, 3)
+    count, aspect, positions = place_particles(params, domain, place)
     shares = None
     sigma: float | numpy.ndarray = params.sigma
     if params.fraction is not None:

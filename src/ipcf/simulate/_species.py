@@ -24,10 +24,10 @@ import numpy
 
 from .._utils import progress_bar
 from .._validate import check_positive, check_real
-from ._motion import CHUNK_FRAMES, populations, tracks
+from ._motion import CHUNK_FRAMES, populations, random_streams, tracks
 from ._optics import counts, render, render_volume
 from ._parameters import Parameters, _items
-from ._simulation import UNITS, UNITS_VOLUME, Simulation
+from ._simulation import UNITS, UNITS_VOLUME, Simulation, place_particles
 
 __all__ = [
     'Mixture',
@@ -203,18 +203,8 @@ def run_mixture(
     from .. import __version__
 
     nframes, *frame = params.shape
-    place, walk, noise, fade = (
-        numpy.random.default_rng(child)
-        for child in numpy.random.SeedSequence(params.seed).spawn(4)
-    )
-    aspect = None
-    if params.volume:
-        voxel = params.pixel_size**2 * params.pixel_size_z
-        count = round(params.density * domain.volume * voxel)
-        aspect = (1.0, 1.0, params.aspect)
-    else:
-        count = round(params.density * domain.area * params.pixel_size**2)
-    positions = domain.sample(count, place)
+    place, walk, noise, fade = random_streams(params.seed, 4)
+    count, aspect, positions = place_particles(params, domain, place)
     fraction = params.fraction if params.fraction is not None else (1.0,)
     shares, sigma = populations(fraction, params.sigmas, count)
     brightness = mixture.values(params)
@@ -373,10 +363,7 @@ def run_two_species(
     from .. import __version__
 
     nframes, height, width = params.shape
-    place, walk, noise = (
-        numpy.random.default_rng(child)
-        for child in numpy.random.SeedSequence(params.seed).spawn(3)
-    )
+    place, walk, noise = random_streams(params.seed, 3)
     molecules = round(params.density * domain.area * params.pixel_size**2)
     species = species_counts(molecules, bound)
     first = species['A'] + species['AB']  # end of channel 1's particles
