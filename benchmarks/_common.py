@@ -121,6 +121,39 @@ def poisson_series(
     return data
 
 
+def timed_in_subprocess(
+    code: str, what: str
+) -> tuple[float, float, list[str]]:
+    """Run `code` in a fresh Python: seconds, peak RSS (MB), its output.
+
+    The output lines are those `code` printed, before the timing line.
+    A failure raises RuntimeError naming `what` with the error output.
+    """
+    import subprocess
+    import sys
+
+    script = (
+        'import resource, sys, time\n'
+        't = time.perf_counter()\n'
+        f'{code}'
+        't = time.perf_counter() - t\n'
+        'rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
+        'print(t, rss / 1024)\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        msg = f'{what} failed: {proc.stderr.strip()}'
+        raise RuntimeError(msg)
+    lines = proc.stdout.strip().splitlines()
+    seconds, rss = (float(v) for v in lines[-1].split())
+    return seconds, rss, lines[:-1]
+
+
 def machine() -> str:
     """Return a line naming the machine and the numerical libraries."""
     import numba

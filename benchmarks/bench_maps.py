@@ -18,13 +18,12 @@ result grid lacks the radius (6) on each side. A full frame is
 """
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import format_table
+from _common import format_table, timed_in_subprocess
 
 from ipcf._options import ArgumentParser, add
 
@@ -144,24 +143,7 @@ def bench_maps(
             rows=rows,
             **paths,
         )
-        script = (
-            'import resource, sys, time\n'
-            't = time.perf_counter()\n'
-            f'{code}'
-            't = time.perf_counter() - t\n'
-            'rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
-            'print(t, rss / 1024)\n'
-        )
-        proc = subprocess.run(
-            [sys.executable, '-c', script],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            msg = f'maps stage {stage!r} failed: {proc.stderr.strip()}'
-            raise RuntimeError(msg)
-        seconds, rss = (float(v) for v in proc.stdout.split()[-2:])
+        seconds, rss, _ = timed_in_subprocess(code, f'maps stage {stage!r}')
         rows_out.append(
             {
                 'stage': stage,

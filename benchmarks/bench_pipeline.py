@@ -23,13 +23,12 @@ that the next bottleneck shows.
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import format_table
+from _common import format_table, timed_in_subprocess
 
 from ipcf._options import ArgumentParser, add, parse_frame_count, series_shape
 
@@ -160,25 +159,9 @@ def bench_pipeline(
             threads=thread_arg,
             **paths,
         )
-        script = (
-            'import resource, sys, time\n'
-            't = time.perf_counter()\n'
-            f'{code}'
-            't = time.perf_counter() - t\n'
-            'rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
-            'print(t, rss / 1024)\n'
+        seconds, rss, lines = timed_in_subprocess(
+            code, f'pipeline stage {stage!r}'
         )
-        proc = subprocess.run(
-            [sys.executable, '-c', script],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            msg = f'pipeline stage {stage!r} failed: {proc.stderr.strip()}'
-            raise RuntimeError(msg)
-        lines = proc.stdout.strip().splitlines()
-        seconds, rss = (float(v) for v in lines[-1].split())
         row = {
             'stage': stage,
             'shape': list(shape),
@@ -188,7 +171,7 @@ def bench_pipeline(
             'peak_rss_mb': rss,
         }
         if stage == 'analyze':
-            row['stages'] = json.loads(lines[-2])
+            row['stages'] = json.loads(lines[-1])
         rows.append(row)
     return rows
 
