@@ -150,3 +150,25 @@ def test_a_killed_worker_does_not_lose_the_run(cluster, tmp_path):
         **OPTIONS,
     )  # fmt: skip
     assert_array_equal(ipcf.load_result(out), ipcf.load_result(expected))
+
+
+def test_channels_and_planes_run_on_the_cluster(cluster, tmp_path):
+    import tifffile
+
+    address, _ = cluster
+    rng = numpy.random.default_rng(13)
+    stack = rng.poisson(50, (256, 2, 2, 16, 15)).astype(numpy.uint16)
+    stack[:, 1] += stack[:, 0] // 2  # channels share part of their light
+    source = tmp_path / 'cell.ome.tif'
+    tifffile.imwrite(source, stack, ome=True, metadata={'axes': 'TCZYX'})
+    out = ipcf.analyze(
+        source, tmp_path / 'r.h5', scheduler=address, block=8, **OPTIONS
+    )
+    result = ipcf.load_result(out)
+    assert result.sizes['z'] == 2 and result.sizes['channel'] == 2
+    here = ipcf.analyze(
+        source, tmp_path / 'here.h5', scheduler='synchronous', block=8,
+        **OPTIONS,
+    )  # fmt: skip
+    assert_array_equal(result, ipcf.load_result(here))
+    # synchronous runs equal pcf_image per plane: test_pipeline_channels
