@@ -402,3 +402,90 @@ def test_cli_simulate_flow_barrier(tmp_path, capsys):
     assert main([*args, '1,2']) == 2
     assert "--velocity does not apply to 'channel'" in capsys.readouterr().err
     assert main(['simulate', 'free', str(out), '--diffusion', 'x']) == 2
+
+
+# bleaching: every image simulation takes bleach_time, as free does
+
+BLEACHING = {
+    'free': {},
+    'channel': {'density': 4000.0},
+    'flow': {'velocity': (20.0, 0.0)},
+    'barrier': {'wall': 'ring'},
+    'two_species': {'bound': 0.5},
+}
+
+
+@pytest.mark.parametrize('kind', list(BLEACHING))
+def test_bleaching_fades_with_the_bleach_time(kind):
+    """The mean intensity decays as exp(-t / bleach_time), within 5 %."""
+    function = getattr(simulate, kind)
+    kwargs = {'density': 1200.0, **BLEACHING[kind]}
+    sim = function(
+        shape=(20, 32, 32),
+        frame_time=0.05,
+        bleach_time=0.5,
+        background=0.0,
+        offset=0.0,
+        dtype='float64',
+        seed=1,
+        **kwargs,
+    )
+    data = sim.data[:, None] if sim.data.ndim == 3 else sim.data
+    time = numpy.arange(20) * 0.05
+    for channel_data in numpy.moveaxis(data, 1, 0):
+        signal = channel_data.mean(axis=(1, 2))
+        slope = numpy.polyfit(time, numpy.log(signal), 1)[0]
+        assert_allclose(-1.0 / slope, 0.5, rtol=0.05)
+    truth = sim.truth
+    assert truth['bleach_time'] == 0.5
+    assert truth['units']['bleach_time'].startswith('s ')
+    # dark by the last frame, 19 frame times after the first
+    assert_allclose(
+        truth['bleached'] / truth['particles'],
+        1.0 - math.exp(-19 * 0.05 / 0.5),
+        atol=0.02,
+    )
+    assert json.loads(json.dumps(truth)) == truth
+
+
+@pytest.mark.parametrize('kind', list(BLEACHING))
+def test_bleaching_keeps_the_other_streams(kind):
+    """Bleaching draws from its own stream: positions, steps, noise stay."""
+    function = getattr(simulate, kind)
+    kwargs = {'shape': (300, 12, 12), 'seed': 4, **BLEACHING[kind]}
+    plain = function(**kwargs)
+    assert 'bleached' not in plain.truth
+    never = function(bleach_time=1e9, **kwargs)
+    assert_array_equal(never.data, plain.data)
+    assert never.truth['bleached'] == 0
+    assert not numpy.array_equal(
+        function(bleach_time=0.01, **kwargs).data, plain.data
+    )
+
+
+@pytest.mark.parametrize('kind', list(BLEACHING))
+@pytest.mark.parametrize('value', [0.0, -1.0, '1', True])
+def test_bleach_time_checked(kind, value):
+    function = getattr(simulate, kind)
+    error = ValueError if isinstance(value, float) else TypeError
+    with pytest.raises(error, match='bleach_time'):
+        function(shape=(2, 8, 8), bleach_time=value)
+
+
+def test_two_species_complexes_bleach_in_both_channels():
+    """A complex goes dark in both channels at once: with every molecule
+    bound, the channels stay the same particles as they fade."""
+    sim = simulate.two_species(
+        shape=(40, 16, 16),
+        bound=1.0,
+        bleach_time=0.01,
+        background=0.0,
+        brightness=1e6,
+        seed=5,
+        dtype='float64',
+    )
+    one, two = sim.data[:, 0] - 100, sim.data[:, 1] - 100
+    assert one[-1].sum() < 0.2 * one[0].sum()
+    assert numpy.corrcoef(one.ravel(), two.ravel())[0, 1] > 0.999
+    species = {s['name']: s for s in sim.truth['species']}
+    assert species['AB']['bleached'] == sim.truth['bleached']

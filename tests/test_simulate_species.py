@@ -51,14 +51,32 @@ def test_truth():
     assert truth['diffusion'] == 4.0
     assert truth['seed'] == 3
     assert truth['geometry']['boundary'] == 'periodic'
-    species = truth['species']
+    assert [s['name'] for s in truth['species']] == ['A', 'AB', 'B']
+    assert [s['channels'] for s in truth['species']] == [[1], [1, 2], [2]]
+    species = {s['name']: s['particles'] for s in truth['species']}
     # each species counts the molecules of free: its density over its area
-    molecules = free(shape=(4, 16, 16), seed=3).truth['particles']
+    plain = free(shape=(4, 16, 16), seed=3).truth
+    molecules = plain['particles']
     assert species['A'] + species['AB'] == molecules
     assert species['B'] == species['A']
     assert truth['particles'] == species['A'] + species['AB'] + species['B']
     assert species['AB'] == round(0.25 * molecules)
     assert_allclose(truth['bound_simulated'], species['AB'] / molecules)
+    # the same format as free's species, over the same area
+    for entry in truth['species']:
+        assert entry.keys() >= plain['species'][0].keys()
+        assert entry['diffusion'] == 4.0
+        assert entry['brightness'] == 50.0
+        assert_allclose(
+            entry['concentration'],
+            entry['particles'] / molecules * plain['concentration'],
+        )
+    assert_allclose(sum(s['fraction'] for s in truth['species']), 1.0)
+    assert_allclose(
+        truth['species'][1]['fraction'],
+        species['AB'] / truth['particles'],
+        rtol=0.05,
+    )
     assert_allclose(
         truth['cross_ratio'], (truth['bound_simulated'] + 0.1) / 1.1
     )

@@ -104,7 +104,7 @@ def test_crosstalk():
 def test_independent_flat():
     """Independent species: the cross pCF is zero within its noise."""
     result = measure(0.0)
-    assert result['truth']['species']['AB'] == 0
+    assert result['truth']['species'][1]['particles'] == 0  # complexes
     assert abs(result['cross']) < 3 * result['error']
     assert abs(result['cross']) < 0.02 * result['auto1']
     assert result['error'] < 0.02 * result['auto1']

@@ -83,6 +83,7 @@ from .._validate import (
 )
 from . import _domains, _species, _spim
 from ._parameters import (
+    check_bleach_time,
     check_pair,
     check_parameters,
     check_triple,
@@ -161,11 +162,7 @@ def free(
     immobile : float, optional, default: 0.0
         Fraction of the particles of every species that never move, in
         [0, 1]; they stay where they were placed.
-    bleach_time : float, optional
-        Mean time in s that a particle emits before it bleaches, > 0:
-        each particle goes dark for good at a time drawn from an
-        exponential distribution of that mean, so the signal fades as
-        ``exp(-t / bleach_time)``. None (default): no bleaching.
+    {bleach_time}
     {background}
     {offset}
     {seed}
@@ -178,10 +175,10 @@ def free(
         ``data`` of shape ``shape`` and the ground ``truth``. Besides
         the parameters it holds ``concentration``, the particles
         simulated per µm² (µm³) after rounding, and ``species``, one
-        dict per species with its ``diffusion``, ``brightness``,
-        ``fraction``, ``particles`` and ``concentration``; with
-        `immobile` or `bleach_time` also ``immobile_particles`` and
-        ``bleached`` (dark by the last frame), per species and in all.
+        dict per species (named ``S1``, ``S2``... in the order of the
+        values given; see :class:`Simulation`); with `immobile` or
+        `bleach_time` also ``immobile_particles`` and ``bleached`` (dark
+        by the last frame), per species and in all, and ``signal``.
 
     {raises}
 
@@ -289,6 +286,7 @@ def channel(
     brightness: float = 50.0,
     background: float = 2.0,
     offset: float = 100.0,
+    bleach_time: float | None = None,
     channel_width: float = 0.8,
     channel_angle: float = 0.0,
     cell: float | Sequence[float] | None = None,
@@ -335,6 +333,7 @@ def channel(
     {brightness}
     {background}
     {offset}
+    {bleach_time}
     channel_width : float, optional, default: 0.8
         Width of the channel in µm, > 0; the tube's diameter in a
         volume.
@@ -391,6 +390,7 @@ def channel(
 
     """
     params = check_parameters(locals(), volume=True)
+    bleach_time = check_bleach_time(bleach_time)
     channel_width = check_positive(channel_width, 'channel_width')
     channel_angle = check_real(channel_angle, 'channel_angle')
     progress = check_bool(progress, 'progress')
@@ -408,7 +408,14 @@ def channel(
         tube, geometry = _domains.cell_tube(
             params, semi_axes=semi_3d, width=channel_width, angle=channel_angle
         )
-        return run('channel', params, tube, geometry, progress=progress)
+        return run(
+            'channel',
+            params,
+            tube,
+            geometry,
+            progress=progress,
+            bleach_time=bleach_time,
+        )
     if cell is None:
         _, height, width = params.shape
         px = params.pixel_size
@@ -418,7 +425,14 @@ def channel(
     domain, geometry = _domains.cell_channel(
         params, semi_axes=semi_axes, width=channel_width, angle=channel_angle
     )
-    return run('channel', params, domain, geometry, progress=progress)
+    return run(
+        'channel',
+        params,
+        domain,
+        geometry,
+        progress=progress,
+        bleach_time=bleach_time,
+    )
 
 
 @document
@@ -435,6 +449,7 @@ def flow(
     brightness: float = 50.0,
     background: float = 2.0,
     offset: float = 100.0,
+    bleach_time: float | None = None,
     seed: int | None = None,
     dtype: DTypeLike = 'uint16',
     progress: bool = False,
@@ -460,6 +475,7 @@ def flow(
     {brightness}
     {background}
     {offset}
+    {bleach_time}
     {seed}
     {dtype}
     {progress}
@@ -488,10 +504,17 @@ def flow(
     """
     params = check_parameters(locals())
     velocity = check_vector(velocity, 'velocity')
+    bleach_time = check_bleach_time(bleach_time)
     progress = check_bool(progress, 'progress')
     domain, geometry = _domains.periodic_field(params)
     return run(
-        'flow', params, domain, geometry, progress=progress, velocity=velocity
+        'flow',
+        params,
+        domain,
+        geometry,
+        progress=progress,
+        velocity=velocity,
+        bleach_time=bleach_time,
     )
 
 
@@ -512,6 +535,7 @@ def barrier(
     brightness: float = 50.0,
     background: float = 2.0,
     offset: float = 100.0,
+    bleach_time: float | None = None,
     seed: int | None = None,
     dtype: DTypeLike = 'uint16',
     progress: bool = False,
@@ -548,6 +572,7 @@ def barrier(
     {brightness}
     {background}
     {offset}
+    {bleach_time}
     {seed}
     {dtype}
     {progress}
@@ -586,6 +611,7 @@ def barrier(
     if wall_radius is None:
         wall_radius = 0.3 * min(height, width) * px
     wall_radius = check_positive(wall_radius, 'wall_radius')
+    bleach_time = check_bleach_time(bleach_time)
     if wall_centre is None:
         centre = (width * px / 2, height * px / 2)
     else:
@@ -594,7 +620,14 @@ def barrier(
     domain, geometry = _domains.barrier_field(
         params, wall=wall, centre=centre, angle=wall_angle, radius=wall_radius
     )
-    return run('barrier', params, domain, geometry, progress=progress)
+    return run(
+        'barrier',
+        params,
+        domain,
+        geometry,
+        progress=progress,
+        bleach_time=bleach_time,
+    )
 
 
 @document
@@ -611,6 +644,7 @@ def two_species(
     brightness: float = 50.0,
     background: float = 2.0,
     offset: float = 100.0,
+    bleach_time: float | None = None,
     seed: int | None = None,
     dtype: DTypeLike = 'uint16',
     progress: bool = False,
@@ -651,6 +685,7 @@ def two_species(
     {brightness}
     {background}
     {offset}
+    {bleach_time}
     {seed}
     {dtype}
     {progress}
@@ -661,9 +696,11 @@ def two_species(
         ``data`` of shape ``(T, 2, H, W)`` for `shape` ``(T, H, W)``,
         channel 1 at ``data[:, 0]`` and channel 2 at ``data[:, 1]``, and
         the ground ``truth``, with ``bound``, ``crosstalk``, ``species``
-        (the particles simulated: free ``A``, complexes ``AB`` and free
-        ``B``), ``bound_simulated`` (complexes over molecules of a
-        species, after rounding) and ``cross_ratio`` (below).
+        (the particles simulated, in the format of :class:`Simulation`:
+        free ``A``, complexes ``AB`` and free ``B``, each with the
+        ``channels`` it shows in), ``concentration``,
+        ``bound_simulated`` (complexes over molecules of a species,
+        after rounding) and ``cross_ratio`` (below).
         :meth:`Simulation.save` writes the channels as two files.
 
     {raises}
@@ -688,13 +725,18 @@ def two_species(
     cross-talk (equal means), compare the raw curves directly. Without
     cross-talk ``G_x / sqrt(G_1 G_2)`` is ``bound`` too.
 
+    With `bleach_time`, a complex bleaches as one particle, dark in both
+    channels at once, so the ratio above holds at every time.
+
     Examples
     --------
     >>> sim = two_species(shape=(8, 16, 16), bound=0.3, seed=0)
     >>> sim.data.shape, sim.data.dtype
     ((8, 2, 16, 16), dtype('uint16'))
-    >>> sim.truth['kind'], sim.truth['bound'], sim.truth['species']
-    ('two_species', 0.3, {'A': 31, 'AB': 14, 'B': 31})
+    >>> sim.truth['kind'], sim.truth['bound']
+    ('two_species', 0.3)
+    >>> [(s['name'], s['particles']) for s in sim.truth['species']]
+    [('A', 31), ('AB', 14), ('B', 31)]
     >>> channel1, channel2 = sim.data[:, 0], sim.data[:, 1]
 
     """
@@ -704,6 +746,7 @@ def two_species(
     params = check_parameters(locals(), fraction=None)
     bound = check_real(bound, 'bound', minimum=0.0, maximum=1.0)
     crosstalk = check_real(crosstalk, 'crosstalk', minimum=0.0)
+    bleach_time = check_bleach_time(bleach_time)
     progress = check_bool(progress, 'progress')
     domain, geometry = _domains.periodic_field(params)
     return _species.run_two_species(
@@ -712,6 +755,7 @@ def two_species(
         geometry,
         bound=bound,
         crosstalk=crosstalk,
+        bleach_time=bleach_time,
         progress=progress,
     )
 
@@ -875,8 +919,7 @@ def spim(
         raise ValueError(msg)
     read_noise = check_real(read_noise, 'read_noise', minimum=0.0)
     border = check_real(border, 'border', minimum=0.0)
-    if bleach_time is not None:
-        bleach_time = check_positive(bleach_time, 'bleach_time')
+    bleach_time = check_bleach_time(bleach_time)
     _, height, width = params.shape
     if cell is None:
         semi_axes = (0.36 * width, 0.34 * height)

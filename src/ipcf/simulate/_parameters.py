@@ -28,6 +28,7 @@ from .._validate import check_int, check_positive, check_real
 
 __all__ = [
     'Parameters',
+    'check_bleach_time',
     'check_pair',
     'check_parameters',
     'check_triple',
@@ -344,6 +345,18 @@ def _check_shape(shape: Any, /, *, volume: bool = False) -> tuple[int, ...]:
     )
 
 
+def check_bleach_time(bleach_time: Any, /) -> float | None:
+    """Return bleach_time checked: None or a positive number.
+
+    >>> check_bleach_time(None), check_bleach_time(2)
+    (None, 2.0)
+
+    """
+    if bleach_time is None:
+        return None
+    return check_positive(bleach_time, 'bleach_time')
+
+
 def _items(value: Any, /) -> tuple[Any, ...] | None:
     """Return the items of a sequence or 1-D array, None for others."""
     if isinstance(value, str | bytes):
@@ -420,6 +433,12 @@ dtype : dtype_like, optional, default: {default}
     rounded and clipped to the type's range.
 progress : bool, optional, default: {default}
     Show a progress bar on stderr.
+bleach_time : float, optional
+    Mean time in s that a particle emits before it bleaches, > 0:
+    each particle goes dark for good at a time drawn from an
+    exponential distribution of that mean, so the signal fades as
+    ``exp(-t / bleach_time)``; ``truth['bleached']`` counts the
+    particles dark by the last frame. None (default): no bleaching.
 """
 
 # Sections that several docstrings share, by name.

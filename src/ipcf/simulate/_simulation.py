@@ -16,15 +16,25 @@ from typing import Any
 
 import numpy
 
-from .._utils import progress_bar
-from ._motion import CHUNK_FRAMES, populations, random_streams, tracks
-from ._optics import counts, render, render_volume
+from ._motion import populations
 from ._parameters import Parameters
+from ._render import (
+    BLEACH_STREAM,
+    Layer,
+    bleached_counts,
+    place,
+    render_series,
+)
 
-__all__ = ['UNITS', 'UNITS_VOLUME', 'Simulation', 'run']
-
-# frames rendered at once: float64 buffers of about 16 MiB
-_CHUNK_PIXELS = 2**21
+__all__ = [
+    'UNITS',
+    'UNITS_VOLUME',
+    'Simulation',
+    'base_truth',
+    'bleach_truth',
+    'run',
+    'volume_truth',
+]
 
 UNITS = {
     'diffusion': 'um^2/s',
@@ -75,7 +85,27 @@ class Simulation:
         (number simulated), ``geometry`` (boundaries, in µm and pixels),
         ``units`` and ``package``. Volumes add ``axes`` (``'TZYX'``),
         ``pixel_size_z`` (µm) and ``psf_z`` (µm, axial 1/e² radius);
-        their ``density`` is per µm³.
+        their ``density`` is per µm³. A series with bleaching adds
+        ``bleach_time`` (s, the mean emitting time of a particle) and
+        ``bleached`` (particles dark by the last frame).
+
+        :func:`~ipcf.simulate.free` and :func:`~ipcf.simulate.two_species`
+        add ``concentration`` (particles per µm², µm³ for volumes) and
+        ``species``, a list with one dict per species of particles,
+        each with the keys:
+
+        - ``name``: ``'S1'``, ``'S2'``... (``'A'``, ``'AB'``, ``'B'``
+          for two species);
+        - ``diffusion`` (µm²/s) and ``brightness`` (photons per
+          particle and frame, in each channel it shows in);
+        - ``fraction``: its share of the particles, as asked for;
+        - ``particles``: how many were simulated, and ``concentration``,
+          their number over the simulated area (volume);
+
+        and where they apply ``immobile_particles``, ``bleached``,
+        ``signal`` and ``immobile_signal`` (mean photons per pixel and
+        frame, of all its particles and of the immobile ones), and
+        ``channels`` (the channels it shows in, from 1).
 
     Examples
     --------
@@ -256,101 +286,22 @@ def _write_volume(
     return path
 
 
-def place_particles(
-    params: Parameters, domain: Any, rng: numpy.random.Generator, /
-) -> tuple[int, tuple[float, float, float] | None, numpy.ndarray]:
-    """Return the particle count, the PSF aspect and the start positions.
-
-    The count is the density times the domain's area (or volume), in
-    particles per µm² (µm³); the aspect is None for images.
-    """
-    aspect = None
-    if params.volume:
-        voxel = params.pixel_size**2 * params.pixel_size_z
-        count = round(params.density * domain.volume * voxel)
-        aspect = (1.0, 1.0, params.aspect)
-    else:
-        count = round(params.density * domain.area * params.pixel_size**2)
-    return count, aspect, domain.sample(count, rng)
-
-
-def run(
+def base_truth(
     kind: str,
     params: Parameters,
-    domain: Any,
+    count: int,
     geometry: dict[str, Any],
     /,
-    *,
-    progress: bool,
-    velocity: tuple[float, float] | None = None,
-) -> Simulation:
-    """Return the simulation of particles moving in domain.
-
-    `velocity` (µm/s along x and y) adds a drift to every step;
-    `geometry` describes the domain in the truth.
-
-    """
+) -> dict[str, Any]:
+    """Return the truth entries every image and volume series records."""
     from .. import __version__
 
-    nframes, *frame = params.shape
-    place, walk, noise = random_streams(params.seed, 3)
-    count, aspect, positions = place_particles(params, domain, place)
-    shares = None
-    sigma: float | numpy.ndarray = params.sigma
-    if params.fraction is not None:
-        shares, sigma = populations(params.fraction, params.sigmas, count)
-    drift = None
-    if velocity is not None:
-        scale = params.frame_time / params.pixel_size
-        drift = (velocity[0] * scale, velocity[1] * scale)
-    size = int(numpy.prod(frame))
-    chunk = max(1, min(CHUNK_FRAMES, _CHUNK_PIXELS // size))
-    data = numpy.empty(params.shape, dtype=params.dtype)
-    buffer = numpy.empty((chunk, *frame))
-    steps = tracks(
-        domain,
-        positions,
-        nframes,
-        sigma=sigma,
-        rng=walk,
-        chunk=chunk,
-        drift=drift,
-        aspect=aspect,
-    )
-    with progress_bar(
-        nframes, enable=progress, desc=f'simulate {kind}', unit='frame'
-    ) as bar:
-        for start, track in zip(range(0, nframes, chunk), steps, strict=True):
-            mean = buffer[: len(track)]
-            mean.fill(params.background)
-            if params.volume:
-                render_volume(
-                    mean,
-                    track,
-                    brightness=params.brightness,
-                    width=params.width,
-                    half=params.half,
-                    width_z=params.width_z,
-                    half_z=params.half_z,
-                )
-            else:
-                render(
-                    mean,
-                    track,
-                    brightness=params.brightness,
-                    width=params.width,
-                    half=params.half,
-                )
-            data[start : start + len(track)] = counts(
-                noise.poisson(mean), params.offset, params.dtype
-            )
-            bar.update(len(track))
-    truth = {
+    return {
         'kind': kind,
         'shape': list(params.shape),
         'dtype': params.dtype.name,
         'diffusion': (
-            list(params.diffusion)
+            [float(v) for v in params.diffusion]
             if isinstance(params.diffusion, tuple)
             else params.diffusion
         ),
@@ -367,14 +318,80 @@ def run(
         'units': dict(UNITS),
         'package': f'ipcf {__version__}',
     }
+
+
+def volume_truth(params: Parameters, truth: dict[str, Any], /) -> None:
+    """Add the axes, z voxel size and axial PSF of a volume to truth."""
     if params.volume:
         truth['axes'] = 'TZYX'
         truth['pixel_size_z'] = params.pixel_size_z
         truth['psf_z'] = params.psf_z
         truth['units'] = dict(UNITS_VOLUME)
+
+
+def bleach_truth(
+    truth: dict[str, Any], bleach_time: float | None, bleached: int | None, /
+) -> None:
+    """Add the bleach time, the particles bleached and its unit to truth."""
+    truth['bleach_time'] = bleach_time
+    if bleached is not None:
+        truth['bleached'] = bleached
+    truth['units']['bleach_time'] = 's (mean emitting time of a particle)'
+
+
+def run(
+    kind: str,
+    params: Parameters,
+    domain: Any,
+    geometry: dict[str, Any],
+    /,
+    *,
+    progress: bool,
+    velocity: tuple[float, float] | None = None,
+    bleach_time: float | None = None,
+    bleach_stream: int = BLEACH_STREAM,
+) -> Simulation:
+    """Return the simulation of particles moving in domain.
+
+    `velocity` (µm/s along x and y) adds a drift to every step;
+    `bleach_time` (s) bleaches every particle at a time drawn from an
+    exponential distribution of that mean, from random stream
+    `bleach_stream` (see :mod:`ipcf.simulate._render`); `geometry`
+    describes the domain in the truth.
+
+    """
+    particles = place(
+        params, domain, bleach_time=bleach_time, bleach_stream=bleach_stream
+    )
+    count = particles.count
+    shares = None
+    sigma: float | numpy.ndarray = params.sigma
+    if params.fraction is not None:
+        shares, sigma = populations(params.fraction, params.sigmas, count)
+    drift = None
+    if velocity is not None:
+        scale = params.frame_time / params.pixel_size
+        drift = (velocity[0] * scale, velocity[1] * scale)
+    data, _ = render_series(
+        params,
+        domain,
+        particles,
+        [Layer(slice(0, count), params.brightness)],
+        sigma=sigma,
+        drift=drift,
+        progress=progress,
+        desc=f'simulate {kind}',
+    )
+    truth = base_truth(kind, params, count, geometry)
+    volume_truth(params, truth)
     if shares is not None:
         truth['fraction'] = list(params.fraction)
         truth['populations'] = shares
     if velocity is not None:
         truth['velocity'] = list(velocity)
+    if bleach_time is not None:
+        (bleached,) = bleached_counts(
+            particles, [slice(0, count)], params.shape[0]
+        )
+        bleach_truth(truth, bleach_time, bleached)
     return Simulation(data=data, truth=truth)

@@ -18,16 +18,21 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy
 
-from .._utils import progress_bar
-from .._validate import check_positive, check_real
-from ._motion import CHUNK_FRAMES, populations, random_streams, tracks
-from ._optics import counts, render, render_volume
-from ._parameters import Parameters, _items
-from ._simulation import UNITS, UNITS_VOLUME, Simulation, place_particles
+from .._validate import check_real
+from ._motion import populations
+from ._parameters import Parameters, _items, check_bleach_time
+from ._render import Layer, bleached_counts, place, render_series
+from ._simulation import (
+    Simulation,
+    base_truth,
+    bleach_truth,
+    volume_truth,
+)
 
 __all__ = [
     'Mixture',
@@ -37,13 +42,6 @@ __all__ = [
     'species_counts',
     'species_truth',
 ]
-
-# frames rendered at once: two float64 buffers of about 16 MiB
-_CHUNK_PIXELS = 2**21
-
-# x of a bleached particle in pixels: far outside any frame, so the
-# render kernels skip it
-_DARK = -1e9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,8 +98,7 @@ def check_mixture(
 
     """
     immobile = check_real(immobile, 'immobile', minimum=0.0, maximum=1.0)
-    if bleach_time is not None:
-        bleach_time = check_positive(bleach_time, 'bleach_time')
+    bleach_time = check_bleach_time(bleach_time)
     values: tuple[float, ...] | None = None
     if isinstance(brightness, str) or not isinstance(brightness, numbers.Real):
         items = _items(brightness)
@@ -135,32 +132,45 @@ def check_mixture(
 def species_truth(
     params: Parameters,
     domain: Any,
-    counts_: list[int],
+    counts_: Sequence[int],
     /,
     *,
-    brightness: tuple[float, ...],
-    immobile: list[int] | None = None,
-    bleached: list[int] | None = None,
+    brightness: Sequence[float],
+    names: Sequence[str] | None = None,
+    diffusion: Sequence[float] | None = None,
+    fraction: Sequence[float] | None = None,
+    immobile: Sequence[int] | None = None,
+    bleached: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Return the truth's ``concentration`` and ``species`` entries.
 
-    Concentrations are the particles simulated over the simulated area
-    (µm²), or volume (µm³) of a volume series, after rounding.
+    One dict per species, in the order of `counts_`, with the keys
+    :data:`SPECIES_KEYS` (see :class:`ipcf.simulate.Simulation`), plus
+    ``immobile_particles`` and ``bleached`` where given. Names default
+    to ``S1``, ``S2``...; diffusion and fraction to those of the
+    parameters. Concentrations are the particles simulated over the
+    simulated area (µm²), or volume (µm³) of a volume series, after
+    rounding.
 
     """
     if params.volume:
         size = domain.volume * params.pixel_size**2 * params.pixel_size_z
     else:
         size = domain.area * params.pixel_size**2
-    diffusion = (
-        params.diffusion
-        if isinstance(params.diffusion, tuple)
-        else (params.diffusion,)
-    )
-    fraction = params.fraction if params.fraction is not None else (1.0,)
+    if names is None:
+        names = [f'S{index + 1}' for index in range(len(counts_))]
+    if diffusion is None:
+        diffusion = (
+            params.diffusion
+            if isinstance(params.diffusion, tuple)
+            else (params.diffusion,)
+        )
+    if fraction is None:
+        fraction = params.fraction if params.fraction is not None else (1.0,)
     species = []
     for index, count in enumerate(counts_):
         entry = {
+            'name': names[index],
             'diffusion': float(diffusion[index]),
             'brightness': float(brightness[index]),
             'fraction': float(fraction[index]),
@@ -193,18 +203,14 @@ def run_mixture(
 
     Particles go to species by index as :func:`populations` splits
     them; the first ``round(immobile * n)`` of the ``n`` of each species
-    never move. Each particle bleaches at a time drawn from an
-    exponential distribution of mean `bleach_time` and is dark in every
-    frame from then on (frame ``t`` shows time ``t * frame_time``).
+    never move. Bleaching is that of :func:`ipcf.simulate._render.place`.
     Placing, steps and photon noise use the streams of the plain
     simulation; bleaching times a fourth one.
 
     """
-    from .. import __version__
-
     nframes, *frame = params.shape
-    place, walk, noise, fade = random_streams(params.seed, 4)
-    count, aspect, positions = place_particles(params, domain, place)
+    particles = place(params, domain, bleach_time=mixture.bleach_time)
+    count = particles.count
     fraction = params.fraction if params.fraction is not None else (1.0,)
     shares, sigma = populations(fraction, params.sigmas, count)
     brightness = mixture.values(params)
@@ -215,95 +221,44 @@ def run_mixture(
     fixed = [round(mixture.immobile * n) for n in shares]
     for group, n in zip(groups, fixed, strict=True):
         sigma[group.start : group.start + n] = 0.0
-    dark = None  # first dark frame of each particle
     bleached = None
-    if mixture.bleach_time is not None:
-        lifetime = fade.exponential(mixture.bleach_time, count)
-        dark = numpy.ceil(lifetime / params.frame_time).astype(numpy.int64)
-        bleached = [int((dark[g] < nframes).sum()) for g in groups]
+    if particles.dark is not None:
+        bleached = bleached_counts(particles, groups, nframes)
     # immobile and mobile particles of each species, rendered apart so
     # that the truth records the photons each adds to the field of view
-    parts = []
+    layers = []
     for group, n, value in zip(groups, fixed, brightness, strict=True):
         middle = group.start + n
-        parts.append((slice(group.start, middle), value))
-        parts.append((slice(middle, group.stop), value))
-    photons = numpy.zeros(len(parts))
-    size = int(numpy.prod(frame))
-    chunk = max(1, min(CHUNK_FRAMES, _CHUNK_PIXELS // size))
-    data = numpy.empty(params.shape, dtype=params.dtype)
-    buffer = numpy.empty((chunk, *frame))
-    steps = tracks(
+        layers.append(Layer(slice(group.start, middle), value))
+        layers.append(Layer(slice(middle, group.stop), value))
+    data, photons = render_series(
+        params,
         domain,
-        positions,
-        nframes,
+        particles,
+        layers,
         sigma=sigma,
-        rng=walk,
-        chunk=chunk,
-        aspect=aspect,
+        measure=True,
+        progress=progress,
+        desc=f'simulate {kind}',
     )
-    spot: dict[str, Any] = {'width': params.width, 'half': params.half}
-    draw = render
-    if params.volume:
-        spot.update(width_z=params.width_z, half_z=params.half_z)
-        draw = render_volume
-    with progress_bar(
-        nframes, enable=progress, desc=f'simulate {kind}', unit='frame'
-    ) as bar:
-        for start, track in zip(range(0, nframes, chunk), steps, strict=True):
-            mean = buffer[: len(track)]
-            mean.fill(params.background)
-            for index, (part, value) in enumerate(parts):
-                if value == 0.0 or part.stop == part.start:
-                    continue
-                # a copy: the generator continues from the track's end
-                where = numpy.array(track[:, part], dtype=numpy.float64)
-                if dark is not None:
-                    frames = numpy.arange(start, start + len(track))
-                    off = frames[:, None] >= dark[None, part]
-                    where[..., 0][off] = _DARK
-                before = mean.sum()
-                draw(mean, where, brightness=value, **spot)
-                photons[index] += mean.sum() - before
-            data[start : start + len(track)] = counts(
-                noise.poisson(mean), params.offset, params.dtype
-            )
-            bar.update(len(track))
     several = len(shares) > 1
-    truth = {
-        'kind': kind,
-        'shape': list(params.shape),
-        'dtype': params.dtype.name,
-        'diffusion': (
-            [float(v) for v in params.diffusion]
-            if isinstance(params.diffusion, tuple)
-            else params.diffusion
-        ),
-        'pixel_size': params.pixel_size,
-        'frame_time': params.frame_time,
-        'psf_radius': params.psf_radius,
-        'density': params.density,
-        'brightness': list(brightness) if several else brightness[0],
-        'background': params.background,
-        'offset': params.offset,
-        'seed': params.seed,
-        'particles': count,
-        'geometry': geometry,
-        'units': dict(UNITS),
-        'package': f'ipcf {__version__}',
-        'immobile': mixture.immobile,
-        'immobile_particles': int(sum(fixed)),
-        'bleach_time': mixture.bleach_time,
-        **species_truth(
+    truth = base_truth(kind, params, count, geometry)
+    truth['brightness'] = list(brightness) if several else brightness[0]
+    truth['immobile'] = mixture.immobile
+    truth['immobile_particles'] = int(sum(fixed))
+    truth['bleach_time'] = mixture.bleach_time
+    truth.update(
+        species_truth(
             params,
             domain,
             shares,
             brightness=brightness,
             immobile=fixed,
             bleached=bleached,
-        ),
-    }
+        )
+    )
     # mean photons per pixel and frame, before the photon noise
+    size = int(numpy.prod(frame))
     signal = photons.reshape(-1, 2) / (nframes * size)
     for entry, (still, moving) in zip(truth['species'], signal, strict=True):
         entry['signal'] = float(still + moving)
@@ -312,19 +267,13 @@ def run_mixture(
     truth['immobile_signal'] = float(signal[:, 0].sum())
     if bleached is not None:
         truth['bleached'] = int(sum(bleached))
-    if params.volume:
-        truth['axes'] = 'TZYX'
-        truth['pixel_size_z'] = params.pixel_size_z
-        truth['psf_z'] = params.psf_z
-        truth['units'] = dict(UNITS_VOLUME)
+    volume_truth(params, truth)
     if several:
         truth['fraction'] = list(fraction)
         truth['populations'] = shares
-    truth['units'].update(
-        concentration=truth['units']['density'],
-        bleach_time='s (mean emitting time of a particle)',
-        signal='photons/pixel/frame (mean over the series)',
-    )
+    truth['units']['concentration'] = truth['units']['density']
+    bleach_truth(truth, mixture.bleach_time, None)
+    truth['units']['signal'] = 'photons/pixel/frame (mean over the series)'
     return Simulation(data=data, truth=truth)
 
 
@@ -351,79 +300,69 @@ def run_two_species(
     *,
     bound: float,
     crosstalk: float,
+    bleach_time: float | None = None,
     progress: bool,
 ) -> Simulation:
     """Return the two-channel simulation of A, B and A–B in domain.
 
     Particles are ordered free A, complexes, free B; channel 1 shows the
     first two groups, channel 2 the last two plus `crosstalk` times the
-    brightness of the first two.
+    brightness of the first two. A complex bleaches as one particle, in
+    both channels at once.
 
     """
-    from .. import __version__
-
-    nframes, height, width = params.shape
-    place, walk, noise = random_streams(params.seed, 3)
+    nframes = params.shape[0]
     molecules = round(params.density * domain.area * params.pixel_size**2)
     species = species_counts(molecules, bound)
     first = species['A'] + species['AB']  # end of channel 1's particles
     start_b = species['A']  # start of channel 2's particles
     count = first + species['B']
-    positions = domain.sample(count, place)
-    chunk = max(1, min(CHUNK_FRAMES, _CHUNK_PIXELS // (height * width)))
-    data = numpy.empty((nframes, 2, height, width), dtype=params.dtype)
-    buffer = numpy.empty((2, chunk, height, width))
-    steps = tracks(
-        domain, positions, nframes, sigma=params.sigma, rng=walk, chunk=chunk
+    particles = place(params, domain, count=count, bleach_time=bleach_time)
+    value = params.brightness
+    layers = [
+        Layer(slice(0, first), value, 0),
+        Layer(slice(start_b, count), value, 1),
+        Layer(slice(0, first), crosstalk * value, 1),
+    ]
+    data, _ = render_series(
+        params,
+        domain,
+        particles,
+        layers,
+        sigma=params.sigma,
+        channels=2,
+        progress=progress,
+        desc='simulate two_species',
     )
-    spot = {'width': params.width, 'half': params.half}
-    with progress_bar(
-        nframes, enable=progress, desc='simulate two_species', unit='frame'
-    ) as bar:
-        for start, track in zip(range(0, nframes, chunk), steps, strict=True):
-            stop = start + len(track)
-            one, two = buffer[0, : len(track)], buffer[1, : len(track)]
-            one.fill(params.background)
-            two.fill(params.background)
-            render(one, track[:, :first], brightness=params.brightness, **spot)
-            render(
-                two, track[:, start_b:], brightness=params.brightness, **spot
-            )
-            if crosstalk > 0.0:
-                render(
-                    two,
-                    track[:, :first],
-                    brightness=crosstalk * params.brightness,
-                    **spot,
-                )
-            for index, mean in enumerate((one, two)):
-                data[start:stop, index] = counts(
-                    noise.poisson(mean), params.offset, params.dtype
-                )
-            bar.update(len(track))
+    groups = [slice(0, start_b), slice(start_b, first), slice(first, count)]
+    bleached = None
+    if particles.dark is not None:
+        bleached = bleached_counts(particles, groups, nframes)
     complexes = species['AB'] / molecules if molecules else 0.0
-    truth = {
-        'kind': 'two_species',
-        'shape': [nframes, 2, height, width],
-        'dtype': params.dtype.name,
-        'channels': ['A', 'B'],
-        'diffusion': params.diffusion,
-        'bound': bound,
-        'crosstalk': crosstalk,
-        'pixel_size': params.pixel_size,
-        'frame_time': params.frame_time,
-        'psf_radius': params.psf_radius,
-        'density': params.density,
-        'brightness': params.brightness,
-        'background': params.background,
-        'offset': params.offset,
-        'seed': params.seed,
-        'particles': count,
-        'species': species,
-        'bound_simulated': complexes,
-        'cross_ratio': (complexes + crosstalk) / (1.0 + crosstalk),
-        'geometry': geometry,
-        'units': dict(UNITS),
-        'package': f'ipcf {__version__}',
-    }
+    truth = base_truth('two_species', params, count, geometry)
+    truth['shape'] = [nframes, 2, *params.shape[1:]]
+    truth['channels'] = ['A', 'B']
+    truth['bound'] = bound
+    truth['crosstalk'] = crosstalk
+    share = 2.0 - bound  # particles per molecule of a species
+    entries = species_truth(
+        params,
+        domain,
+        list(species.values()),
+        brightness=(value,) * 3,
+        names=list(species),
+        diffusion=(params.diffusion,) * 3,
+        fraction=((1.0 - bound) / share, bound / share, (1.0 - bound) / share),
+        bleached=bleached,
+    )
+    for entry, seen in zip(
+        entries['species'], ([1], [1, 2], [2]), strict=True
+    ):
+        entry['channels'] = seen
+    truth.update(entries)
+    truth['bound_simulated'] = complexes
+    truth['cross_ratio'] = (complexes + crosstalk) / (1.0 + crosstalk)
+    if bleach_time is not None:
+        bleach_truth(truth, bleach_time, int(sum(bleached)))
+    truth['units']['concentration'] = truth['units']['density']
     return Simulation(data=data, truth=truth)
