@@ -111,7 +111,8 @@ def test_simulation_table_matches_the_library():
         parameters = inspect.signature(getattr(ipcf.simulate, kind)).parameters
         assert parameters['shape'].default == shape, kind
         assert set(table.values()) == set(parameters) - common, kind
-        assert set(table) <= {'diffusion', *_imsd.COMPARTMENT_OPTIONS}
+        options = {'diffusion', 'bleach_time', *_imsd.COMPARTMENT_OPTIONS}
+        assert set(table) <= options
     assert ipcf.imsd.__module__ == 'ipcf.imsd'
     from ipcf.imsd import MODELS
 

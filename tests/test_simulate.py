@@ -412,6 +412,9 @@ BLEACHING = {
     'flow': {'velocity': (20.0, 0.0)},
     'barrier': {'wall': 'ring'},
     'two_species': {'bound': 0.5},
+    'confined': {'hop': 0.1},
+    'immobile': {'fraction': 0.3},
+    'anomalous': {'alpha': 0.7},
 }
 
 

@@ -23,7 +23,13 @@ from numpy.typing import DTypeLike
 
 from .._validate import check_bool, check_positive, check_real
 from ._domains import COORDINATES, Periodic
-from ._parameters import Parameters, check_parameters, document
+from ._motion import random_streams
+from ._parameters import (
+    Parameters,
+    check_bleach_time,
+    check_parameters,
+    document,
+)
 from ._simulation import Simulation, run
 
 __all__ = [
@@ -208,11 +214,15 @@ class Fractional(Periodic):
         return super().walk(positions, own)
 
 
+# the domains here draw from random stream 3, which bleaches the
+# particles of the other simulations; bleaching here draws from 4
+_BLEACH_STREAM = 4
+
+
 def _extra_rng(params: Parameters) -> numpy.random.Generator:
     """Return a generator independent of those of the frame loop."""
-    # run() spawns three children of the same seed; this is the fourth
-    child = numpy.random.SeedSequence(params.seed).spawn(4)[3]
-    return numpy.random.default_rng(child)
+    # run() places, moves and draws photons from streams 0-2
+    return random_streams(params.seed, 4)[3]
 
 
 def _frozen_count(params: Parameters, area: float, fraction: float) -> int:
@@ -236,6 +246,7 @@ def confined(
     brightness: float = 50.0,
     background: float = 2.0,
     offset: float = 100.0,
+    bleach_time: float | None = None,
     seed: int | None = None,
     dtype: DTypeLike = 'uint16',
     progress: bool = False,
@@ -269,6 +280,7 @@ def confined(
     {brightness}
     {background}
     {offset}
+    {bleach_time}
     {seed}
     {dtype}
     {progress}
@@ -314,6 +326,7 @@ def confined(
     side_um = check_positive(compartment, 'compartment')
     hop = check_real(hop, 'hop', minimum=0.0, maximum=1.0)
     immobile = check_real(immobile, 'immobile', minimum=0.0, maximum=1.0)
+    bleach_time = check_bleach_time(bleach_time)
     progress = check_bool(progress, 'progress')
     _, height, width = params.shape
     px = params.pixel_size
@@ -339,7 +352,15 @@ def confined(
         'grid_origin': [float(v * px) for v in lower],
         'grid': [nrows, ncols],
     }
-    sim = run('confined', params, domain, geometry, progress=progress)
+    sim = run(
+        'confined',
+        params,
+        domain,
+        geometry,
+        progress=progress,
+        bleach_time=bleach_time,
+        bleach_stream=_BLEACH_STREAM,
+    )
     sim.truth.update(
         compartment=side_um,
         hop=hop,
@@ -364,6 +385,7 @@ def immobile(
     brightness: float = 50.0,
     background: float = 2.0,
     offset: float = 100.0,
+    bleach_time: float | None = None,
     seed: int | None = None,
     dtype: DTypeLike = 'uint16',
     progress: bool = False,
@@ -389,6 +411,7 @@ def immobile(
     {brightness}
     {background}
     {offset}
+    {bleach_time}
     {seed}
     {dtype}
     {progress}
@@ -417,13 +440,22 @@ def immobile(
     if isinstance(params.diffusion, tuple):
         msg = f'{diffusion=!r}: immobile takes one diffusion coefficient'
         raise ValueError(msg)
+    bleach_time = check_bleach_time(bleach_time)
     progress = check_bool(progress, 'progress')
     from ._domains import periodic_field
 
     field, geometry = periodic_field(params)
     frozen = _frozen_count(params, field.area, fraction)
     domain = Frozen(field, frozen)
-    sim = run('immobile', params, domain, geometry, progress=progress)
+    sim = run(
+        'immobile',
+        params,
+        domain,
+        geometry,
+        progress=progress,
+        bleach_time=bleach_time,
+        bleach_stream=_BLEACH_STREAM,
+    )
     sim.truth.update(immobile=fraction, immobile_particles=frozen)
     return sim
 
@@ -442,6 +474,7 @@ def anomalous(
     brightness: float = 50.0,
     background: float = 2.0,
     offset: float = 100.0,
+    bleach_time: float | None = None,
     seed: int | None = None,
     dtype: DTypeLike = 'uint16',
     progress: bool = False,
@@ -473,6 +506,7 @@ def anomalous(
     {brightness}
     {background}
     {offset}
+    {bleach_time}
     {seed}
     {dtype}
     {progress}
@@ -505,6 +539,7 @@ def anomalous(
         raise ValueError(msg)
     alpha = check_real(alpha, 'alpha', positive=True, maximum=2.0)
     immobile = check_real(immobile, 'immobile', minimum=0.0, maximum=1.0)
+    bleach_time = check_bleach_time(bleach_time)
     progress = check_bool(progress, 'progress')
     from ._domains import periodic_field
 
@@ -525,7 +560,15 @@ def anomalous(
     if frozen:
         domain = Frozen(domain, frozen)
     geometry['boundary'] = 'periodic; fractional Brownian motion'
-    sim = run('anomalous', params, domain, geometry, progress=progress)
+    sim = run(
+        'anomalous',
+        params,
+        domain,
+        geometry,
+        progress=progress,
+        bleach_time=bleach_time,
+        bleach_stream=_BLEACH_STREAM,
+    )
     sim.truth.update(alpha=alpha, immobile=immobile, immobile_particles=frozen)
     sim.truth['units'].update(diffusion='um^2/s^alpha')
     return sim
