@@ -1,10 +1,12 @@
-"""In-memory series: the :class:`Simulation` result and its frame loop.
+"""In-memory series: the :class:`Simulation` result and the plain run.
 
-:func:`run` places the particles in a domain, moves them, renders and
-draws each chunk of frames, and records the ground truth; the public
+:func:`run` places the particles in a domain, has them rendered frame by
+frame (:mod:`ipcf.simulate._render`) and records the ground truth
+(:func:`base_truth` and the entries every series shares); the public
 functions :func:`ipcf.simulate.free`, :func:`~ipcf.simulate.channel`,
-:func:`~ipcf.simulate.flow` and :func:`~ipcf.simulate.barrier` check
-their arguments and build the domain.
+:func:`~ipcf.simulate.flow`, :func:`~ipcf.simulate.barrier` and the
+simulations of :mod:`ipcf.simulate._compartments` check their arguments
+and build the domain.
 
 """
 

@@ -5,12 +5,14 @@ species of their own brightness (monomers and dimers), immobile
 particles and photobleaching of single particles; the series without
 any of them is made by :func:`ipcf.simulate._simulation.run`, whose
 random streams these leave unchanged. :func:`species_truth` records per
-species what was simulated.
+species what was simulated, in the format that
+:class:`~ipcf.simulate.Simulation` describes.
 
 :func:`run_two_species` places free A, A–B complexes and free B in a
 periodic field, moves them all with the same diffusion coefficient and
 renders A and the complexes in channel 1, B and the complexes in
-channel 2, with an optional share of A's light in channel 2.
+channel 2, with an optional share of A's light in channel 2. Both
+render through :func:`ipcf.simulate._render.render_series`.
 
 """
 
