@@ -352,23 +352,25 @@ def test_bad_selections(cell, tmp_path):
     assert not out.exists()
 
 
-def test_maps_of_one_plane_and_pair(whole, cell, tmp_path, capsys):
-    """Maps are of one plane and pair: selected, or refused in one line."""
+def test_maps_of_every_plane_and_pair(whole, cell, tmp_path, capsys):
+    """Maps of every plane and pair: each that of its selection."""
     one = whole.sel(z=0, channel=0, neighbour_channel=1)
-    maps = ipcf.maps(one, pixel_size=0.1, w=0.25)
-    assert maps['D'].dims == ('y', 'x')
-    with pytest.raises(ValueError, match='several planes or channels'):
-        ipcf.maps(whole, pixel_size=0.1, w=0.25)
-    with pytest.raises(ValueError, match='several planes or channels'):
-        ipcf.maps(whole.sel(channel=0, neighbour_channel=0), pixel_size=0.1,
-                  w=0.25)  # fmt: skip
+    expected = ipcf.maps(one, pixel_size=0.1, w=0.25)
+    assert expected['D'].dims == ('y', 'x')
+    several = ipcf.maps(whole, pixel_size=0.1, w=0.25)
+    assert several['D'].dims == ('z', 'y', 'x', 'channel', 'neighbour_channel')
+    got = ipcf.analysis.select(several, z=0, channel=0, neighbour_channel=1)
+    assert_array_equal(got['D'], expected['D'])
+    assert got.attrs['D_pooled'] == expected.attrs['D_pooled']
     out = tmp_path / 'r.h5'
-    args = ['analyze', str(cell), str(out), *ARGS, '--maps']
-    assert main(args) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1
-    assert 'give one --channel C and one --z Z' in err[0]
-    assert not out.exists()
+    args = ['analyze', str(cell), str(out), *ARGS, '--maps', '--z', '0',
+            '--psf-radius', '0.25']  # fmt: skip
+    assert main([*args, '--bleach', 'none']) == 0, capsys.readouterr().err
+    assert 'pooled D' in capsys.readouterr().out
+    stored = ipcf.analysis.load_maps(tmp_path / 'r_maps.h5')
+    assert stored['D'].dims == ('y', 'x', 'channel', 'neighbour_channel')
+    assert_allclose(stored['D'].sel(channel=0, neighbour_channel=1),
+                    expected['D'], rtol=1e-12)  # fmt: skip
 
 
 # the units of pcf_image ----------------------------------------------------

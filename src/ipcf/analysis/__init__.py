@@ -21,6 +21,11 @@ binning and smoothing as the data, and :func:`save_maps` /
 :func:`write_maps` writes the maps of each block into the maps file as
 they are made, so that a full frame fits in a few hundred MB.
 
+A result of several planes or channels (:func:`ipcf.analyze` of a
+multi-channel, multi-plane file) gets maps with the same extra dims,
+each plane and channel pair mapped on its own; :func:`select` returns
+one plane and channel pair of a result or its maps in the plain layout.
+
 Angles are in radians, measured from the +x axis (columns, to the right)
 toward the +y axis (rows, downward in an image display), as the result's
 ``angle`` coordinate, ``atan2(v, u)``. A flow to the right has angle 0, a
@@ -33,6 +38,14 @@ from __future__ import annotations
 from ._blocked import write_maps
 from ._maps import maps
 from ._model import pcf_model
+from ._select import select
 from ._store import load_maps, save_maps
 
-__all__ = ['load_maps', 'maps', 'pcf_model', 'save_maps', 'write_maps']
+__all__ = [
+    'load_maps',
+    'maps',
+    'pcf_model',
+    'save_maps',
+    'select',
+    'write_maps',
+]

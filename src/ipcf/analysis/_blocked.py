@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +79,9 @@ def write_maps(
     pixel_size_z: float | None = None,
     w_z: float | None = None,
     rows: int | None = None,
+    z: int | Sequence[int] | None = None,
+    channel: int | Sequence[int] | None = None,
+    neighbour_channel: int | Sequence[int] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write the maps of a pCF result to a store, block by block.
@@ -101,6 +104,10 @@ def write_maps(
     rows : int, optional
         Rows of the result per block (>= 1); None (default) takes about
         64 MB of curves per block.
+    z, channel, neighbour_channel : int or sequence of int, optional
+        Of a result of several planes or channels: those to map, as for
+        :func:`ipcf.maps` (default all). One plane and channel pair of
+        the stored result is read at a time, a block of rows of it.
     overwrite : bool, optional, default: False
         Replace an existing `output`. Otherwise raise FileExistsError.
 
@@ -161,53 +168,110 @@ def write_maps(
     check_target(output, overwrite=overwrite)  # refuse before the work
     if isinstance(result, str | os.PathLike):
         check_not_input(output, [result])
+    selection = {
+        'z': z,
+        'channel': channel,
+        'neighbour_channel': neighbour_channel,
+    }
     if kind == 'netcdf':  # one Dataset, written at once
-        out = maps(result, rows=rows, **options)
+        out = maps(result, rows=rows, **selection, **options)
         return save_maps(out, output, overwrite=overwrite)
     with contextlib.ExitStack() as stack:
         if isinstance(result, str | os.PathLike):
             skeleton, array = stack.enter_context(open_stored(result))
         else:
-            skeleton, array = result, None
-        info = check_result(skeleton)
-        if info['volume']:
-            if array is not None:
-                from ..store import load_result
-
-                skeleton = load_result(result)
-            out = maps(skeleton, **options)
-            return save_maps(out, output, overwrite=overwrite)
-        setup = prepare_maps(skeleton, info, **options)
-        if array is None:
-            array = skeleton.data
-        sink = StoreSink(output, skeleton, setup, overwrite=overwrite)
-        blocked_maps(array, setup, rows=rows, sink=sink)
-    return output
+            skeleton, array = result, getattr(result, 'data', None)
+        return _maps_of(
+            skeleton,
+            array,
+            selection,
+            rows=rows,
+            options=options,
+            output=output,
+            overwrite=overwrite,
+        )
 
 
 def maps_of_store(
-    path: str | os.PathLike[str], /, *, rows: int | None, **options: Any
+    path: str | os.PathLike[str],
+    /,
+    *,
+    rows: int | None,
+    selection: dict[str, Any] | None = None,
+    **options: Any,
 ) -> xarray.Dataset:
     """Return :func:`ipcf.maps` of the result stored at path.
 
-    An image result is read in blocks of `rows`; a volume is loaded.
+    An image result is read in blocks of `rows`, one plane and channel
+    pair at a time; a volume is loaded. `selection` holds the labels of
+    the planes and channels to map (``z``, ``channel``,
+    ``neighbour_channel``; None: all).
 
     """
-    from ._maps import maps
-
     with open_stored(path) as (skeleton, array):
-        info = check_result(skeleton)
-        if not info['volume']:
-            setup = prepare_maps(skeleton, info, **options)
-            sink = MemorySink(skeleton, setup)
-            blocked_maps(array, setup, rows=rows, sink=sink)
-            return sink.dataset()
-    from ..store import load_result
+        return _maps_of(
+            skeleton, array, selection or {}, rows=rows, options=options
+        )
 
-    if rows is not None:
-        msg = f'{rows=} applies to results of images only'
-        raise ValueError(msg)
-    return maps(load_result(path), **options)
+
+def _maps_of(
+    skeleton: Any,
+    array: Any,
+    selection: dict[str, Any],
+    *,
+    rows: int | None,
+    options: dict[str, Any],
+    output: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+) -> Any:
+    """Return the maps of a result's array in blocks, or write them.
+
+    `skeleton` gives the labels, `array` the values (sliced by rows);
+    with `output` the maps go to that store and its path is returned.
+
+    """
+    from ._maps import check_result_kind, maps
+    from ._select import restrict, selection_dims
+    from ._selections import _View, placeholder, stored_maps
+
+    check_result_kind(skeleton)
+    indexers = restrict(skeleton, **selection)
+    sub = placeholder(skeleton, indexers)
+    if selection_dims(sub) and 'w' not in sub.coords:
+        return stored_maps(
+            skeleton,
+            array,
+            indexers,
+            rows=rows,
+            output=output,
+            overwrite=overwrite,
+            **options,
+        )
+    info = check_result(sub)
+    if info['volume']:
+        if rows is not None:
+            msg = f'{rows=} applies to results of images only'
+            raise ValueError(msg)
+        whole = skeleton
+        if isinstance(array, _Rows):  # stored: load the volume
+            from ..store import load_result
+
+            whole = load_result(skeleton.encoding['store'])
+        out = maps(whole.isel(indexers) if indexers else whole, **options)
+        if output is None:
+            return out
+        from ._store import save_maps
+
+        return save_maps(out, output, overwrite=overwrite)
+    if indexers:  # one plane and channel pair of several
+        array = _View(array, skeleton.dims, indexers)
+    setup = prepare_maps(sub, info, **options)
+    if output is None:
+        sink: Any = MemorySink(sub, setup)
+    else:
+        sink = StoreSink(output, sub, setup, overwrite=overwrite)
+    blocked_maps(array, setup, rows=rows, sink=sink)
+    return sink.dataset() if output is None else Path(output)
 
 
 @contextlib.contextmanager
@@ -450,16 +514,23 @@ def _blocks(
     array: Any, setup: MapSetup, rows: int
 ) -> Iterator[tuple[int, NDArray, NDArray]]:
     """Yield (first row, prepared curves, finite pixels) of each block."""
+    for start in range(0, int(array.shape[0]), rows):
+        yield start, *block_of(array, setup, start, rows)
+
+
+def block_of(
+    array: Any, setup: MapSetup, start: int, rows: int
+) -> tuple[NDArray, NDArray]:
+    """Return the prepared curves and finite pixels of rows from start."""
     ny = int(array.shape[0])
     half = setup.window // 2
-    for start in range(0, ny, rows):
-        stop = min(ny, start + rows)
-        low, high = max(0, start - half), min(ny, stop + half)
-        curves = numpy.array(array[low:high], dtype=numpy.float64)
-        keep = None if setup.keep is None else setup.keep[low:high]
-        curves, finite = prepare_curves(curves, keep, setup.window)
-        inner = slice(start - low, stop - low)
-        yield start, curves[inner], finite[inner]
+    stop = min(ny, start + rows)
+    low, high = max(0, start - half), min(ny, stop + half)
+    curves = numpy.array(array[low:high], dtype=numpy.float64)
+    keep = None if setup.keep is None else setup.keep[low:high]
+    curves, finite = prepare_curves(curves, keep, setup.window)
+    inner = slice(start - low, stop - low)
+    return curves[inner], finite[inner]
 
 
 def _whole_map(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy
@@ -21,6 +22,7 @@ from ._diffusion import diffusion_grid, fit, pool, templates
 from ._moments import flow_speed, flow_tables, moments
 from ._peaks import connectivity, find_peaks, noise_level, peak_rise
 from ._result import check_pair, check_result
+from ._select import restrict, selection_dims
 
 if TYPE_CHECKING:
     import xarray
@@ -49,6 +51,9 @@ def maps(
     pixel_size_z: float | None = None,
     w_z: float | None = None,
     rows: int | None = None,
+    z: int | Sequence[int] | None = None,
+    channel: int | Sequence[int] | None = None,
+    neighbour_channel: int | Sequence[int] | None = None,
 ) -> xarray.Dataset:
     """Return maps of diffusion, flow, anisotropy and connectivity.
 
@@ -101,6 +106,11 @@ def maps(
         (>= 1), with a halo of rows for `window`. None (default) takes
         an in-memory result at once and a stored one in blocks of about
         64 MB of curves. The maps are the same either way.
+    z, channel, neighbour_channel : int or sequence of int, optional
+        Of a result of several planes or channels (see Planes and
+        channels below): the planes and channels to map, by their labels
+        (the indices in the file). An int maps that one and drops its
+        dim, a sequence keeps the dim. None (default) maps all.
 
     Returns
     -------
@@ -125,6 +135,16 @@ def maps(
         ``flow_angle``, ``flow_polar``, ``flow_speed``, ``anisotropy``,
         ``axis_angle`` and ``axis_polar``; ``attrs`` add
         ``pixel_size_z``, ``w_z`` and ``z_ratio``.
+
+        Of a result of several planes or channels, the same with the
+        result's extra dims: ``z`` first, ``channel`` and
+        ``neighbour_channel`` after ``x`` (``peak_delay`` on ``(z, y,
+        x, channel, neighbour_channel, point)``), ``noise`` on the
+        selection dims and ``delay``; the pooled fit becomes variables
+        on the selection dims (``D_pooled``, ``D_pooled_error``, ...,
+        ``D_pooled_free``), and ``attrs['D_pooled_selections']`` lists
+        each selection's labels with its ``D_pooled``,
+        ``D_pooled_error`` and ``D_pooled_note``.
 
     Raises
     ------
@@ -280,6 +300,16 @@ def maps(
     averaged over the volume was below 0.03; the pooled model check
     ``D_pooled_peak`` uses only the points whose model has a peak.
 
+    **Planes and channels.** The result of :func:`ipcf.analyze` of a
+    file of several planes or channels holds a plain result per plane
+    and ordered channel pair. Each is mapped on its own, with its own
+    noise level and pooled fit: the maps of one selection equal
+    ``maps(result.sel(z=k, channel=c, neighbour_channel=d), ...)``, and
+    :func:`ipcf.analysis.select` returns them in that layout (pooled fit
+    in the attributes). A `mask` of the image applies to every plane.
+    Of a stored result, one selection's block of rows is read at a
+    time.
+
     Examples
     --------
     >>> import ipcf
@@ -304,10 +334,22 @@ def maps(
     }
     if rows is not None:
         rows = check_int(rows, 'rows', minimum=1)
+    selection = {
+        'z': z,
+        'channel': channel,
+        'neighbour_channel': neighbour_channel,
+    }
     if isinstance(result, str | os.PathLike):
         from ._blocked import maps_of_store
 
-        return maps_of_store(result, rows=rows, **options)
+        return maps_of_store(result, rows=rows, selection=selection, **options)
+    if any(value is not None for value in selection.values()):
+        result = _restricted(result, selection)
+    dims = selection_dims(result) if _is_array(result) else ()
+    if dims:
+        from ._selections import memory_maps
+
+        return memory_maps(result, dims, rows=rows, **options)
     info = check_result(result)
     if info['volume']:
         from ._volume import maps_volume
@@ -579,6 +621,29 @@ def map_schema(
         shape = tuple(sizes[dim] for dim in dims)
         values[name] = numpy.broadcast_to(numpy.zeros((), dtype), shape)
     return map_dataset(result, setup, values, pooled)
+
+
+def _is_array(result: Any) -> bool:
+    import xarray
+
+    return isinstance(result, xarray.DataArray)
+
+
+def _restricted(result: Any, selection: dict[str, Any]) -> Any:
+    """Return the result at the planes and channels the caller chose."""
+    check_result_kind(result)
+    indexers = restrict(result, **selection)
+    return result.isel(indexers) if indexers else result
+
+
+def check_result_kind(result: Any) -> None:
+    """Raise TypeError unless result is an xarray.DataArray."""
+    if not _is_array(result):
+        msg = (
+            f'result is a {type(result).__name__}; expected the '
+            'xarray.DataArray of ipcf.pcf_image or ipcf.load_result'
+        )
+        raise TypeError(msg)
 
 
 def _units(

@@ -80,8 +80,8 @@ def check_result(result: Any, /) -> dict[str, Any]:
         # ipcf.analyze of several planes or channels: maps are of one
         msg = (
             f'result.dims={result.dims} hold several planes or channels; '
-            'the maps are of one: select it with result.sel(z=..., '
-            'channel=..., neighbour_channel=...)'
+            'this step takes one: select it with ipcf.analysis.select('
+            'result, z=..., channel=..., neighbour_channel=...)'
         )
         raise ValueError(msg)
     volume = result.dims == _DIMS_VOLUME

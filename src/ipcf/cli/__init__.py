@@ -565,6 +565,14 @@ def _parser() -> argparse.ArgumentParser:
     add_output(p, help='maps file: .nc, .h5 or .zarr')
     add(p, 'pixel_size', 'psf_radius', 'window', 'threshold', 'overwrite')
     add(p, 'model', 'w_z', 'components', 'fit_range')
+    add(
+        p,
+        'channel',
+        'z',
+        help='of a result of several channels or planes: the channels '
+        '(centres and neighbours) or planes to map: C, a list C,C or all '
+        '(default: all)',
+    )
 
     p = command(
         'analyze', _cmd_analyze, 'blocked pCF of a series into a store'
@@ -937,6 +945,8 @@ def _cmd_maps(args: argparse.Namespace) -> int:
         window=args.window,
         threshold=args.threshold,
         overwrite=args.overwrite,
+        channel=args.channel,
+        z=args.z,
     )
 
 
@@ -950,6 +960,8 @@ def _write_maps(
     window: int = 1,
     threshold: float = 2.0,
     overwrite: bool = False,
+    channel: Any = None,
+    z: Any = None,
 ) -> int:
     """Write the maps of a stored result (``ipcf maps``, ``--maps``)."""
     from .. import analysis
@@ -969,15 +981,41 @@ def _write_maps(
         window=window,
         threshold=threshold,
         overwrite=overwrite,
+        **_channel_selection(result, channel, z),
     )
     # the attributes only of a store; netCDF maps are read whole
     info = result_info(path, group='maps') or analysis.load_maps(path).attrs
+    if 'D_pooled_selections' in info:  # several planes or channel pairs
+        print(f'wrote {path}; pooled D (µm²/s):')
+        for row in info['D_pooled_selections']:
+            where = ', '.join(
+                f'{key} {value}'
+                for key, value in row.items()
+                if not key.startswith('D_pooled')
+            )
+            print(
+                f'  {where}: {row["D_pooled"]:.3g} ± '
+                f'{row["D_pooled_error"]:.2g} ({row["D_pooled_note"]})'
+            )
+        return 0
     pooled = info['D_pooled']
     error = info['D_pooled_error']
     note = info.get('D_pooled_note')
     said = f' ({note})' if note else ''
     print(f'wrote {path}; pooled D = {pooled:.3g} ± {error:.2g} µm²/s{said}')
     return 0
+
+
+def _channel_selection(result: Any, channel: Any, z: Any) -> dict[str, Any]:
+    """Return the maps' selection of --channel and --z of a result.
+
+    --channel picks the centres' and the neighbours' channels alike.
+
+    """
+    selection: dict[str, Any] = {'z': z, 'channel': channel}
+    if channel is not None and 'neighbour_channel' in result.dims:
+        selection['neighbour_channel'] = channel
+    return selection
 
 
 def _units(
@@ -1035,19 +1073,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.maps:
         maps_output = Path(output).with_name(f'{Path(output).stem}_maps.h5')
         _refuse_inputs(maps_output, source, args.neighbour)
-        if args.neighbour is None and args.neighbour_channel is None:
-            from ..pipeline import _labelled
-
-            # maps are of one channel and plane: refuse before the pCF
-            several = _labelled(source, args.channel, args.z, args.gaps)
-            if several is not None:
-                dims = dict(zip(several.dims, several.shape, strict=True))
-                msg = (
-                    f'--maps needs one channel and one plane; '
-                    f'{_describe(source)} has {dims}: give one --channel '
-                    'C and one --z Z'
-                )
-                raise ValueError(msg)
         # the maps need units: refuse now, not after the whole pCF
         units = _units(
             args.pixel_size,
