@@ -634,6 +634,15 @@ def _parser() -> argparse.ArgumentParser:
     add(p, 'data', 'pixel', 'point', 'delay', 'pixel_size', 'psf_radius')
     add(p, 'monomer')
     add(p, 'dpi')
+    add(
+        p,
+        'z',
+        'channel',
+        'neighbour_channel',
+        help='of a result of several planes or channels: the plane, the '
+        'channel of the centres and that of the neighbours to draw '
+        '(default: the only one)',
+    )
 
     p = command('report', _cmd_report, 'write a self-contained HTML report')
     p.add_argument('path', help='result store (.h5, .zarr)')
@@ -1216,6 +1225,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         psf_radius=args.psf_radius,
         monomer=args.monomer,
         progress=args.progress,
+        z=args.z,
+        channel=args.channel,
+        neighbour_channel=args.neighbour_channel,
     )
     _save_figure(fig, output, dpi=args.dpi)
     print(f'wrote {output}')

@@ -321,8 +321,16 @@ def result_layers(
     units = physical_units(result.attrs, source_of(result))
     if pixel_size is None:
         pixel_size = units['pixel_size']
-    spatial = [d for d in ('z', 'y', 'x') if d in result.dims]
-    sliders = [d for d in result.dims if d not in spatial]
+    from ..analysis._select import selection_dims
+
+    # planes and channel pairs are sliders next to the image, in the
+    # order of their maps' sliders, so that napari lines them up
+    chosen = selection_dims(result)
+    spatial = [
+        d for d in ('z', 'y', 'x') if d in result.dims and d not in chosen
+    ]
+    sliders = [d for d in result.dims if d not in spatial and d not in chosen]
+    sliders += chosen
     image = result.transpose(*sliders, *spatial)
     scale, unit = _spatial_scale(result, spatial, pixel_size)
     origin = tuple(
@@ -379,16 +387,27 @@ def map_layers(
     list of (data, kwargs, layer_type)
 
     """
+    from ..analysis._select import selection_dims
     from ..plot._common import limits
 
-    if 'z' in maps.dims:  # the maps of a volume: no 2-D flow arrows
+    chosen = selection_dims(maps)
+    if 'z' in maps.dims and 'z' not in chosen:
+        # the maps of a volume: no 2-D flow arrows
         return _dataset_layers(maps, name, kind='map')
     layers: list[LayerData] = []
-    shown = [key for key in MAPS if key in maps and maps[key].ndim == 2]
+    lead = (1.0,) * len(chosen)
+    plain = (*chosen, 'y', 'x')
+    shown = [
+        key for key in MAPS if key in maps and maps[key].dims == plain
+    ] or [
+        key
+        for key in MAPS
+        if key in maps and set(maps[key].dims) == set(plain)
+    ]
     for key in shown:
         unit, cmap = MAPS[key]
         values = numpy.asarray(
-            maps[key].transpose('y', 'x').values, dtype=numpy.float32
+            maps[key].transpose(*plain).values, dtype=numpy.float32
         )
         label = f'{key} ({unit})' if unit else key
         layers.append(
@@ -396,8 +415,8 @@ def map_layers(
                 values,
                 {
                     'name': f'{name} {label}',
-                    'scale': scale[-2:],
-                    'translate': origin[-2:],
+                    'scale': lead + tuple(scale[-2:]),
+                    'translate': (0.0,) * len(chosen) + tuple(origin[-2:]),
                     'colormap': cmap,
                     'contrast_limits': limits(values),
                     'visible': key == shown[0],
@@ -408,15 +427,15 @@ def map_layers(
             )
         )
     if 'flow_angle' in maps and 'flow_strength' in maps:
-        step = _arrow_step(maps['flow_angle'].shape)
-        vectors = flow_vectors(maps, step=step)
+        step = _arrow_step(maps['flow_angle'].shape[-2:])
+        vectors = _selection_vectors(maps, chosen, step)
         layers.append(
             (
                 vectors,
                 {
                     'name': f'{name} flow',
-                    'scale': scale[-2:],
-                    'translate': origin[-2:],
+                    'scale': lead + tuple(scale[-2:]),
+                    'translate': (0.0,) * len(chosen) + tuple(origin[-2:]),
                     'edge_color': 'cyan',
                     'edge_width': max(0.15, 0.12 * step),
                     'vector_style': 'arrow',
@@ -483,6 +502,28 @@ def flow_vectors(
 
 
 # helpers ----------------------------------------------------------------
+
+
+def _selection_vectors(
+    maps: Any, chosen: tuple[str, ...], step: int
+) -> NDArray[numpy.float64]:
+    """Return the flow vectors of every plane and channel pair of maps.
+
+    Each selection's arrows of :func:`flow_vectors`, with its positions
+    along the selection dims in front (and no extent along them).
+
+    """
+    if not chosen:
+        return flow_vectors(maps, step=step)
+    parts = []
+    for index in numpy.ndindex(*(maps.sizes[d] for d in chosen)):
+        one = maps.isel(dict(zip(chosen, index, strict=True)))
+        arrows = flow_vectors(one, step=step)
+        full = numpy.zeros((len(arrows), 2, len(chosen) + 2))
+        full[:, 0, : len(chosen)] = index
+        full[:, :, len(chosen) :] = arrows
+        parts.append(full)
+    return numpy.concatenate(parts)
 
 
 def _as_paths(path: Any) -> list[str]:

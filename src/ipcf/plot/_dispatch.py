@@ -17,6 +17,7 @@ import numpy
 
 from .._sources import physical_units, source_of
 from .._validate import check_bool, check_choice, check_positive, check_real
+from ..analysis._select import select
 from ._common import (
     as_series,
     centre_pixel,
@@ -72,6 +73,9 @@ def draw(
     psf_radius: float | None = None,
     monomer: float | None = None,
     progress: bool = False,
+    z: int | None = None,
+    channel: int | None = None,
+    neighbour_channel: int | None = None,
 ) -> Figure:
     """Return a figure of a stored result or an image series by kind.
 
@@ -119,6 +123,11 @@ def draw(
         Monomer brightness of ``'brightness'``.
     progress : bool, optional, default: False
         Show progress bars while reading data.
+    z, channel, neighbour_channel : int, optional
+        Of a result (or maps) of several planes or channels: the plane
+        and channel pair to draw, by their labels; default the only one
+        where there is one. The data of the kinds that need them are
+        that plane and the centres' channel of the file.
 
     Returns
     -------
@@ -177,6 +186,11 @@ def draw(
     ):
         msg = f'{pixel=} is not a (y, x) pair'
         raise ValueError(msg)
+    selection = {
+        'z': z,
+        'channel': channel,
+        'neighbour_channel': neighbour_channel,
+    }
     stored_maps = _maps_store(source)
     if stored_maps is not None:
         # maps written by ipcf maps: drawn as they are
@@ -188,12 +202,16 @@ def draw(
             raise ValueError(msg)
         if data is None:
             data = source_of(stored_maps, source)
-        mask = _cell_mask(data, progress=progress)
+        stored_maps = select(stored_maps, **selection)
+        mask = _cell_mask(_of_selection(data, stored_maps), progress=progress)
         return maps(stored_maps, pixel_size=pixel_size, mask=mask)
-    result, series_source = _result_or_series(source)
+    result, series_source = _result_or_series(source, selection)
     if result is not None and data is None:
         # the source also gives pixel size and PSF radius to other kinds
         data = source_of(result, source if is_path(source) else None)
+    whole_data = data  # the file: its metadata give the units
+    if result is not None:
+        data = _of_selection(data, result)
         if data is None and kind in _NEEDS_DATA:
             msg = (
                 f'kind {kind!r} needs the image series; the result names '
@@ -210,6 +228,7 @@ def draw(
         {'pixel_size': pixel_size, 'psf_radius': psf_radius},
         None if result is None else result.attrs,
         data,
+        whole_data,
     )
     pixel_size = units['pixel_size']
     if kind == 'mean':
@@ -267,14 +286,40 @@ def draw(
     return maps(dataset, pixel_size=pixel_size, mask=mask)
 
 
-def _result_or_series(source: Any) -> tuple[Any, Any]:
-    """Return (result, None) for a pCF result or store, else (None, data)."""
+def _result_or_series(
+    source: Any, selection: dict[str, Any]
+) -> tuple[Any, Any]:
+    """Return (result, None) for a pCF result or store, else (None, data).
+
+    A result of several planes or channels gives the one of `selection`.
+
+    """
     if hasattr(source, 'dims'):
-        check_result(source)
-        return source, None
+        result = select(source, **selection)
+        check_result(result)
+        return result, None
     if isinstance(source, (str, os.PathLike)) and holds_result(source):
-        return read_result(source), None
+        return select(read_result(source), **selection), None
     return None, source  # an image series, perhaps in a store
+
+
+def _of_selection(data: Any, selected: Any) -> Any:
+    """Return the plane and centre channel of a file that selected is of.
+
+    A result selected from one of several planes or channels keeps their
+    labels as scalar coordinates; other data are returned as given.
+
+    """
+    at = {
+        key: int(selected[key])
+        for key in ('channel', 'z')
+        if key in selected.coords and selected[key].ndim == 0
+    }
+    if not at or data is None or not is_path(data):
+        return data
+    from ..io import open_series
+
+    return open_series(data, **at)
 
 
 def _maps_store(source: Any) -> Any:

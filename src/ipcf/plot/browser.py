@@ -22,6 +22,7 @@ import numpy
 
 from .._sources import physical_units
 from .._validate import check_int, check_positive, check_string
+from ..analysis._select import select as _select
 from ._common import (
     CMAP,
     INTENSITY,
@@ -55,6 +56,9 @@ def browse(
     dt: float | None = None,
     pixel_size: float | None = None,
     width: int = 512,
+    z: int | None = None,
+    channel: int | None = None,
+    neighbour_channel: int | None = None,
 ) -> Any:
     """Return a Jupyter widget that browses an image series or a result.
 
@@ -82,6 +86,11 @@ def browse(
         else axes in pixels.
     width : int, optional, default: 512
         Width of the displayed image in screen pixels, >= 16.
+    z, channel, neighbour_channel : int, optional
+        Of a result of several planes or channels (of
+        :func:`ipcf.analyze`): the plane and the channel pair to draw,
+        by their labels. Default: the only one where there is one;
+        else a ValueError names the dims and their labels.
 
     Returns
     -------
@@ -114,6 +123,13 @@ def browse(
     >>> widget.children[3].value = 6  # the pixel's y
 
     """
+    if is_path(source) and not isinstance(source, (list, tuple)):
+        if holds_result(source):
+            source = read_result(source)
+    if hasattr(source, 'dims') and hasattr(source, 'coords'):
+        source = _select(
+            source, z=z, channel=channel, neighbour_channel=neighbour_channel
+        )
     return _browser(
         source, key=key, dt=dt, pixel_size=pixel_size, width=width
     ).widget

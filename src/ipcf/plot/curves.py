@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy
 
 from .._sources import physical_units
+from ..analysis._select import select as _select
 from ._common import (
     CMAP,
     CYCLIC,
@@ -57,6 +58,9 @@ def curve_processing(
     *,
     point: int = 0,
     ax: Axes | None = None,
+    z: int | None = None,
+    channel: int | None = None,
+    neighbour_channel: int | None = None,
 ) -> Figure:
     """Plot one pair curve raw, averaged in log bins and smoothed.
 
@@ -79,6 +83,11 @@ def curve_processing(
         Circle point: the neighbour is at ``(y + v, x + u)``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into.
+    z, channel, neighbour_channel : int, optional
+        Of a result of several planes or channels (of
+        :func:`ipcf.analyze`): the plane and the channel pair to draw,
+        by their labels. Default: the only one where there is one;
+        else a ValueError names the dims and their labels.
 
     Returns
     -------
@@ -110,6 +119,9 @@ def curve_processing(
     'log'
 
     """
+    result = _select(
+        result, z=z, channel=channel, neighbour_channel=neighbour_channel
+    )
     from ..pcf import average_bins, smooth
 
     check_result(result)
@@ -172,6 +184,9 @@ def carpet(
     x: int,
     *,
     ax: Axes | None = None,
+    z: int | None = None,
+    channel: int | None = None,
+    neighbour_channel: int | None = None,
 ) -> Figure:
     """Plot all circle-point curves of one pixel as an image.
 
@@ -189,6 +204,11 @@ def carpet(
         ``result.x``).
     ax : matplotlib.axes.Axes, optional
         Axes to draw into.
+    z, channel, neighbour_channel : int, optional
+        Of a result of several planes or channels (of
+        :func:`ipcf.analyze`): the plane and the channel pair to draw,
+        by their labels. Default: the only one where there is one;
+        else a ValueError names the dims and their labels.
 
     Returns
     -------
@@ -210,6 +230,9 @@ def carpet(
     >>> fig = carpet(result, 3, 3)
 
     """
+    result = _select(
+        result, z=z, channel=channel, neighbour_channel=neighbour_channel
+    )
     check_result(result)
     y, x = check_pixel(result, y, x)
     values = result.sel(y=y, x=x).values
@@ -241,6 +264,9 @@ def polar(
     x: int,
     *,
     ax: Axes | None = None,
+    z: int | None = None,
+    channel: int | None = None,
+    neighbour_channel: int | None = None,
 ) -> Figure:
     """Plot all circle-point curves of one pixel in polar form.
 
@@ -260,6 +286,11 @@ def polar(
     ax : matplotlib.axes.Axes, optional
         Axes with polar projection to draw into
         (``fig.add_subplot(projection='polar')``).
+    z, channel, neighbour_channel : int, optional
+        Of a result of several planes or channels (of
+        :func:`ipcf.analyze`): the plane and the channel pair to draw,
+        by their labels. Default: the only one where there is one;
+        else a ValueError names the dims and their labels.
 
     Returns
     -------
@@ -288,6 +319,9 @@ def polar(
     'polar'
 
     """
+    result = _select(
+        result, z=z, channel=channel, neighbour_channel=neighbour_channel
+    )
     check_result(result)
     y, x = check_pixel(result, y, x)
     values = result.sel(y=y, x=x).values
@@ -345,6 +379,9 @@ def lines(
     *,
     points: Sequence[int] | None = None,
     ax: Axes | None = None,
+    z: int | None = None,
+    channel: int | None = None,
+    neighbour_channel: int | None = None,
 ) -> Figure:
     """Plot the curves of one pixel as lines, coloured by direction.
 
@@ -358,6 +395,11 @@ def lines(
         Circle points to draw; default all.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into.
+    z, channel, neighbour_channel : int, optional
+        Of a result of several planes or channels (of
+        :func:`ipcf.analyze`): the plane and the channel pair to draw,
+        by their labels. Default: the only one where there is one;
+        else a ValueError names the dims and their labels.
 
     Returns
     -------
@@ -385,6 +427,9 @@ def lines(
     3
 
     """
+    result = _select(
+        result, z=z, channel=channel, neighbour_channel=neighbour_channel
+    )
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 

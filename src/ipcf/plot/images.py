@@ -17,6 +17,7 @@ import numpy
 
 from .._sources import physical_units
 from .._validate import check_int, check_mask, check_real
+from ..analysis._select import select as _select
 from ._common import (
     AMPLITUDE_CMAP,
     CMAP,
@@ -60,6 +61,9 @@ def pcf_image(
     pixel_size: float | None = None,
     vmin: float | None = None,
     vmax: float | None = None,
+    z: int | None = None,
+    channel: int | None = None,
+    neighbour_channel: int | None = None,
 ) -> Figure:
     """Plot the pCF of every pixel for one circle point and delay bin(s).
 
@@ -80,6 +84,11 @@ def pcf_image(
     vmin, vmax : float, optional
         Colour limits; default the 1st and 99th percentiles of the
         finite values shown.
+    z, channel, neighbour_channel : int, optional
+        Of a result of several planes or channels (of
+        :func:`ipcf.analyze`): the plane and the channel pair to draw,
+        by their labels. Default: the only one where there is one;
+        else a ValueError names the dims and their labels.
 
     Returns
     -------
@@ -108,6 +117,9 @@ def pcf_image(
     4
 
     """
+    result = _select(
+        result, z=z, channel=channel, neighbour_channel=neighbour_channel
+    )
     from matplotlib.figure import Figure
 
     check_result(result)
@@ -187,6 +199,9 @@ def maps(
     pixel_size: float | None = None,
     arrows: int = 16,
     mask: ArrayLike | None = None,
+    z: int | None = None,
+    channel: int | None = None,
+    neighbour_channel: int | None = None,
 ) -> Figure:
     """Plot the derived maps of :func:`ipcf.maps`.
 
@@ -221,6 +236,11 @@ def maps(
         coordinates. Pixels outside are drawn as masked (light grey),
         get no arrow and do not count for the colour limits. Default:
         every pixel.
+    z, channel, neighbour_channel : int, optional
+        Of a result of several planes or channels (of
+        :func:`ipcf.analyze`): the plane and the channel pair to draw,
+        by their labels. Default: the only one where there is one;
+        else a ValueError names the dims and their labels.
 
     Returns
     -------
@@ -265,6 +285,9 @@ def maps(
     6
 
     """
+    dataset = _select(
+        dataset, z=z, channel=channel, neighbour_channel=neighbour_channel
+    )
     from matplotlib.figure import Figure
 
     needed = (

@@ -46,6 +46,7 @@ from .._validate import (
     check_real,
     check_string,
 )
+from ..analysis._select import selection_dims
 from ._common import (
     as_series,
     check_pixel,
@@ -308,13 +309,68 @@ def _report_html(
             progress=progress,
             started=started,
         )
+    dims = selection_dims(result)
+    if dims:
+        # several planes or channel pairs: a section of each, one page
+        return _selections_report(
+            result,
+            result_path,
+            dims,
+            data=data,
+            pixels=pixels,
+            pixel_size=pixel_size,
+            psf_radius=psf_radius,
+            title=title,
+            timings=extra_timings,
+            progress=progress,
+            started=started,
+        )
     check_result(result)
+    if data is None:
+        data = source_of(result, result_path)
+    notes: list[str] = []
+    body, units = _pcf_sections(
+        result,
+        data=data,
+        pixels=pixels,
+        pixel_size=pixel_size,
+        psf_radius=psf_radius,
+        progress=progress,
+        notes=notes,
+    )
+    source = result.attrs.get('source')
+    if title is None:
+        title = f'pCF report: {source}' if source else 'pCF report'
+    sections = _page_head(title, result_path, parameter_rows(result, units))
+    sections.extend(body)
+    elapsed = _seconds(time.perf_counter() - started)
+    return _page(title, sections, result, extra_timings, elapsed, notes)
+
+
+def _pcf_sections(
+    result: Any,
+    /,
+    *,
+    data: Any,
+    pixels: Sequence[tuple[int, int]] | None,
+    pixel_size: float | None,
+    psf_radius: float | None,
+    progress: bool,
+    notes: list[str],
+    explore: bool = True,
+    raw_curves: bool = True,
+) -> tuple[list[str], dict[str, Any]]:
+    """Return the sections of one plain pCF result after the parameters.
+
+    From the Data table on: the data, the result, the explorer (if
+    `explore`), the pCF images, the maps and the pixels' figures (raw
+    curves of the data if `raw_curves`); and the units found.
+
+    """
     if pixels is None:
         pixels = representative_pixels(result)
     else:
         pixels = [_check_pair(result, p) for p in pixels]
-    if data is None:
-        data = source_of(result, result_path)
     series = None if data is None else as_series(data)
     if series is not None:
         _check_match(series, result)
@@ -326,23 +382,21 @@ def _report_html(
     )
 
     sections: list[str] = []
-    notes: list[str] = []
     # computed once: for the figure and for what the pooled D means
     dataset = _compute_maps(
         result, units['pixel_size'], units['psf_radius'], notes
     )
     stats: dict[str, Any] = {}
     figures = _figure_plan(
-        result, series, pixels, units['pixel_size'], dataset, stats
+        result,
+        series,
+        pixels,
+        units['pixel_size'],
+        dataset,
+        stats,
+        raw_curves=raw_curves,
     )
     rendered = _draw_figures(figures, notes, progress=progress)
-
-    source = result.attrs.get('source')
-    if title is None:
-        title = f'pCF report: {source}' if source else 'pCF report'
-    sections.extend(
-        _page_head(title, result_path, parameter_rows(result, units))
-    )
     if series is None:
         sections.append(
             '<p class="note">The image series is not available: the mean '
@@ -353,7 +407,10 @@ def _report_html(
         sections.append(_table(_data_summary(data, series, data_units)))
     sections.append('<h2>Result</h2>')
     sections.append(_table(_result_summary(result)))
-    sections.append(explore_section(result, stats, units['pixel_size'], notes))
+    if explore:
+        sections.append(
+            explore_section(result, stats, units['pixel_size'], notes)
+        )
     for section, heading in (
         ('data', 'Image series'),
         ('overview', 'pCF images'),
@@ -374,8 +431,119 @@ def _report_html(
         if key in rendered:
             sections.append(f'<h2>Pixel y={y}, x={x}</h2>')
             sections.append(_flex(rendered[key]))
+    return sections, units
+
+
+def _selections_report(
+    result: Any,
+    result_path: Path | None,
+    dims: tuple[str, ...],
+    /,
+    *,
+    data: Any,
+    pixels: Sequence[tuple[int, int]] | None,
+    pixel_size: float | None,
+    psf_radius: float | None,
+    title: str | None,
+    timings: Mapping[str, float],
+    progress: bool,
+    started: float,
+) -> str:
+    """Return the report of a result of several planes or channel pairs.
+
+    Each plane and channel pair gets the sections of a plain result
+    under its own heading (auto-pCF of a channel, or the cross pCF of
+    two, by the channels' names where the file gives them); the
+    explorer shows the first. The data of a section are its plane and
+    the centres' channel of the file; a cross pCF gets no raw curves
+    (they need both channels).
+
+    """
+    from ..analysis._select import select
+    from ._dispatch import _of_selection
+
+    if data is None:
+        data = source_of(result, result_path)
+    # the units of the file, before a plane of one channel is opened
+    known = physical_units(
+        {'pixel_size': pixel_size, 'psf_radius': psf_radius},
+        result.attrs,
+        data,
+    )
+    pixel_size, psf_radius = known['pixel_size'], known['psf_radius']
+    notes: list[str] = []
+    body: list[str] = []
+    units: dict[str, Any] = {}
+    first = None
+    contents = []
+    for index in numpy.ndindex(*(result.sizes[d] for d in dims)):
+        at = {
+            dim: int(result[dim].values[i]) if dim in result.coords else i
+            for dim, i in zip(dims, index, strict=True)
+        }
+        sub = select(result, **at)
+        first = sub if first is None else first
+        heading, anchor = _selection_heading(sub, at)
+        contents.append(f'<li><a href="#{anchor}">{_esc(heading)}</a></li>')
+        cross = at.get('channel') != at.get(
+            'neighbour_channel', at.get('channel')
+        )
+        part_notes: list[str] = []
+        sections, units = _pcf_sections(
+            sub,
+            data=_of_selection(data, sub),
+            pixels=pixels,
+            pixel_size=pixel_size,
+            psf_radius=psf_radius,
+            progress=progress,
+            notes=part_notes,
+            explore=len(contents) == 1,
+            raw_curves=not cross,
+        )
+        notes.extend(f'{heading}: {note}' for note in part_notes)
+        body.append(f'<h2 id="{anchor}">{_esc(heading)}</h2>')
+        body.append('<h3>Data</h3>')
+        body.extend(
+            text.replace('<h2>', '<h3>').replace('</h2>', '</h3>')
+            for text in sections
+        )
+    source = result.attrs.get('source')
+    if title is None:
+        title = f'pCF report: {source}' if source else 'pCF report'
+    sections = _page_head(title, result_path, parameter_rows(first, units))
+    sections[-1] = '<h2>Planes and channel pairs</h2>'
+    sections.append('<ul>' + ''.join(contents) + '</ul>')
+    sections.extend(body)
     elapsed = _seconds(time.perf_counter() - started)
-    return _page(title, sections, result, extra_timings, elapsed, notes)
+    return _page(title, sections, result, timings, elapsed, notes)
+
+
+def _selection_heading(sub: Any, at: Mapping[str, int]) -> tuple[str, str]:
+    """Return the heading of one plane and channel pair, and its anchor."""
+    parts = []
+    if 'z' in at:
+        parts.append(f'plane z={at["z"]}')
+    if 'channel' in at:
+        name = _channel_name(sub, 'channel', at['channel'])
+        other = at.get('neighbour_channel', at['channel'])
+        if other == at['channel']:
+            parts.append(f'auto-pCF of channel {name}')
+        else:
+            target = _channel_name(sub, 'neighbour_channel', other)
+            parts.append(f'cross pCF from channel {name} to {target}')
+    anchor = 'sel-' + '-'.join(f'{k}{v}' for k, v in at.items())
+    heading = ', '.join(parts)
+    return heading[:1].upper() + heading[1:], anchor
+
+
+def _channel_name(sub: Any, dim: str, index: int) -> str:
+    """Return 'index (name)' of a channel, or the index alone."""
+    key = f'{dim}_name'
+    if key in sub.coords and sub[key].ndim == 0:
+        name = str(sub[key].item())
+        if name and name != str(index):
+            return f'{index} ({name})'
+    return str(index)
 
 
 def _draw_figures(
@@ -535,6 +703,8 @@ def _figure_plan(
     pixel_size: float | None,
     dataset: Any,
     stats: dict[str, Any],
+    *,
+    raw_curves: bool = True,
 ) -> list[tuple[str, str, Callable[[], Figure]]]:
     """Return (section, caption, make_figure) of every figure to draw."""
     plan: list[tuple[str, str, Callable[[], Figure]]] = []
@@ -598,7 +768,7 @@ def _figure_plan(
         plan.append((key, 'Carpet', _bound(carpet, result, y, x)))
         plan.append((key, 'Polar', _bound(polar, result, y, x)))
         plan.append((key, 'Curves', _bound(lines, result, y, x)))
-        if series is not None:
+        if series is not None and raw_curves:
             point = _strongest_point(result, y, x)
             plan.append(
                 (
