@@ -208,6 +208,29 @@ def test_local_maps_equal_the_library(confined, data, folder, capsys):
     assert 'medians of the maps' in line
 
 
+@pytest.mark.parametrize(('local', 'hint'), [(False, False), (True, True)])
+def test_interrupt_offers_resume_only_for_local_maps(
+    confined, folder, capsys, monkeypatch, local, hint
+):
+    """Ctrl-C names --resume where a run can resume: local maps."""
+    import importlib
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    # the modules, which ipcf's functions of the same names hide
+    for module, name in (('ipcf.stics', 'stics'), ('ipcf.pipeline', 'run')):
+        monkeypatch.setattr(importlib.import_module(module), name, interrupted)
+    argv = ['imsd', str(confined), str(folder / 'cut.h5')]
+    if local:
+        argv += ['--block', '12']
+    capsys.readouterr()
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('ipcf: interrupted')
+    assert ('--resume' in err) == hint
+
+
 def test_imsd_options_and_units_in_errors(confined, folder, capsys):
     src, out = str(confined), str(folder / 'bad.h5')
     err = _error(capsys, ['imsd', src, out, '--step', '4'])

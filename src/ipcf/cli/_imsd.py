@@ -180,6 +180,9 @@ def _cmd_imsd(args: argparse.Namespace) -> int:
     units = _imsd_units(args)
     start = time.perf_counter()
     if args.block is None:
+        # one pass leaves nothing to resume: an interrupt gives no hint
+        # (the command line offers --resume where args has it)
+        del args.resume
         path, result = _whole_field(args, output, **units)
         summary = _summary(result)
     else:
