@@ -202,10 +202,32 @@ def test_local_maps_equal_the_library(confined, data, folder, capsys):
             )
             compared += 1
     assert compared == 9
+    # each tile's STICS at the delays kept by default: 0 and 4 spread
+    from ipcf.imsd import block_stics
+
+    assert maps.attrs['keep_stics'] == [0, 2, 3, 4, 6]
+    for ty, tx in ((0, 0), (4, 8), (8, 4)):
+        g = block_stics(maps, (half + ty, half + tx))
+        lib = expected.isel(y=ty // step + 1, x=tx // step + 1)
+        assert_allclose(g, lib['stics'], rtol=1e-6, atol=1e-9)
+        assert_allclose(g['delay'], lib['stics_delay'])
     # the summary gives the medians of the maps
     median = numpy.median(maps['D'].values)
     assert f'D {median:.4g} ± ' in line
     assert 'medians of the maps' in line
+
+
+def test_local_maps_keep_chosen_delays(confined, data, folder):
+    out = folder / 'maps_kept.h5'
+    argv = ['--quiet', 'imsd', str(confined), str(out), '--block', '12']
+    argv += ['--step', '6', '--max-delay', '6', '--keep-stics', '1,5']
+    assert main(argv) == 0
+    maps = load_result(out, group='imsd')
+    assert maps.attrs['keep_stics'] == [1, 5]
+    argv = ['--quiet', 'imsd', str(confined), str(out), '--overwrite']
+    argv += ['--block', '12', '--max-delay', '6', '--keep-stics', '0']
+    assert main(argv) == 0
+    assert 'stics_tile' not in load_result(out, group='imsd').data_vars
 
 
 @pytest.mark.parametrize(('local', 'hint'), [(False, False), (True, True)])
@@ -237,6 +259,13 @@ def test_imsd_options_and_units_in_errors(confined, folder, capsys):
     assert '--step applies to local maps only; add --block' in err
     err = _error(capsys, ['imsd', src, out, '--resume'])
     assert '--resume applies to local maps only' in err
+    err = _error(capsys, ['imsd', src, out, '--keep-stics', '2'])
+    assert '--keep-stics applies to local maps only' in err
+    err = _error(capsys, ['imsd', src, out, '--block', '8', '--keep-stics'])
+    assert 'expected one argument' in err
+    argv = ['imsd', src, out, '--block', '8', '--keep-stics', '2,40']
+    err = _error(capsys, argv)
+    assert '--keep-stics [2, 40] has delays [40] that are not' in err
     err = _error(capsys, ['imsd', src, out, '--block', '8', '--step', '9'])
     assert '--step 9 must not exceed --block 8' in err
     err = _error(capsys, ['imsd', src, out, '--block', '20'])

@@ -317,3 +317,97 @@ def test_imsd_analysis_mask_and_errors():
     with pytest.raises(ValueError, match='step=7 must be <= 6'):
         ImsdAnalysis(window=6, step=7)
     assert analysis.parameters()['window'] == 6
+
+
+def test_imsd_blocks_keep_their_stics():
+    """Local maps keep each block's STICS; block_stics reads it back."""
+    from ipcf import simulate
+    from ipcf.imsd import block_stics
+
+    sim = simulate.free(shape=(192, 24, 32), diffusion=2.0, seed=5)
+    options = {
+        'pixel_size': 0.1,
+        'dt': 1e-3,
+        'max_delay': 6,
+        'max_shift': 4,
+        'offset': 100.0,
+    }
+    maps = imsd(sim.data, block=12, step=10, keep_stics=100, **options)
+    assert maps['stics'].dims == ('y', 'x', 'stics_delay', 'eta', 'xi')
+    assert maps['stics_lag'].values.tolist() == list(range(7))
+    for j, y0 in enumerate((0, 10)):
+        for i, x0 in enumerate((0, 10, 20)):
+            window = sim.data[:, y0 : y0 + 12, x0 : x0 + 12]
+            alone = stics(window, **options)
+            # any pixel of the block nearest its centre
+            g = block_stics(maps, (y0 + 6, x0 + 4))
+            assert g.attrs['block_origin'] == [y0, x0]
+            assert_allclose(g, alone, rtol=1e-5, atol=1e-9)
+            assert_allclose(g['delay'], alone['delay'])
+            # the kept STICS is what the maps were fitted to
+            refit = imsd(g)
+            assert float(refit['D']) == pytest.approx(
+                float(maps['D'][j, i]), rel=1e-6
+            )
+    # a count spreads from delay 0; delays in frames are kept as given
+    few = imsd(sim.data, block=12, step=10, **options)
+    assert few['stics_lag'].values.tolist() == [0, 2, 3, 4, 6]
+    assert_allclose(few['stics'], maps['stics'][:, :, [0, 2, 3, 4, 6]])
+    chosen = imsd(sim.data, block=12, step=10, keep_stics=[5, 1], **options)
+    assert chosen['stics_lag'].values.tolist() == [1, 5]
+    none = imsd(sim.data, block=12, step=10, keep_stics=0, **options)
+    assert 'stics' not in none.data_vars
+    with pytest.raises(ValueError, match='keep no STICS'):
+        block_stics(none, (5, 5))
+    with pytest.raises(ValueError, match='in no block of the maps'):
+        block_stics(maps, (40, 5))
+    with pytest.raises(ValueError, match=r'delays \[9\] that are not'):
+        imsd(sim.data, block=12, keep_stics=[1, 9], **options)
+    with pytest.raises(ValueError, match='keep_stics=-1 must be >= 0'):
+        imsd(sim.data, block=12, keep_stics=-1, **options)
+
+
+@pytest.mark.parametrize('block', [8, 7])
+def test_imsd_analysis_keeps_the_stics_of_every_tile(tmp_path, block):
+    """The store holds every tile's STICS, also of tiles cut short."""
+    import ipcf
+    from ipcf import pipeline
+    from ipcf.imsd import ImsdAnalysis, block_stics
+    from ipcf.store import load_result
+
+    sim = ipcf.simulate.free(shape=(128, 26, 29), diffusion=2.0, seed=8)
+    path = ipcf.io.imwrite(tmp_path / 'free.h5', sim.data)
+    options = {'max_delay': 5, 'max_shift': 3, 'offset': 100.0}
+    lags = [0, 2, 5]
+    analysis = ImsdAnalysis(window=10, step=4, keep_stics=lags, **options)
+    out = pipeline.run(
+        analysis, [path], tmp_path / 'i.h5', bleach=None, block=block, dt=0.5
+    )
+    maps = load_result(out, group='imsd')
+    ny, nx = maps['D'].shape  # 12 x 15 from 7
+    # tiles of 4 from each pipeline block's corner, by hand
+    spans = {
+        8: ([0, 4, 8, 12], [0, 4, 8, 12, 15]),
+        7: ([0, 4, 7, 11, 12], [0, 4, 7, 11, 14, 15]),
+    }[block]
+    per_tile = len(lags) * 7 * 7
+    rows, cols = (numpy.diff(s) for s in spans)
+    assert maps['stics_tile'].shape == (
+        ny,
+        nx,
+        -(-per_tile // (rows.min() * cols.min())),
+    )
+    for ty, rows_ in zip(spans[0], rows, strict=False):
+        for tx, cols_ in zip(spans[1], cols, strict=False):
+            # the window of 10 centred on a tile of 4: 3 before it
+            y0, x0 = 7 + ty - 3, 7 + tx - 3
+            window = sim.data[:, y0 : y0 + 10, x0 : x0 + 10]
+            expected = stics(window, dt=0.5, **options).sel(delay=[0, 1, 2.5])
+            for py, px in ((ty, tx), (ty + rows_ - 1, tx + cols_ - 1)):
+                g = block_stics(maps, (7 + py, 7 + px))
+                assert g.attrs['block_origin'] == [y0, x0]
+                assert_allclose(g, expected, rtol=1e-5, atol=1e-9)
+                assert_allclose(g['delay'], [0, 1, 2.5])
+    assert maps.attrs['keep_stics'] == lags
+    with pytest.raises(ValueError, match='is not in the maps'):
+        block_stics(maps, (6, 7))

@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose
 
 import ipcf
 from ipcf.cli import main
-from ipcf.plot._imsd_report import stics_of, tile_curve
+from ipcf.plot._imsd_report import draw_imsd, stics_of, tile_curve, tile_stics
 from ipcf.plot.report import report_html, write_report
 from ipcf.store import load_result
 
@@ -99,6 +99,8 @@ def _images(document):
         ('whole', 'stics', []),
         ('local', 'imsd-maps', []),
         ('local', 'imsd', ['--pixel', '10,12']),
+        ('local', 'stics', []),
+        ('local', 'stics', ['--pixel', '10,12']),
         ('series', 'stics', []),
         ('series', 'imsd', []),
     ],
@@ -115,7 +117,6 @@ def test_plot_kinds_write_figures(store, kind, extra, request, folder, capsys):
     ('store', 'kind', 'message'),
     [
         ('whole', 'imsd-maps', 'needs local maps (ipcf imsd --block)'),
-        ('local', 'stics', 'hold no STICS'),
         ('whole', 'carpet', "kind 'carpet' does not apply to an iMSD"),
         ('series', 'imsd-maps', 'not an image series'),
     ],
@@ -149,6 +150,32 @@ def test_figures_draw_what_the_store_holds(whole, local):
     assert abs(chosen - numpy.nanmedian(d)) == numpy.nanmin(
         numpy.abs(d - numpy.nanmedian(d))
     )
+    # a tile's STICS: the window of 10 centred on the tile of 5 holding
+    # pixel (12, 10), rows and columns 8..12 (the grid starts at the
+    # halo, 8): it starts 3 pixels before the tile
+    from ipcf.imsd import block_stics
+
+    correlation = tile_stics(maps, (12, 10))
+    assert correlation.attrs['block_origin'] == [5, 5]
+    assert_allclose(correlation, block_stics(maps, (12, 10)))
+    fig = draw_imsd(local, 'stics', pixel=(12, 10))
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert_allclose(images[0].get_array(), correlation[1])
+    assert fig.texts[0].get_text() == (
+        'STICS of the 10x10 block at y 5:15, x 5:15'
+    )
+    assert fig.axes[0].get_title() == 'G, delay 2 ms'
+
+
+def test_stics_of_maps_that_keep_none(series, folder, capsys):
+    out = folder / 'none.h5'
+    argv = ['--quiet', 'imsd', str(series), str(out), '--block', '10']
+    assert main([*argv, '--max-delay', '4', '--keep-stics', '0']) == 0
+    png = folder / 'none.png'
+    assert main(['plot', str(out), str(png), '--kind', 'stics']) == 2
+    err = capsys.readouterr().err
+    assert 'keep no STICS' in err and '--keep-stics' in err
+    assert 'STICS: the maps keep none' in _text(report_html(out))
 
 
 def test_report_of_a_whole_field_imsd(whole, folder, capsys):
@@ -181,8 +208,8 @@ def test_report_of_local_maps(local, series):
     document = report_html(local)
     headings = _headings(document)
     assert 'Maps summary' in headings and 'Maps' in headings
-    assert 'iMSD' in headings and 'STICS' not in headings
-    assert _images(document) == 2  # the maps and one tile's curve
+    assert 'iMSD' in headings and 'STICS' in headings
+    assert _images(document) == 3  # the maps, one tile's curve and STICS
     text = _text(document)
     maps = load_result(local, group='imsd')
     d = maps['D'].values

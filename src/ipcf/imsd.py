@@ -17,6 +17,9 @@ blocks of it (maps of D, alpha, L, sigma0 and v):
 :func:`fit_gaussians` and :func:`fit_model` are the two steps, for use
 on their own; :class:`ImsdAnalysis` computes the local maps block by
 block through :func:`ipcf.pipeline.run`, for series larger than memory.
+Local maps keep the STICS of each block at a few delays (`keep_stics`);
+:func:`block_stics` returns that of one block, as :func:`ipcf.stics`
+returns the STICS of a field.
 
 """
 
@@ -48,6 +51,7 @@ __all__ = [
     'MODELS',
     'ImsdAnalysis',
     'ImsdPlan',
+    'block_stics',
     'fit_gaussians',
     'fit_model',
     'imsd',
@@ -85,6 +89,10 @@ UNITS = {
 # a Gaussian fit whose relative error of sigma2 exceeds this is not used
 _MAX_RELATIVE_ERROR = 0.5
 
+# delays of each block's STICS that local maps keep by default: delay 0
+# and the four that ipcf.plot.stics_images then draws
+_KEEP_STICS = 5
+
 
 def imsd(
     data: ArrayLike | xarray.DataArray,
@@ -100,6 +108,7 @@ def imsd(
     offset: float = 0.0,
     block: int | None = None,
     step: int | None = None,
+    keep_stics: int | Sequence[int] = _KEEP_STICS,
     fit_radius: float | None = 2.0,
     num_threads: int | None = None,
     progress: bool = False,
@@ -130,6 +139,14 @@ def imsd(
     step : int, optional
         Distance in pixels between the origins of neighbouring blocks,
         at least 1. None (default): `block` (blocks do not overlap).
+    keep_stics : int or sequence of int, optional, default: 5
+        With `block`, the delays of each block's STICS that the result
+        keeps (variable ``stics``; :func:`block_stics` returns one
+        block's): an int keeps that many, delay 0 and the others spread
+        evenly over the computed delays (0 keeps none, more than there
+        are keeps all); a sequence gives the delays in frames, each one
+        of those computed. Each kept delay costs
+        ``(2 max_shift + 1)**2`` float32 values per block.
     fit_radius : float or None, optional, default: 2.0
         Fit each Gaussian again within ``fit_radius * sqrt(sigma2)`` of
         its centre (:func:`fit_gaussians`); None fits the whole window.
@@ -148,9 +165,11 @@ def imsd(
         fit) and ``sigma2_fit`` (the model). Scalars: the model's
         parameters (:data:`PARAMETERS`) with ``<name>_error``, and
         ``chi2`` (reduced). With `block`, every variable has the leading
-        dims ``('y', 'x')``, the blocks' centres in input pixels, and
-        ``mean`` holds each block's mean intensity. ``attrs`` hold the
-        model, units and the options.
+        dims ``('y', 'x')``, the blocks' centres in input pixels,
+        ``mean`` holds each block's mean intensity and ``stics`` (dims
+        ``('y', 'x', 'stics_delay', 'eta', 'xi')``, coordinates
+        ``stics_delay`` in s and ``stics_lag`` in frames) its kept
+        STICS. ``attrs`` hold the model, units and the options.
 
     Raises
     ------
@@ -306,6 +325,7 @@ def imsd(
         raise ValueError(msg)
     step = block if step is None else check_int(step, 'step', minimum=1)
     delays = stics_delays(max_delay, nbins=nbins, nframes=nframes)
+    kept = _kept_delays(keep_stics, delays)
     if max_shift is None:
         max_shift = min(16, (block - 1) // 2)
     max_shift = _check_shift(max_shift, block, block)
@@ -356,6 +376,7 @@ def imsd(
         results.append((fits, params))
     grid = (len(ys), len(xs))
     centre = (block - 1) / 2.0
+    kept_values = numpy.moveaxis(values[kept], 1, 0)
     return _maps(
         results,
         grid,
@@ -364,6 +385,7 @@ def imsd(
         dt=dt,
         y=ys + centre,
         x=xs + centre,
+        stics=(kept_values.reshape(*grid, *kept_values.shape[1:]), kept),
         attrs={
             'model': model,
             'block': block,
@@ -381,6 +403,31 @@ def imsd(
             'version': __version__,
         },
     )
+
+
+def _kept_delays(keep: Any, delays: NDArray[numpy.intp]) -> NDArray:
+    """Return the indices into delays of the STICS delays to keep."""
+    ndelays = len(delays)
+    if isinstance(keep, Sequence | numpy.ndarray) and not isinstance(
+        keep, str
+    ):
+        lags = [check_int(lag, 'keep_stics') for lag in keep]
+        missing = sorted(set(lags) - {int(d) for d in delays})
+        if missing:
+            msg = (
+                f'keep_stics={lags} has delays {missing} that are not '
+                f'computed; the delays are {delays.tolist()} frames'
+            )
+            raise ValueError(msg)
+        where = {int(d): k for k, d in enumerate(delays)}
+        return numpy.array(sorted({where[lag] for lag in lags}), numpy.intp)
+    count = check_int(keep, 'keep_stics', minimum=0)
+    if count >= ndelays:
+        return numpy.arange(ndelays, dtype=numpy.intp)
+    if count == 0:
+        return numpy.zeros(0, numpy.intp)
+    spread = numpy.linspace(0, ndelays - 1, count)
+    return numpy.unique(numpy.rint(spread).astype(numpy.intp))
 
 
 def _unit(value: Any, name: str, attrs: dict) -> float:
@@ -899,9 +946,15 @@ def _maps(
     dt: float,
     y: NDArray[numpy.float64],
     x: NDArray[numpy.float64],
+    stics: tuple[NDArray[numpy.float32], NDArray[numpy.intp]],
     attrs: dict[str, Any],
 ) -> xarray.Dataset:
-    """Return the Dataset of the iMSD maps of blocks."""
+    """Return the Dataset of the iMSD maps of blocks.
+
+    `stics` holds the kept STICS of the blocks, (ny, nx, kept, 2 S + 1,
+    2 S + 1), and the indices into the delays of the kept ones.
+
+    """
     import xarray
 
     ndelays = len(lags)
@@ -918,16 +971,36 @@ def _maps(
         stack = numpy.array([params[name] for _, params in results], float)
         variables[name] = (('y', 'x'), stack.reshape(grid))
     variables['mean'] = (('y', 'x'), means)
+    coords = {
+        'y': ('y', y),
+        'x': ('x', x),
+        'delay': ('delay', lags * dt),
+        'lag': ('delay', lags),
+    }
+    values, kept = stics
+    if len(kept):
+        variables['stics'] = (
+            ('y', 'x', 'stics_delay', 'eta', 'xi'),
+            values.astype(numpy.float32, copy=False),
+        )
+        coords.update(_stics_coords(lags[kept], dt, values.shape[-1]))
     return xarray.Dataset(
-        variables,
-        coords={
-            'y': ('y', y),
-            'x': ('x', x),
-            'delay': ('delay', lags * dt),
-            'lag': ('delay', lags),
-        },
-        attrs={**attrs, 'units': dict(UNITS)},
+        variables, coords=coords, attrs={**attrs, 'units': dict(UNITS)}
     )
+
+
+def _stics_coords(
+    lags: NDArray[numpy.float64], dt: float, size: int
+) -> dict[str, tuple[str, NDArray]]:
+    """Return the coordinates of kept STICS delays and of the shifts."""
+    shift = (size - 1) // 2
+    shifts = numpy.arange(-shift, shift + 1)
+    return {
+        'stics_delay': ('stics_delay', lags * dt),
+        'stics_lag': ('stics_delay', lags.astype(numpy.intp)),
+        'eta': ('eta', shifts),
+        'xi': ('xi', shifts),
+    }
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -962,7 +1035,10 @@ class ImsdAnalysis:
     Variables: the model's parameters, their errors, ``chi2`` and
     ``mean`` (y, x), and ``sigma2``, ``sigma2_error``, ``sigma2_fit``,
     ``centre_x`` and ``centre_y`` (y, x, delay), as :func:`imsd` with
-    `block` returns them per block.
+    `block` returns them per block; and ``stics_tile`` (y, x,
+    ``stics_value``), the tile's STICS at the kept delays spread over
+    its pixels (one copy per tile), which :func:`block_stics` reads
+    back.
 
     Parameters
     ----------
@@ -973,7 +1049,7 @@ class ImsdAnalysis:
         Side of the tiles in pixels, at least 1, at most `window`. None
         (default): `window`.
     model, max_delay, nbins, max_shift, subtract_immobile, offset, \
-fit_radius :
+keep_stics, fit_radius :
         As for :func:`imsd`.
     pixel_size : float, optional, default: 1.0
         Pixel size in µm.
@@ -982,6 +1058,15 @@ fit_radius :
     -----
     The pipeline passes the frame interval to :meth:`schema`, which it
     calls before any block; :meth:`compute` fits the models with it.
+
+    The kept STICS of a tile, ``n = kept delays * (2 max_shift + 1)**2``
+    values, fill its pixels in row-major order, ``k`` values each: the
+    store grows by ``k`` float32 values per pixel, where ``k`` is ``n``
+    over the pixels of the smallest tile, rounded up. Tiles are cut
+    only at the far edges of the grid (and of pipeline blocks that are
+    not a multiple of `step`), so a grid that is a multiple of `step`
+    keeps ``k = ceil(n / step**2)``: about 5 values per pixel with the
+    defaults (5 delays, shifts of 15 pixels, tiles of 32).
 
     Examples
     --------
@@ -1006,6 +1091,7 @@ fit_radius :
         subtract_immobile: int | None = None,
         offset: float = 0.0,
         pixel_size: float = 1.0,
+        keep_stics: int | Sequence[int] = _KEEP_STICS,
         fit_radius: float | None = 2.0,
     ) -> None:
         from ._validate import check_real
@@ -1034,9 +1120,13 @@ fit_radius :
             if fit_radius is None
             else check_positive(fit_radius, 'fit_radius')
         )
+        kept = _kept_delays(keep_stics, numpy.asarray(self.delays))
+        self.keep_stics = tuple(self.delays[k] for k in kept)
         half = math.ceil((self.window + self.step) / 2)
         self.halo = (half, half)
         self.dt = 1.0
+        # values of the kept STICS per pixel; fixed by schema()
+        self.stics_values: int | None = None
 
     @property
     def min_frames(self) -> int:
@@ -1076,6 +1166,7 @@ fit_radius :
             'subtract_immobile': self.subtract_immobile,
             'offset': self.offset,
             'pixel_size': self.pixel_size,
+            'keep_stics': list(self.keep_stics),
             'fit_radius': self.fit_radius,
         }
 
@@ -1106,6 +1197,20 @@ fit_radius :
             variables[name] = Variable(
                 ('y', 'x', 'delay'), (*grid, ndelays), 'float32'
             )
+        if self.keep_stics:
+            # tiles restart at each pipeline block's corner
+            block = int(extra.get('block', max(grid)))
+            rows = _tile_spans(grid[0], block, self.step)
+            cols = _tile_spans(grid[1], block, self.step)
+            smallest = min(b - a for a, b in rows) * min(
+                b - a for a, b in cols
+            )
+            self.stics_values = -(-self._stics_size() // smallest)
+            variables['stics_tile'] = Variable(
+                ('y', 'x', 'stics_value'),
+                (*grid, self.stics_values),
+                'float32',
+            )
         lags = numpy.asarray(plan.delays, numpy.float64)
         coords = {
             'y': (('y',), origin[0] + numpy.arange(grid[0])),
@@ -1122,6 +1227,10 @@ fit_radius :
             'version': __version__,
         }
         return Schema(variables, coords=coords, attrs=attrs)
+
+    def _stics_size(self) -> int:
+        """Return the number of values of one tile's kept STICS."""
+        return len(self.keep_stics) * (2 * self.max_shift + 1) ** 2
 
     def compute(
         self,
@@ -1145,6 +1254,20 @@ fit_radius :
         }
         for name in _STORED_CURVES:
             out[name] = numpy.full((ny, nx, ndelays), numpy.nan, numpy.float32)
+        size = self._stics_size()
+        if size:
+            per_pixel = self.stics_values
+            if per_pixel is None:  # no schema: this block's tiles decide
+                rows = _tile_spans(ny, ny, self.step)
+                cols = _tile_spans(nx, nx, self.step)
+                smallest = min(b - a for a, b in rows) * min(
+                    b - a for a, b in cols
+                )
+                per_pixel = -(-size // smallest)
+            out['stics_tile'] = numpy.full(
+                (ny, nx, per_pixel), numpy.nan, numpy.float32
+            )
+            kept = [plan.delays.index(lag) for lag in self.keep_stics]
         full = numpy.ones((height, width), bool) if mask is None else mask
         inner = full[half : half + ny, half : half + nx]
         tiles = [
@@ -1198,9 +1321,168 @@ fit_radius :
             for name in _STORED_CURVES:
                 source = params if name == 'sigma2_fit' else fits
                 out[name][rows, cols] = source[name]
-        for array in out.values():
-            array[~inner] = numpy.nan
+            if size:
+                target = out['stics_tile'][rows, cols]
+                packed = numpy.full(target.size, numpy.nan, numpy.float32)
+                packed[:size] = values[kept, index].reshape(-1)
+                target[...] = packed.reshape(target.shape)
+        for name, array in out.items():
+            # a tile's STICS is spread over all its pixels, masked or not
+            if name != 'stics_tile':
+                array[~inner] = numpy.nan
         return out
+
+
+def _tile_spans(size: int, block: int, step: int) -> list[tuple[int, int]]:
+    """Return (start, stop) of the tiles along one axis of a grid.
+
+    The grid is cut into blocks of `block` and each block into tiles of
+    `step` from its start, as :meth:`ImsdAnalysis.compute` does.
+
+    >>> _tile_spans(10, 8, 4)
+    [(0, 4), (4, 8), (8, 10)]
+
+    """
+    spans = []
+    for start in range(0, size, block):
+        stop = min(start + block, size)
+        spans.extend(
+            (first, min(first + step, stop))
+            for first in range(start, stop, step)
+        )
+    return spans
+
+
+def block_stics(
+    maps: xarray.Dataset, /, pixel: tuple[float, float]
+) -> xarray.DataArray:
+    """Return the kept STICS of the block of local maps at a pixel.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Local maps of ``imsd(..., block=...)`` or of
+        :class:`ImsdAnalysis` (as :func:`ipcf.load_result` reads them
+        from the store of ``ipcf imsd --block``), of one plane.
+    pixel : (y, x)
+        A pixel in input coordinates: the block whose centre is nearest
+        (``imsd``) or the tile that holds it (:class:`ImsdAnalysis`).
+
+    Returns
+    -------
+    xarray.DataArray
+        As :func:`ipcf.stics` returns it, dims ``('delay', 'eta',
+        'xi')``, at the kept delays; :func:`imsd` fits it, and
+        :func:`ipcf.plot.stics_images` draws it. ``attrs`` add
+        ``block_origin`` (the block's first row and column in input
+        pixels), ``block`` (its side) and ``pixel``.
+
+    Raises
+    ------
+    ValueError
+        If the maps keep no STICS, or the pixel is not in them.
+
+    Examples
+    --------
+    >>> from ipcf import simulate
+    >>> sim = simulate.free(shape=(128, 24, 24), seed=0)
+    >>> maps = imsd(sim.data, block=12, max_delay=4, offset=100.0,
+    ...             keep_stics=[1, 4])
+    >>> g = block_stics(maps, (5, 17))
+    >>> g.dims, g['lag'].values.tolist(), g.attrs['block_origin']
+    (('delay', 'eta', 'xi'), [1, 4], [0, 12])
+
+    """
+    import xarray
+
+    if not hasattr(pixel, '__len__') or len(pixel) != 2:
+        msg = f'{pixel=} is not a (y, x) pair'
+        raise ValueError(msg)
+    y, x = (float(v) for v in pixel)
+    ys = numpy.asarray(maps['y'].values, numpy.float64)
+    xs = numpy.asarray(maps['x'].values, numpy.float64)
+    attrs = maps.attrs
+    if 'stics' in maps.data_vars:
+        # imsd(block=): one value per block, at the blocks' centres
+        side = int(attrs['block'])
+        j = int(numpy.argmin(numpy.abs(ys - y)))
+        i = int(numpy.argmin(numpy.abs(xs - x)))
+        half = side / 2
+        if abs(ys[j] - y) > half or abs(xs[i] - x) > half:
+            msg = (
+                f'pixel (y={y:g}, x={x:g}) is in no block of the maps, '
+                f'whose centres are y {ys[0]:g}..{ys[-1]:g} and '
+                f'x {xs[0]:g}..{xs[-1]:g}'
+            )
+            raise ValueError(msg)
+        values = maps['stics'].values[j, i]
+        lags = numpy.asarray(maps['stics_lag'].values, numpy.float64)
+        shifts = maps['xi'].values
+        origin = [int(ys[j] - (side - 1) / 2), int(xs[i] - (side - 1) / 2)]
+        mean = float(maps['mean'].values[j, i])
+    elif 'stics_tile' in maps.data_vars:
+        side = int(attrs['window'])
+        step = int(attrs['step'])
+        j = int(numpy.rint(y - ys[0])) if ys.size else -1
+        i = int(numpy.rint(x - xs[0])) if xs.size else -1
+        if not (0 <= j < ys.size and 0 <= i < xs.size):
+            msg = (
+                f'pixel (y={y:g}, x={x:g}) is not in the maps, whose '
+                f'pixels are y {ys[0]:g}..{ys[-1]:g} and x '
+                f'{xs[0]:g}..{xs[-1]:g}'
+            )
+            raise ValueError(msg)
+        block = int(attrs.get('block', max(ys.size, xs.size)))
+        rows = _span_of(j, ys.size, block, step)
+        cols = _span_of(i, xs.size, block, step)
+        lags = numpy.asarray(attrs['keep_stics'], numpy.float64)
+        shift = int(attrs['max_shift'])
+        size = len(lags) * (2 * shift + 1) ** 2
+        packed = maps['stics_tile'].values[slice(*rows), slice(*cols)]
+        values = packed.reshape(-1)[:size].reshape(
+            len(lags), *(2 * shift + 1,) * 2
+        )
+        shifts = numpy.arange(-shift, shift + 1)
+        offset = (step - side) // 2
+        origin = [int(ys[rows[0]]) + offset, int(xs[cols[0]]) + offset]
+        mean = float(maps['mean'].values[j, i])
+    else:
+        msg = (
+            'the maps keep no STICS (keep_stics=0); compute them again '
+            'with keep_stics'
+        )
+        raise ValueError(msg)
+    dt = float(attrs.get('dt', 1.0))
+    keys = ('nbins', 'max_shift', 'subtract_immobile', 'offset', 'frames')
+    return xarray.DataArray(
+        numpy.asarray(values, numpy.float32),
+        name='stics',
+        dims=('delay', 'eta', 'xi'),
+        coords={
+            'delay': ('delay', lags * dt),
+            'lag': ('delay', lags.astype(numpy.intp)),
+            'eta': ('eta', shifts),
+            'xi': ('xi', shifts),
+        },
+        attrs={
+            'max_delay': int(lags[-1]) if lags.size else 0,
+            **{k: attrs[k] for k in keys if k in attrs},
+            'mean': mean,
+            'dt': dt,
+            'pixel_size': float(attrs.get('pixel_size', 1.0)),
+            'block': side,
+            'block_origin': origin,
+            'pixel': [y, x],
+        },
+    )
+
+
+def _span_of(index: int, size: int, block: int, step: int) -> tuple[int, int]:
+    """Return (start, stop) of the tile along an axis that holds index."""
+    start = index // block * block
+    stop = min(start + block, size)
+    first = start + (index - start) // step * step
+    return first, min(first + step, stop)
 
 
 _STORED_CURVES = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,9 @@ _SUMMARY = {
     ),
 }
 
+# delays of each tile's STICS that local maps keep (as ipcf.imsd)
+_KEEP_STICS = 5
+
 # pixels per side of a block of the pipeline for local maps: the
 # multiple of --step nearest this, so that tiles line up across blocks
 _PIPELINE_BLOCK = 64
@@ -68,6 +72,7 @@ COMPARTMENT_SIMULATIONS: dict[
             'domain': 'compartment',
             'hop': 'hop',
             'immobile_fraction': 'immobile',
+            'bleach_time': 'bleach_time',
         },
     ),
     'anomalous': (
@@ -76,11 +81,16 @@ COMPARTMENT_SIMULATIONS: dict[
             'diffusion': 'diffusion',
             'alpha': 'alpha',
             'immobile_fraction': 'immobile',
+            'bleach_time': 'bleach_time',
         },
     ),
     'immobile': (
         (4096, 64, 64),
-        {'diffusion': 'diffusion', 'immobile_fraction': 'fraction'},
+        {
+            'diffusion': 'diffusion',
+            'immobile_fraction': 'fraction',
+            'bleach_time': 'bleach_time',
+        },
     ),
 }
 # options of ipcf simulate that only these simulations take
@@ -146,10 +156,34 @@ def add_imsd_commands(command: Callable[..., Any]) -> None:
         'each holding the iMSD of the block centred on it (default: '
         '--block)',
     )
+    p.add_argument(
+        '--keep-stics',
+        type=_keep_stics,
+        default=_KEEP_STICS,
+        metavar='N|all|L,L,...',
+        help="local maps: the delays of each tile's STICS to store for "
+        'ipcf plot --kind stics --pixel Y,X: N spread from delay 0, all, '
+        f'or delays in frames with commas (default: {_KEEP_STICS}; 0 '
+        'stores none)',
+    )
     add(p, 'channel', 'z', 'gaps')
     add(p, 'scheduler', help='local maps: ' + _help('scheduler'))
     add(p, 'threads', 'overwrite')
     add(p, 'resume', help='local maps: continue an interrupted run')
+
+
+def _keep_stics(text: str) -> int | tuple[int, ...]:
+    """Return the --keep-stics value: a count or delays in frames."""
+    text = text.strip()
+    if text == 'all':
+        return sys.maxsize
+    try:
+        if ',' in text:
+            return tuple(int(v) for v in text.split(',') if v.strip())
+        return int(text)
+    except ValueError:
+        msg = f'{text!r} is not a count, all, or delays with commas'
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _help(name: str) -> str:
@@ -167,6 +201,7 @@ def _cmd_imsd(args: argparse.Namespace) -> int:
             ('--step', args.step is not None),
             ('--resume', args.resume),
             ('--scheduler', args.scheduler != 'threads'),
+            ('--keep-stics', args.keep_stics != _KEEP_STICS),
         ):
             if given:
                 msg = (
@@ -331,6 +366,7 @@ def _options_text(text: str) -> str:
         ('max_shift', '--max-shift'),
         ('subtract_immobile', '--subtract-immobile'),
         ('nbins', '--bins'),
+        ('keep_stics', '--keep-stics'),
     ):
         text = re.sub(rf'\b{keyword}=', f'{flag} ', text)
     return text
@@ -359,6 +395,7 @@ def _local_maps(
         subtract_immobile=args.subtract_immobile,
         offset=args.offset,
         pixel_size=pixel_size,
+        keep_stics=args.keep_stics,
     )
     # pipeline blocks of whole tiles: tiles start at each block's corner
     block = step * max(1, round(_PIPELINE_BLOCK / step))
@@ -475,6 +512,8 @@ def simulate_compartments(args: argparse.Namespace) -> int:
                 msg = f'--diffusion: {kind} simulates one coefficient'
                 raise ValueError(msg)
             value = value[0]
+        if name == 'bleach_time':
+            value = value or None  # 0: no bleaching
         if name in {'hop', 'immobile_fraction'} and value > 1:
             msg = f'{_flag(name)} {value:g} must be <= 1'
             raise ValueError(msg)

@@ -4,7 +4,8 @@ A store of ``ipcf imsd`` holds the group ``imsd``: for the whole field,
 the iMSD Dataset of :func:`ipcf.imsd` with the STICS it was fitted to
 (variable ``stics``, dims ``('delay', 'eta', 'xi')``); for local maps
 (``--block``), the maps of :class:`ipcf.imsd.ImsdAnalysis` at full
-resolution, constant over each tile, with the widths of every tile.
+resolution, constant over each tile, with the widths of every tile and
+its STICS at a few delays (:func:`ipcf.imsd.block_stics` reads one).
 
 :func:`draw_imsd` draws the kinds ``'imsd'`` (:func:`imsd_curve`),
 ``'stics'`` (:func:`stics_images`) and ``'imsd-maps'``
@@ -45,6 +46,7 @@ __all__ = [
     'read_imsd',
     'stics_of',
     'tile_curve',
+    'tile_stics',
 ]
 
 IMSD_KINDS = ('imsd', 'stics', 'imsd-maps')
@@ -119,18 +121,16 @@ def stics_of(result: xarray.Dataset, /) -> xarray.DataArray:
     Raises
     ------
     ValueError
-        If the result holds no STICS (local maps, or a Dataset of
-        :func:`ipcf.imsd` alone).
+        If the result holds no STICS (a Dataset of :func:`ipcf.imsd`
+        alone), or is local maps (see :func:`tile_stics`).
 
     """
+    if 'y' in result.dims:
+        msg = 'local maps hold the STICS of each tile: see tile_stics'
+        raise ValueError(msg)
     if 'stics' not in result.data_vars:
-        what = (
-            'local maps (ipcf imsd --block) hold no STICS; run ipcf imsd '
-            'without --block for it'
-            if 'y' in result.dims
-            else 'the result holds no STICS (ipcf imsd stores it)'
-        )
-        raise ValueError(what)
+        msg = 'the result holds no STICS (ipcf imsd stores it)'
+        raise ValueError(msg)
     correlation = result['stics'].copy()
     correlation.name = 'stics'
     correlation.attrs = {
@@ -170,13 +170,7 @@ def tile_curve(
     ys = maps['y'].values
     xs = maps['x'].values
     if pixel is None:
-        d = numpy.asarray(maps['D'].values, numpy.float64)
-        if not numpy.isfinite(d).any():
-            msg = 'the maps hold no fitted tile'
-            raise ValueError(msg)
-        j, i = numpy.unravel_index(
-            numpy.nanargmin(numpy.abs(d - numpy.nanmedian(d))), d.shape
-        )
+        j, i = _median_tile(maps)
     else:
         if not hasattr(pixel, '__len__') or len(pixel) != 2:
             msg = f'{pixel=} is not a (y, x) pair'
@@ -231,6 +225,57 @@ def tile_curve(
     )
 
 
+def _median_tile(maps: xarray.Dataset) -> tuple[int, int]:
+    """Return the indices of the pixel whose D is nearest the median."""
+    d = numpy.asarray(maps['D'].values, numpy.float64)
+    if not numpy.isfinite(d).any():
+        msg = 'the maps hold no fitted tile'
+        raise ValueError(msg)
+    j, i = numpy.unravel_index(
+        numpy.nanargmin(numpy.abs(d - numpy.nanmedian(d))), d.shape
+    )
+    return int(j), int(i)
+
+
+def tile_stics(
+    maps: xarray.Dataset, /, pixel: tuple[Any, Any] | None = None
+) -> xarray.DataArray:
+    """Return the STICS kept with local maps for one tile (or block).
+
+    What :func:`ipcf.imsd.block_stics` returns, for `pixel` in input
+    pixel coordinates or, if None, the pixel whose D is nearest the
+    median D (the tile of :func:`tile_curve`).
+
+    Raises
+    ------
+    ValueError
+        If the maps keep no STICS, or the pixel is not in them.
+
+    """
+    from ..imsd import block_stics
+
+    if 'stics' not in maps.data_vars and 'stics_tile' not in maps.data_vars:
+        msg = (
+            'these local maps keep no STICS; run ipcf imsd --block again '
+            'with --keep-stics N'
+        )
+        raise ValueError(msg)
+    if pixel is None:
+        j, i = _median_tile(maps)
+        pixel = (float(maps['y'].values[j]), float(maps['x'].values[i]))
+    return block_stics(maps, pixel)
+
+
+def _tile_title(correlation: xarray.DataArray) -> str:
+    """Return the title of the STICS figure of a tile."""
+    side = int(correlation.attrs['block'])
+    y0, x0 = correlation.attrs['block_origin']
+    return (
+        f'STICS of the {side}x{side} block at y {y0}:{y0 + side}, '
+        f'x {x0}:{x0 + side}'
+    )
+
+
 def draw_imsd(
     source: Any,
     /,
@@ -255,8 +300,9 @@ def draw_imsd(
     kind : {'imsd', 'stics', 'imsd-maps'}
         The curve with its fit, the STICS images, or the local maps.
     pixel : (y, x), optional
-        Local maps: the pixel whose tile's curve ``'imsd'`` draws;
-        default the tile of the median D.
+        Local maps: the pixel whose tile's curve ``'imsd'`` and whose
+        tile's STICS ``'stics'`` draw; default the tile of the median
+        D.
     pixel_size : float, optional
         Pixel size in µm of the axes; default that of the result.
     progress : bool, optional, default: False
@@ -266,7 +312,8 @@ def draw_imsd(
     ------
     ValueError
         If the kind does not apply to the source (maps of a whole-field
-        result, STICS of local maps, another kind of an iMSD result).
+        result, STICS of local maps that keep none, another kind of an
+        iMSD result).
 
     Examples
     --------
@@ -299,6 +346,11 @@ def draw_imsd(
             )
             raise ValueError(msg)
         return imsd_maps(result, pixel_size=pixel_size)
+    if kind == 'stics' and local:
+        correlation = tile_stics(result, pixel)
+        fig = stics_images(correlation, pixel_size=pixel_size)
+        fig.suptitle(_tile_title(correlation))
+        return fig
     if kind == 'stics':
         return stics_images(stics_of(result), pixel_size=pixel_size)
     if local:
@@ -410,6 +462,23 @@ def imsd_report_html(
                 tile_figure,
             )
         )
+        if {'stics', 'stics_tile'} & set(result.data_vars):
+
+            def stics_figure() -> Figure:
+                correlation = tile_stics(result)
+                fig = stics_images(correlation, pixel_size=pixel_size)
+                fig.suptitle(_tile_title(correlation))
+                return fig
+
+            plan.append(
+                (
+                    'stics',
+                    'STICS of that tile at the delays kept with the maps',
+                    stics_figure,
+                )
+            )
+        else:
+            notes.append('STICS: the maps keep none of their tiles')
     else:
         plan.append(
             (
