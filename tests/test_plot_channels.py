@@ -138,3 +138,15 @@ def test_report_has_a_section_per_selection(result):
     # raw curves for the auto-pCFs only: they need one channel
     assert text.count('<figcaption>Raw, binned') == 2
     assert text.count('>Maps</h3>') == 4
+
+
+def test_browse_the_selection(result):
+    """The browser of a selection shows the pCF of result.sel(...)."""
+    pytest.importorskip('ipywidgets')
+    from ipcf.plot.browser import _browser
+
+    got = _browser(result.sel(**AT))
+    widget = plot.browse(result, **AT)
+    assert widget.children[1].max == got.widget.children[1].max  # points
+    with pytest.raises(ValueError, match=r'z \[0, 1\]'):
+        plot.browse(result, channel=0, neighbour_channel=1)
