@@ -102,6 +102,9 @@ def test_maps_and_curve_processing(result, stored):
     ref = plot.curve_processing(source, result.sel(**at), 6, 6)
     assert_array_equal(fig.axes[0].lines[2].get_ydata(),
                        ref.axes[0].lines[2].get_ydata())  # fmt: skip
+    title = plot.carpet(result, 6, 6, **AT).axes[0].get_title()
+    assert title.startswith('pCF carpet of pixel y=6, x=6, plane 1, channel '
+                            'GFP to mCherry')  # fmt: skip
     with pytest.raises(ValueError, match='channel=3 is not among'):
         plot.carpet(result, 6, 6, z=0, channel=3, neighbour_channel=0)
 

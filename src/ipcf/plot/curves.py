@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy
 
@@ -253,7 +253,11 @@ def carpet(
     colorbar(fig, im, ax=ax, label='G')
     delay_axis(ax, delays, delay_unit(result), bins=True)
     direction_axis(ax)
-    ax.set_title(f'pCF carpet of pixel y={y}, x={x}' + masked_note(values))
+    ax.set_title(
+        f'pCF carpet of pixel y={y}, x={x}'
+        + selection_note(result)
+        + masked_note(values)
+    )
     return fig
 
 
@@ -358,6 +362,7 @@ def polar(
     colorbar(fig, mesh, ax=ax, label='G', pad=0.1)
     ax.set_title(
         f'pCF of pixel y={y}, x={x}'
+        + selection_note(result)
         + masked_note(values)
         + '\nby the direction of the neighbour (angle)'
     )
@@ -457,10 +462,46 @@ def lines(
     bar.set_label('direction of the neighbour')
     delay_axis(ax, delays, delay_unit(result))
     ax.set(
-        title=f'pCF curves of pixel y={y}, x={x}' + masked_note(values),
+        title=f'pCF curves of pixel y={y}, x={x}'
+        + selection_note(result)
+        + masked_note(values),
         ylabel='G',
     )
     return fig
+
+
+def selection_note(result: Any) -> str:
+    """Return ', plane 1, channel A to B' of a selected result, or ''.
+
+    A plane and channel pair selected from a result of several keep
+    their labels (and the channels' names) as scalar coordinates.
+
+    >>> import xarray
+    >>> data = xarray.DataArray(0.0, coords={'z': 1, 'channel': 0,
+    ...     'neighbour_channel': 1, 'channel_name': 'A'})
+    >>> selection_note(data)
+    ', plane 1, channel A to 1'
+
+    """
+    coords = getattr(result, 'coords', {})
+
+    def label(dim: str) -> str | None:
+        if dim not in coords or coords[dim].ndim:
+            return None
+        name = f'{dim}_name'
+        if name in coords and coords[name].ndim == 0:
+            return str(coords[name].values.item())
+        return str(coords[dim].values.item())
+
+    parts = []
+    plane = label('z')
+    if plane is not None and 'w' not in coords:
+        parts.append(f'plane {plane}')
+    centre, other = label('channel'), label('neighbour_channel')
+    if centre is not None:
+        to = '' if other is None or other == centre else f' to {other}'
+        parts.append(f'channel {centre}{to}')
+    return ''.join(f', {part}' for part in parts)
 
 
 def _log_radius(delays: NDArray) -> tuple[NDArray, NDArray]:

@@ -39,7 +39,7 @@ from ._common import (
     spatial,
     toward,
 )
-from .curves import carpet
+from .curves import carpet, selection_note
 from .series import mean_image
 
 if TYPE_CHECKING:
@@ -180,10 +180,15 @@ def pcf_image(
         )
         tau = format_delay(time[d], delay_unit(result))
         title = f'pCF toward {where} at {tau}' if not several else f'{tau}'
+        if not several:
+            title += selection_note(result)
         axes_i.set(title=title, xlabel=f'x ({unit})', ylabel=f'y ({unit})')
     colorbar(fig, im, ax=axes, label='G', shrink=0.9)
     if several:
-        fig.suptitle(f'pCF toward circle point {point}: {where}')
+        fig.suptitle(
+            f'pCF toward circle point {point}: {where}'
+            + selection_note(result)
+        )
     return fig
 
 
