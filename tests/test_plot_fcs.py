@@ -197,3 +197,57 @@ def test_report_sections_of_acf_and_nb(acf, nb, sim):
     assert 'shape (T, H, W)' in text
     with pytest.raises(ValueError, match='outside the result'):
         report_html(acf, pixels=[(30, 1)])
+
+
+def _labels(axis):
+    return [t.get_text() for t in axis.get_ticklabels()]
+
+
+def test_acf_curve_has_round_delays_with_units(acf, sim):
+    fig = plot.acf_curve(acf, 3, 4)
+    top, bottom = fig.axes
+    delays = acf['delay'].values
+    low, high = delays[delays > 0].min(), delays.max()
+    decades = [10.0**e for e in range(-3, 2) if low <= 10.0**e <= high]
+    assert decades == [1e-3, 1e-2, 1e-1]
+    assert_allclose(bottom.get_xticks(), decades)
+    assert _labels(bottom.xaxis) == ['1 ms', '10 ms', '100 ms']
+    assert bottom.get_xlabel() == 'delay τ'
+    assert_allclose(top.get_xticks(), decades)  # the panels agree
+    assert top.get_xlabel() == ''
+    # in frames: plain numbers, the unit in the label
+    frames = acf_image(sim.data, nbins=12, offset=102.0)
+    bottom = plot.acf_curve(frames, 3, 4).axes[1]
+    assert _labels(bottom.xaxis) == ['1', '10', '100']
+    assert bottom.get_xlabel() == 'delay τ (frames)'
+
+
+def test_diffusion_law_has_round_delays_with_units():
+    import xarray
+
+    law = xarray.Dataset(
+        {
+            'tau_D': ('binning', [1.0e-3, 2.2e-3, 4.1e-3]),
+            'tau_D_error': ('binning', [1e-4, 1e-4, 1e-4]),
+        },
+        coords={'binning': [1, 2, 3], 'area': ('binning', [0.07, 0.12, 0.2])},
+        attrs={
+            'intercept': -8e-4,
+            'slope': 0.02,
+            'D_eff': 2.0,
+            'intercept_error': 1e-4,
+        },
+    )
+    ax = ipcf.fcs.plot_diffusion_law(law).axes[0]
+    ticks = ax.get_yticks()
+    low, high = ax.get_ylim()
+    # steps of 1, 2, 2.5 or 5 ms from the lowest tick to the highest
+    assert low <= -8e-4 and high >= 4.2e-3
+    assert low <= ticks.min() and ticks.max() <= high
+    steps = numpy.diff(ticks)
+    assert_allclose(steps, steps[0])
+    assert any(numpy.isclose(steps[0], s) for s in (1e-3, 2e-3, 2.5e-3))
+    assert _labels(ax.yaxis) == [
+        '0' if v == 0 else f'{v * 1e3:g} ms' for v in ticks
+    ]
+    assert ax.get_ylabel() == 'τ_D'

@@ -116,3 +116,62 @@ def test_plot_errors(correlation, maps):
         imsd_maps(maps, ['L'])
     with pytest.raises(ValueError, match='draw them with imsd_maps'):
         imsd_curve(maps)
+
+
+def _labels(axis):
+    return [t.get_text() for t in axis.get_ticklabels()]
+
+
+def test_imsd_curve_delay_axis_has_round_delays_with_units(correlation):
+    fig = imsd_curve(imsd(correlation, model='flow'))
+    # delays 0 to 8 ms on linear axes: steps of 2 ms, each with its unit
+    for ax in fig.axes:
+        assert_allclose(ax.get_xticks(), [0, 2e-3, 4e-3, 6e-3, 8e-3])
+        assert _labels(ax.xaxis) == ['0', '2 ms', '4 ms', '6 ms', '8 ms']
+        assert ax.get_xlabel() == 'delay'
+        assert ax.get_xscale() == 'linear'
+    # in frames: plain numbers and the unit in the label
+    frames = correlation.copy()
+    frames.attrs = {**frames.attrs, 'dt': 1.0}
+    frames['delay'] = frames['lag'].astype(float)
+    ax = imsd_curve(imsd(frames)).axes[0]
+    assert _labels(ax.xaxis) == ['0', '2', '4', '6', '8']
+    assert ax.get_xlabel() == 'delay (frames)'
+
+
+def test_linear_delay_ticks_hand_worked():
+    from ipcf.plot._common import linear_delay_ticks
+
+    ticks = linear_delay_ticks(0.0, 4e-4, 's')
+    assert [text for _, text in ticks] == [
+        '0',
+        '100 µs',
+        '200 µs',
+        '300 µs',
+        '400 µs',
+    ]
+    ticks = linear_delay_ticks(-2e-3, 7e-3, 's')
+    assert [text for _, text in ticks] == [
+        '-2 ms',
+        '0',
+        '2 ms',
+        '4 ms',
+        '6 ms',
+    ]
+    assert linear_delay_ticks(0.0, 0.0, 's') == []
+    assert [t for t, _ in linear_delay_ticks(0, 2.5, 's')] == [
+        0.0,
+        0.5,
+        1.0,
+        1.5,
+        2.0,
+        2.5,
+    ]
+    assert linear_delay_ticks(0, 2.5, 's')[2][1] == '1 s'
+
+
+def test_stics_images_skip_delay_zero_only_if_held(correlation):
+    # without delay 0, the default panels start at the first delay
+    kept = correlation.isel(delay=[1, 4, 8])
+    titles = [ax.get_title() for ax in stics_images(kept).axes if ax.images]
+    assert titles == ['G, delay 1 ms', 'G, delay 4 ms', 'G, delay 8 ms']

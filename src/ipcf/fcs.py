@@ -1039,7 +1039,7 @@ def plot_diffusion_law(
 
     """
     try:
-        from .plot._common import figure_axes
+        from .plot._common import delay_axis, figure_axes
     except ImportError as exc:  # pragma: no cover - matplotlib missing
         msg = 'plot_diffusion_law needs matplotlib; install ipcf[all]'
         raise ImportError(msg) from exc
@@ -1076,7 +1076,8 @@ def plot_diffusion_law(
     ax.axhline(0.0, color='0.7', linewidth=0.8)
     ax.set_xlim(0.0, None)
     ax.set_xlabel('A_eff (µm²)')
-    ax.set_ylabel('τ_D (s)')
+    delay_axis(ax, [*tau, intercept], 's', axis='y', scale='linear')
+    ax.set_ylabel('τ_D')  # each tick has its unit
     ax.set_title('Imaging FCS diffusion law')
     ax.legend(fontsize='small')
     return fig

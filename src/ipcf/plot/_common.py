@@ -331,6 +331,7 @@ def delay_axis(
     *,
     axis: str = 'x',
     bins: bool = False,
+    scale: str = 'log',
 ) -> None:
     """Put round delays (decades) as ticks on a delay axis of ax.
 
@@ -339,13 +340,19 @@ def delay_axis(
     (an image column or row per bin): each round delay goes where it
     falls between the bins' delays, interpolated in log delay, and bin
     0 (delay 0) gets the tick ``0`` unless a round delay is within two
-    bins of it. The axis label says ``delay`` and,
+    bins of it. With ``scale='linear'`` the axis is linear (`bins` does
+    not apply): the ticks are round steps (1, 2, 2.5 or 5 times a
+    decade) over the axis' limits and `delays`, which the caller draws
+    first. The axis label says ``delay`` and,
     for delays in frames, the unit; in seconds each label has its own.
 
     """
     from matplotlib.ticker import FixedLocator, NullFormatter
 
     delays = numpy.asarray(delays, dtype=numpy.float64)
+    if scale == 'linear':
+        _linear_delay_axis(ax, delays, unit, axis=axis)
+        return
     major, minor = delay_ticks(delays, unit)
     values = [v for v, _ in major]
     labels = [text for _, text in major]
@@ -380,6 +387,71 @@ def delay_axis(
     if bins:
         text += ', log bins'
     target.set_label_text(text)
+
+
+def linear_delay_ticks(
+    low: float, high: float, unit: str, /
+) -> list[tuple[float, str]]:
+    """Return round delays from low to high for a linear axis, labelled.
+
+    About five steps of 1, 2, 2.5 or 5 times a decade; in seconds each
+    label has its unit, zero is ``0``.
+
+    >>> linear_delay_ticks(0.0, 0.0125, 's')
+    [(0.0, '0'), (0.0025, '2.5 ms'), (0.005, '5 ms'), (0.0075, '7.5 ms'), \
+(0.01, '10 ms'), (0.0125, '12.5 ms')]
+    >>> [text for _, text in linear_delay_ticks(-0.001, 0.003, 's')]
+    ['-1 ms', '0', '1 ms', '2 ms', '3 ms']
+    >>> [text for _, text in linear_delay_ticks(0, 32, 'frames')]
+    ['0', '10', '20', '30']
+
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return []
+    locator = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10])
+    values = locator.tick_values(low, high)
+    span = high - low
+    ticks = []
+    for value in values:
+        if not low - 1e-9 * span <= value <= high + 1e-9 * span:
+            continue
+        value = 0.0 if abs(value) < 1e-9 * span else float(value)
+        ticks.append((value, _signed_delay_label(value, unit)))
+    return ticks
+
+
+def _signed_delay_label(value: float, unit: str) -> str:
+    """Return the label of a delay on a linear axis: '0', '-1 ms'."""
+    if value == 0:
+        return '0'
+    return ('-' if value < 0 else '') + _delay_label(abs(value), unit)
+
+
+def _linear_delay_axis(
+    ax: Axes, delays: NDArray, unit: str, /, *, axis: str
+) -> None:
+    """Put round delays as ticks on a linear delay axis of ax."""
+    finite = delays[numpy.isfinite(delays)]
+    view = ax.get_xlim() if axis == 'x' else ax.get_ylim()
+    low, high = min(view), max(view)
+    if finite.size:
+        # the limits as they will be once the delays are shown
+        low, high = min(low, finite.min()), max(high, finite.max())
+        if axis == 'x':
+            ax.set_xlim(low, high)
+        else:
+            ax.set_ylim(low, high)
+    ticks = linear_delay_ticks(low, high, unit)
+    positions = [v for v, _ in ticks]
+    labels = [text for _, text in ticks]
+    target = ax.xaxis if axis == 'x' else ax.yaxis
+    if axis == 'x':
+        ax.set_xticks(positions, labels)
+    else:
+        ax.set_yticks(positions, labels)
+    target.set_label_text('delay' if unit == 's' else f'delay ({unit})')
 
 
 DIRECTIONS = ((0, '0° →'), (90, '90° ↓'), (180, '180° ←'), (270, '270° ↑'))

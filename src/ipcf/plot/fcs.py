@@ -29,6 +29,7 @@ from ._common import (
     CMAP,
     INTENSITY,
     colormap,
+    delay_axis,
     delay_unit,
     figure_axes,
     limits,
@@ -334,10 +335,15 @@ def acf_curve(
     bottom.axhline(0.0, color='0.6', linewidth=0.8)
     top.axhline(0.0, color='0.8', linewidth=0.8)
     top.set_xscale('log')
+    bottom.set_xscale('log')
     top.set(ylabel='G(τ)', title=title)
     top.legend(fontsize='small')
     unit = delay_unit(values)
-    bottom.set_xlabel(f'delay τ ({unit})')
+    # round delays on both panels (shared or not); the label below only
+    for ax in (top, bottom):
+        delay_axis(ax, delay[shown], unit)
+    top.set_xlabel('')
+    bottom.set_xlabel('delay τ' if unit == 's' else f'delay τ ({unit})')
     return fig
 
 

@@ -25,6 +25,7 @@ import numpy
 from ._common import (
     CMAP,
     colormap,
+    delay_axis,
     delay_unit,
     format_delay,
     limits,
@@ -149,11 +150,9 @@ def imsd_curve(
             color=_COLOURS[other],
             label=_label(params, other, PARAMETERS[other]),
         )
-    ax.set(
-        xlabel=f'delay ({unit})',
-        ylabel='σ² (µm²)',
-        title=f'iMSD, {model} model',
-    )
+    ax.set(ylabel='σ² (µm²)', title=f'iMSD, {model} model')
+    # a linear axis: sigma2 grows linearly with the delay for free motion
+    delay_axis(ax, tau, unit, scale='linear')
     ax.legend(fontsize='small')
     if model == 'flow':
         ax2 = axes[1]
@@ -174,8 +173,8 @@ def imsd_curve(
             slope = float(result[f'v{axis}'])
             start = numpy.nanmedian(centre[used] - slope * tau[used])
             ax2.plot(tau, start + slope * tau, '-', color=colour)
+        delay_axis(ax2, tau, unit, scale='linear')
         ax2.set(
-            xlabel=f'delay ({unit})',
             ylabel='peak centre (µm)',
             title=(
                 f'speed {float(result["speed"]):.3g} µm/s, '
@@ -213,8 +212,7 @@ def stics_images(
         Result of :func:`ipcf.stics`, dims ``('delay', 'eta', 'xi')``.
     delays : sequence of int, optional
         Indices into ``delay`` to draw. None (default): four spread over
-        the result, the first after delay 0 (whose photon noise hides
-        the peak).
+        the result, after delay 0 (whose photon noise hides the peak).
     axes : sequence of matplotlib.axes.Axes, optional
         One per delay. None makes a new figure.
     pixel_size : float, optional
@@ -261,7 +259,8 @@ def stics_images(
         raise ValueError(msg)
     ndelays = correlation.sizes['delay']
     if delays is None:
-        first = 1 if ndelays > 1 else 0
+        lags = numpy.asarray(correlation['delay'], numpy.float64)
+        first = 1 if ndelays > 1 and lags[0] == 0 else 0
         count = min(4, ndelays - first)
         delays = numpy.unique(
             numpy.rint(numpy.linspace(first, ndelays - 1, count)).astype(int)
