@@ -251,3 +251,25 @@ def test_diffusion_law_has_round_delays_with_units():
         '0' if v == 0 else f'{v * 1e3:g} ms' for v in ticks
     ]
     assert ax.get_ylabel() == 'τ_D'
+
+
+def test_report_tables_give_units_a_column(acf, nb, sim):
+    import html
+    import re
+
+    def units(document):
+        cells = re.findall(
+            r'<tr><th>([^<]*)</th><td>([^<]*)</td><td>([^<]*)</td></tr>',
+            document,
+        )
+        return {html.unescape(k): html.unescape(u) for k, _, u in cells}
+
+    found = units(report_html(acf, pixel_size=0.1, psf_radius=0.25))
+    assert found['median D'] == 'µm²/s'
+    assert found['median density'] == '1/µm²'
+    assert found['median N'] == ''
+    assert found['delays'] == 's'  # acf has dt=1e-3
+    assert found['area'] == 'µm²'
+    assert not any('(µm' in name for name in found)
+    found = units(report_html(nb, data=sim.data))
+    assert found['median intensity'] == 'counts'

@@ -191,7 +191,7 @@ def test_report_of_a_whole_field_imsd(whole, folder, capsys):
     text = _text(document)
     result = load_result(whole, group='imsd')
     speed, error = float(result['speed']), float(result['speed_error'])
-    assert f'speed (µm/s) {speed:.4g} ± {error:.2g}' in text
+    assert f'speed {speed:.4g} ± {error:.2g} µm/s' in text
     d, d_error = float(result['D']), float(result['D_error'])
     # the table gives µm²/s a column of its own
     assert f'D {d:.4g} ± {d_error:.2g} µm²/s' in text
@@ -199,7 +199,14 @@ def test_report_of_a_whole_field_imsd(whole, folder, capsys):
     assert 'frame interval 0.001 s' in text
     assert 'largest shift 7 pixels (0.7 µm)' in text
     assert '9 from 0 to 8 frames (0 to 0.008 s)' in text
-    assert 'direction (° from x toward y)' in text
+    # every fitted parameter has its unit in the unit column
+    cells = re.findall(
+        r'<tr><th>([^<]*)</th><td>[^<]*</td><td>([^<]*)</td></tr>', document
+    )
+    units = {html.unescape(name): html.unescape(unit) for name, unit in cells}
+    assert units['direction'] == '° from x toward y'
+    assert units['speed'] == 'µm/s' and units['D'] == 'µm²/s'
+    assert units['sigma0'] == 'µm' and units['chi2'] == ''
     # the run times that ipcf imsd recorded
     assert re.search(r'stics \d', text) and re.search(r'fits \d', text)
 

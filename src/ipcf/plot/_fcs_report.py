@@ -49,6 +49,14 @@ _SUMMARY = {
     'nb': ('intensity', 'B_app', 'N_app', 'epsilon', 'n'),
 }
 
+# units of the summarised maps; the others are numbers of molecules,
+# ratios or amplitudes
+_UNITS = {
+    'D': 'µm²/s',
+    'density': '1/µm²',
+    'intensity': 'counts',
+}
+
 _Plan = list[tuple[str, str, Callable[[], 'Figure']]]
 
 
@@ -202,9 +210,13 @@ def _parameter_rows(result: Any, frame: Any) -> list[tuple[str, str]]:
 
 def _result_rows(
     kind: str, result: Any, acf: Any, fit: Any, frame: Any
-) -> list[tuple[str, str]]:
-    """Return the summary of the result: its size and medians."""
-    rows: list[tuple[str, Any]] = []
+) -> list[tuple[str, str, str]]:
+    """Return the summary of the result: its size and medians.
+
+    Rows are (quantity, value, unit), the unit for the table's column.
+
+    """
+    rows: list[tuple[str, Any, str]] = []
     if acf is not None:
         values = _acf_parts(acf)[0]
         data = numpy.asarray(values.values)
@@ -212,21 +224,28 @@ def _result_rows(
         delays = values['delay'].values
         unit = 's' if values.attrs.get('dt', 1.0) != 1.0 else 'frames'
         rows += [
-            ('shape (y, x, delay)', tuple(data.shape)),
-            ('pixels with values', f'{int(valid.sum())} of {valid.size}'),
+            ('shape (y, x, delay)', tuple(data.shape), ''),
+            (
+                'pixels with values',
+                f'{int(valid.sum())} of {valid.size}',
+                '',
+            ),
             (
                 'delays',
-                f'{delays[0]:.4g} .. {delays[-1]:.4g} {unit} in '
-                f'{len(delays)} points',
+                f'{delays[0]:.4g} .. {delays[-1]:.4g} in {len(delays)} points',
+                unit,
             ),
-            ('median G at the first delay', _median(data[..., 0])),
+            ('median G at the first delay', _median(data[..., 0]), ''),
         ]
     maps = result if kind == 'nb' else fit
     if maps is not None:
         names = _SUMMARY['nb' if kind == 'nb' else 'fcs']
         if acf is None:
             shape = tuple(int(n) for n in maps[names[0]].shape)
-            rows.append(('shape (y, x)', shape))
+            rows.append(('shape (y, x)', shape, ''))
+        units = dict(_UNITS)
+        if maps.attrs.get('model') == 'spim':
+            units['density'] = '1/µm³'  # N of a volume
         for name in names:
             if name in maps.data_vars:
                 values = numpy.asarray(maps[name].values, numpy.float64)
@@ -234,13 +253,14 @@ def _result_rows(
                     (
                         f'median {name}',
                         f'{_median(values):.4g} (IQR {_iqr(values)})',
+                        units.get(name, ''),
                     )
                 )
         for key in ('area', 'side'):
             if kind != 'nb' and key in maps.attrs:
                 unit = 'µm²' if key == 'area' else 'µm'
-                rows.append((f'{key} ({unit})', maps.attrs[key]))
-    return [(k, frame._format_value(v)) for k, v in rows]
+                rows.append((key, maps.attrs[key], unit))
+    return [(k, frame._format_value(v), u) for k, v, u in rows]
 
 
 def _acf_pixels(acf: Any, count: int = 3) -> list[tuple[float, float]]:

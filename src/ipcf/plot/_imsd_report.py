@@ -609,22 +609,30 @@ def _length(pixels: int, pixel_size: Any) -> str:
     return f'{pixels} pixels ({pixels * float(pixel_size):.4g} µm)'
 
 
-def fit_rows(result: Any, /) -> list[tuple[str, str]]:
+def fit_rows(result: Any, /) -> list[tuple[str, str, str]]:
     """Return the fitted parameters with errors (medians for maps).
 
-    Each key names the parameter and its unit, e.g. ``'D (µm²/s)'``.
+    Each row is the parameter, its value and its unit (for the unit
+    column of the report's tables), e.g. ``('D', '1.2 ± 0.1',
+    'µm²/s')``.
+
+    >>> import xarray
+    >>> fit = xarray.Dataset({'D': 1.5, 'D_error': 0.25, 'alpha': 0.9,
+    ...                       'used': ('delay', [True, False])},
+    ...                      attrs={'model': 'anomalous'})
+    >>> fit_rows(fit)[:2]
+    [('D', '1.5 ± 0.25', 'µm²/s^α'), ('alpha', '0.9', '')]
 
     """
     from ..imsd import PARAMETERS
 
     model = result.attrs.get('model', 'free')
     local = 'y' in result.dims
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, str]] = []
     for name in (*PARAMETERS[model], 'chi2'):
         if name not in result.data_vars:
             continue
         unit = unit_label(name, model)
-        key = f'{name} ({unit})' if unit else name
         values = numpy.asarray(result[name].values, numpy.float64)
         error_name = f'{name}_error'
         errors = (
@@ -647,15 +655,15 @@ def fit_rows(result: Any, /) -> list[tuple[str, str]]:
                     f'median {_pm(median, error)} (IQR {low:.4g} .. '
                     f'{high:.4g})'
                 )
-        rows.append((key, text))
+        rows.append((name, text, unit))
     if local:
         d = numpy.asarray(result['D'].values, numpy.float64)
-        rows.append(
-            ('pixels fitted', f'{int(numpy.isfinite(d).sum())} of {d.size}')
-        )
+        fitted = f'{int(numpy.isfinite(d).sum())} of {d.size}'
+        rows.append(('pixels fitted', fitted, ''))
     else:
         used = numpy.asarray(result['used'].values, bool)
-        rows.append(('delays fitted', f'{int(used.sum())} of {used.size}'))
+        fitted = f'{int(used.sum())} of {used.size}'
+        rows.append(('delays fitted', fitted, ''))
     return rows
 
 
