@@ -53,11 +53,21 @@ _BENCHES = ('correlate', 'engine', 'pipeline')
 # that each kind of simulation takes; tests compare it with the library
 _SIMULATIONS: dict[str, tuple[tuple[int, int, int], tuple[str, ...]]] = {
     'free': ((4096, 64, 64), ('diffusion', 'fraction', 'bleach_time')),
-    'channel': ((32000, 64, 64), ('diffusion', 'fraction')),
-    'flow': ((4096, 64, 64), ('diffusion', 'fraction', 'velocity')),
+    'channel': ((32000, 64, 64), ('diffusion', 'fraction', 'bleach_time')),
+    'flow': (
+        (4096, 64, 64),
+        ('diffusion', 'fraction', 'velocity', 'bleach_time'),
+    ),
     'barrier': (
         (4096, 64, 64),
-        ('diffusion', 'fraction', 'wall', 'wall_angle', 'wall_radius'),
+        (
+            'diffusion',
+            'fraction',
+            'wall',
+            'wall_angle',
+            'wall_radius',
+            'bleach_time',
+        ),
     ),
     'spim': (
         (18432, 512, 1024),
