@@ -627,91 +627,202 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
     schema = analysis.schema(plan, grid, (y0 + hy, x0 + hx), dt=dt, **attrs)
     if planes:
         schema = _by_plane(schema, planes)
-    _check_space(schema, output, resume=resume)
+    # HDF5 results are written block by block where they are published;
+    # worker processes record theirs for the main process to copy in
+    direct = store_kind(output) == 'hdf5'
+    in_process = cluster_workers is None and scheduler in (
+        'threads',
+        'synchronous',
+    )
+    _check_space(schema, output, resume=resume, once=direct and in_process)
+    chunks = (min(block, 64), min(block, 64))
+    position = {z: k for k, z in enumerate(planes or ())}
     with OutputLock(output):
         if resume:
             _check_selection(output, params)
         record = BlockRecord(
             output, params, resume=resume, overwrite=overwrite
         )
-        timings = {'prepare': time.perf_counter() - start}
-        _step(report, 'prepare', start)
-
-        # the result records this run's stage times; a resumed run its
-        # own, with the blocks that were done before
-        start = time.perf_counter()
-        # paths travel with their selection; other sources as opened
-        task_sources = [
-            (s, select) if _is_path_like(s) else (d, {})
-            for s, select, d in zip(sources, selections, series, strict=True)
-        ]
-        todo = [
-            (spec, _plane_sources(task_sources, spec, planes))
-            for spec in blocks
-            if not record.done(spec)
-        ]
-        options = {
-            'analysis': analysis,
-            'plan': plan,
-            'bleach': (method, param),
-            'box': box,
-            'record': record,
-            # names this run for the readers kept open by its threads
-            'run': f'{os.getpid()}:{time.time_ns()}',
-            'gaps': gaps,
-            'stages': stages,
-        }
+        made = provenance(
+            source=described[0],
+            parameters=params,
+            call=_call(analysis, described, output, params),
+        )
+        writer = None
+        if direct:
+            try:
+                writer = ResultWriter(
+                    output,
+                    schema,
+                    group=group or analysis.name,
+                    overwrite=overwrite,
+                    provenance=made,
+                    partial=record.partial,
+                    direct=True,
+                    resume=not record.created,
+                )
+            except BaseException:
+                if record.created:
+                    record.remove()
+                raise
+            if not writer.resumed:
+                record.forget_marks()
         try:
-            _run_blocks(
-                todo,
-                full_mask,
-                options,
+            return _run_and_store(
+                analysis,
+                output,
+                record,
+                writer,
+                blocks=blocks,
+                sources=sources,
+                selections=selections,
+                series=series,
+                planes=planes,
+                position=position,
+                plan=plan,
+                box=box,
+                method=method,
+                param=param,
+                full_mask=full_mask,
+                schema=schema,
                 scheduler=scheduler,
                 cluster=cluster_workers,
                 num_workers=num_workers,
                 threads=threads,
-                total=len(blocks),
-                done=len(blocks) - len(todo),
                 progress=progress,
+                in_process=in_process,
+                gaps=gaps,
+                stages=stages,
+                report=report,
+                chunks=chunks,
+                group=group,
+                overwrite=overwrite,
+                store_provenance=made,
+                start=start,
             )
-        except (ValueError, TypeError):
-            # bad data (NaN in a block, say): a rerun would fail the same
-            # way, so a run that started the record leaves nothing behind
-            if record.created:
-                record.remove()
-            raise
-        timings[f'{analysis.name} blocks'] = time.perf_counter() - start
-        if len(todo) < len(blocks):
-            timings['resumed_blocks'] = len(blocks) - len(todo)
-        schema.attrs['timings'] = timings
-        _step(report, f'{analysis.name} blocks', start)
+        finally:
+            if writer is not None:
+                writer.close()
 
-        start = time.perf_counter()
-        chunks = (min(block, 64), min(block, 64))
-        position = {z: k for k, z in enumerate(planes or ())}
+
+def _run_and_store(
+    analysis: Any,
+    output: Path,
+    record: Any,
+    writer: Any,
+    *,
+    blocks: list[tuple[int, ...]],
+    sources: Sequence[Any],
+    selections: list[dict],
+    series: list[Any],
+    planes: Any,
+    position: dict[int, int],
+    plan: Any,
+    box: tuple[int, int, int, int],
+    method: str,
+    param: Any,
+    full_mask: Any,
+    schema: Any,
+    scheduler: str,
+    cluster: int | None,
+    num_workers: int | None,
+    threads: int,
+    progress: bool,
+    in_process: bool,
+    gaps: str,
+    stages: Any,
+    report: Any,
+    chunks: tuple[int, int],
+    group: str | None,
+    overwrite: bool,
+    store_provenance: Any,
+    start: float,
+) -> Path:
+    """Run the blocks not yet done, then publish the result store.
+
+    With a direct `writer` (HDF5) blocks computed in this process go
+    straight into the partial store; those of worker processes come as
+    record files and are copied in at the end. Otherwise (zarr) every
+    block is a record file and the store is written from them.
+    """
+    from .store import ResultWriter
+
+    timings = {'prepare': time.perf_counter() - start}
+    _step(report, 'prepare', start)
+
+    # the result records this run's stage times; a resumed run its
+    # own, with the blocks that were done before
+    start = time.perf_counter()
+    # paths travel with their selection; other sources as opened
+    task_sources = [
+        (s, select) if _is_path_like(s) else (d, {})
+        for s, select, d in zip(sources, selections, series, strict=True)
+    ]
+    todo = [
+        (spec, _plane_sources(task_sources, spec, planes))
+        for spec in blocks
+        if not record.done(spec)
+    ]
+    options = {
+        'analysis': analysis,
+        'plan': plan,
+        'bleach': (method, param),
+        'box': box,
+        'record': record,
+        # only threads of this process share the open store
+        'writer': writer if in_process else None,
+        'position': position,
+        # names this run for the readers kept open by its threads
+        'run': f'{os.getpid()}:{time.time_ns()}',
+        'gaps': gaps,
+        'stages': stages,
+    }
+    try:
+        _run_blocks(
+            todo,
+            full_mask,
+            options,
+            scheduler=scheduler,
+            cluster=cluster,
+            num_workers=num_workers,
+            threads=threads,
+            total=len(blocks),
+            done=len(blocks) - len(todo),
+            progress=progress,
+        )
+    except (ValueError, TypeError):
+        # bad data (NaN in a block, say): a rerun would fail the same
+        # way, so a run that started the record leaves nothing behind
+        if record.created:
+            record.remove()
+        raise
+    timings[f'{analysis.name} blocks'] = time.perf_counter() - start
+    if len(todo) < len(blocks):
+        timings['resumed_blocks'] = len(blocks) - len(todo)
+    schema.attrs['timings'] = timings
+    _step(report, f'{analysis.name} blocks', start)
+
+    start = time.perf_counter()
+    if writer is not None:
+        for spec in blocks:
+            if record.saved(spec):
+                _store_block(writer, spec, record.load(spec), position)
+        writer.commit(attrs=schema.attrs)
+    else:
         with ResultWriter(
             output,
             schema,
             group=group or analysis.name,
             chunks=chunks,
             overwrite=overwrite,
-            provenance=provenance(
-                source=described[0],
-                parameters=params,
-                call=_call(analysis, described, output, params),
-            ),
-        ) as writer:
+            provenance=store_provenance,
+        ) as out:
             for spec in blocks:
-                values = record.load(spec)
-                if values is None:
-                    continue
-                y, x = spec[-4:-2]
-                z = position[spec[0]] if planes else None
-                writer.write(values, y=y, x=x, z=z)
-        record.remove()
-        _step(report, 'store', start)
-        if stages is not None:
-            stages.add('store', time.perf_counter() - start)
+                _store_block(out, spec, record.load(spec), position)
+    record.remove()
+    _step(report, 'store', start)
+    if stages is not None:
+        stages.add('store', time.perf_counter() - start)
     return output
 
 
@@ -809,22 +920,59 @@ def _selection_text(selection: dict[str, Any]) -> str:
     return ' and '.join(words)
 
 
-def _check_space(schema: Any, output: Path, *, resume: bool) -> None:
+def _check_space(
+    schema: Any, output: Path, *, resume: bool, once: bool
+) -> None:
     """Refuse a result that cannot fit in the output's file system.
 
-    The store needs the result once and the block records once more; a
-    resumed run has part of the records already and is not checked.
+    The store needs the result once and, unless blocks go straight into
+    it (`once`), the block records once more; a resumed run has part of
+    them already and is not checked.
 
     """
     from ._files import check_free_space
 
     if resume:
         return
-    need = 2 * sum(
+    need = sum(
         math.prod(v.shape) * numpy.dtype(v.dtype).itemsize
         for v in schema.variables.values()
     )
-    check_free_space(output, need, what='the result and its block records')
+    if once:
+        check_free_space(output, need, what='the result')
+    else:
+        check_free_space(
+            output, 2 * need, what='the result and its block records'
+        )
+
+
+def _store_block(
+    writer: Any,
+    spec: tuple[int, ...],
+    values: dict[str, Any] | None,
+    position: dict[int, int],
+) -> None:
+    """Write one block's values (None: the fill value) into a store."""
+    y, x, ny, nx = spec[-4:]
+    z = position[spec[0]] if position else None
+    if values is not None:
+        writer.write(values, y=y, x=x, z=z)
+    elif writer.direct:
+        writer.fill(ny, nx, y=y, x=x, z=z)
+
+
+def _save_block(
+    spec: tuple[int, ...], values: Any, options: dict[str, Any]
+) -> None:
+    """Put a finished block into the partial store, or into a record."""
+    writer = options.get('writer')
+    record = options['record']
+    if writer is None:
+        record.save(spec, values)
+        return
+    _store_block(writer, spec, values, options['position'])
+    writer.sync()
+    record.mark(spec)
 
 
 def plan_blocks(
@@ -864,7 +1012,6 @@ def _compute_block(
     stages = options.get('stages')
     analysis = options['analysis']
     plan = options['plan']
-    record = options['record']
     by, bx, ny, nx = spec[-4:]
     hy, hx = analysis.halo
     y0, _, x0, _ = options['box']
@@ -874,7 +1021,7 @@ def _compute_block(
     if mask is not None:
         block_mask = mask[rows, cols]
         if not block_mask[hy : hy + ny, hx : hx + nx].any():
-            record.save(spec, None)
+            _save_block(spec, None, options)
             return by, bx, time.perf_counter() - start
     method, param = options['bleach']
     channels = []
@@ -894,7 +1041,7 @@ def _compute_block(
             channels, plan, block_mask, num_threads=num_threads, **timing
         )
     with timed(stages, 'write'):
-        record.save(spec, values)
+        _save_block(spec, values, options)
     return by, bx, time.perf_counter() - start
 
 

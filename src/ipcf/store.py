@@ -31,6 +31,7 @@ import datetime
 import hashlib
 import io as _stdio
 import json
+import math
 import os
 import shutil
 from collections.abc import Mapping
@@ -278,6 +279,22 @@ class ResultWriter:
         Replace an existing store at commit.
     provenance : mapping, optional
         Record from :func:`provenance`.
+    partial : str or path-like, optional
+        Where the store is built; default ``.<name>.partial`` beside
+        `path` (:class:`BlockRecord` keeps it in its work directory).
+    direct : bool, optional, default: False
+        HDF5 only: every variable is one contiguous dataset whose space is
+        allocated (and reserved on disk) when the store is made, and
+        :meth:`write` puts values at their offsets in the file with
+        ``os.pwrite`` rather than through the HDF5 library. Threads then
+        write blocks at once, and a writer killed mid-block leaves the
+        file's structure intact, so that a run can resume into it
+        (`resume`). Every block must be written (:meth:`fill` for one
+        without values): the library fills nothing.
+    resume : bool, optional, default: False
+        With `direct`, reopen an unfinished store of the same schema at
+        `partial` (``resumed`` says whether one was found); otherwise,
+        or if it is missing or of another layout, start a new one.
 
     Examples
     --------
@@ -301,55 +318,90 @@ class ResultWriter:
         chunks: tuple[int, int] = (32, 32),
         overwrite: bool = False,
         provenance: Mapping[str, Any] | None = None,
+        partial: str | os.PathLike[str] | None = None,
+        direct: bool = False,
+        resume: bool = False,
     ) -> None:
         self.path = Path(path)
         self._kind = store_kind(self.path)
         check_target(self.path, overwrite=overwrite)
+        if direct and self._kind != 'hdf5':
+            msg = f'direct=True writes HDF5 stores; {str(self.path)!r} is not'
+            raise ValueError(msg)
         self._overwrite = overwrite
+        self.direct = direct
+        """Whether values go to fixed offsets of the file (`direct`)."""
         self.schema = schema
         self.group_name = group or schema.name or 'result'
-        self._tmp = hidden_path(self.path, 'partial')
-        remove_path(self._tmp)
-        self._context: Any = open_root(self._tmp, self._kind, mode='w')
+        self._tmp = (
+            hidden_path(self.path, 'partial')
+            if partial is None
+            else Path(partial)
+        )
+        self._context: Any = None
+        self._fd: int | None = None
+        self._layout: dict[str, tuple[int, numpy.dtype]] = {}
+        self._record = _new_record(schema, provenance)
+        self.resumed = False
+        """Whether an existing partial store was reopened (`resume`)."""
+        if direct and resume:
+            layout = _direct_layout(self._tmp, self.group_name, schema)
+            if layout is not None:
+                self._layout = layout
+                self.resumed = True
+        if not self.resumed:
+            remove_path(self._tmp)
+            self._create(chunks, direct=direct)
+        if direct:
+            self._fd = os.open(self._tmp, os.O_RDWR)
+
+    def _create(self, chunks: tuple[int, int], *, direct: bool) -> None:
+        """Create the partial store and its arrays (direct: allocated)."""
+        schema = self.schema
+        self._context = open_root(self._tmp, self._kind, mode='w')
         root = self._context.__enter__()
-        self._root = root
         grp = root.create_group(self.group_name)
         self._group = grp
         self._arrays: dict[str, Any] = {}
-        texts = {}
         for key, (dims, values) in schema.coords.items():
             values = numpy.asarray(values)
             if values.dtype.kind in 'OUS':
-                texts[key] = values.tolist()
                 continue
             array = create_array(grp, key, data=values)
             set_json(array, 'dims', list(dims))
             set_json(array, 'attrs', schema.coord_attrs.get(key, {}))
         for key, var in schema.variables.items():
-            array = create_array(
-                grp,
-                key,
-                shape=var.shape,
-                dtype=var.dtype,
-                chunks=_chunk_shape(var, chunks),
-                fill_value=var.fill,
-            )
+            if direct:
+                array = _allocated_array(grp, key, var)
+            else:
+                array = create_array(
+                    grp,
+                    key,
+                    shape=var.shape,
+                    dtype=var.dtype,
+                    chunks=_chunk_shape(var, chunks),
+                    fill_value=var.fill,
+                )
             set_json(array, 'dims', list(var.dims))
             set_json(array, 'attrs', var.attrs)
             self._arrays[key] = array
-        self._record = {
-            'format': _FORMAT,
-            'kind': 'DataArray' if schema.name else 'Dataset',
-            'name': schema.name,
-            'data_vars': list(schema.variables),
-            'coords': list(schema.coords),
-            'texts': texts,
-            'text_dims': {k: list(schema.coords[k][0]) for k in texts},
-            'attrs': schema.attrs,
-            'provenance': dict(provenance or provenance_record()),
-            'complete': False,
-        }
         set_json(grp, _RECORD, self._record)
+        if not direct:
+            return
+        # the file's structure is final: values go to fixed offsets
+        nbytes = {}
+        for key, array in self._arrays.items():
+            offset = array.id.get_offset()
+            self._layout[key] = (int(offset), numpy.dtype(array.dtype))
+            nbytes[key] = int(array.id.get_storage_size())
+        self._close()
+        with open(self._tmp, 'r+b') as fh:
+            # reserve the space now: a full disk fails here, at once,
+            # rather than as a hole that cannot be written later
+            for key, (offset, _) in self._layout.items():
+                if nbytes[key]:
+                    os.posix_fallocate(fh.fileno(), offset, nbytes[key])
+            os.fsync(fh.fileno())
 
     def write(
         self, values: Any, /, *, y: int = 0, x: int = 0, z: int | None = None
@@ -371,6 +423,9 @@ class ResultWriter:
             values = {next(iter(self._arrays)): values}
         for key, block in values.items():
             var = self.schema.variables[key]
+            if self._fd is not None:
+                self._write_direct(key, var, block, y, x, z)
+                continue
             array = self._arrays[key]
             block = numpy.asarray(block, dtype=var.dtype)
             if var.dims[:2] in _ROWS:
@@ -385,22 +440,95 @@ class ResultWriter:
             else:
                 array[...] = block
 
-    def commit(self) -> Path:
-        """Close the store and move it to its final name."""
+    def fill(
+        self,
+        ny: int,
+        nx: int,
+        /,
+        *,
+        y: int = 0,
+        x: int = 0,
+        z: int | None = None,
+    ) -> None:
+        """Write the fill value into a block of ny x nx result pixels."""
+        values = {}
+        for key, var in self.schema.variables.items():
+            at = 1 if var.dims[:3] == ('z', 'y', 'x') else 0
+            if var.dims[at : at + 2] not in _ROWS:
+                continue
+            shape = (ny, nx, *var.shape[at + 2 :])
+            if at and z is None:
+                shape = (var.shape[0], *shape)
+            fill = _default_fill(var.dtype) if var.fill is None else var.fill
+            values[key] = numpy.full(shape, fill, var.dtype)
+        self.write(values, y=y, x=x, z=z)
+
+    def sync(self) -> None:
+        """Flush the values written so far to disk (direct stores)."""
+        if self._fd is not None:
+            os.fdatasync(self._fd)
+
+    def commit(self, *, attrs: Mapping[str, Any] | None = None) -> Path:
+        """Close the store and move it to its final name.
+
+        `attrs` replaces the result's attributes (e.g. with the run's
+        timings, known only now).
+
+        """
+        if attrs is not None:
+            self._record['attrs'] = dict(attrs)
         self._record['complete'] = True
-        set_json(self._group, _RECORD, self._record)
-        self._close()
+        if self._fd is not None:
+            self.close()
+            with open_root(self._tmp, self._kind, mode='r+') as root:
+                set_json(root[self.group_name], _RECORD, self._record)
+            with open(self._tmp, 'rb') as fh:
+                os.fsync(fh.fileno())
+        else:
+            set_json(self._group, _RECORD, self._record)
+            self._close()
         return publish(self._tmp, self.path, overwrite=self._overwrite)
 
     def abort(self) -> None:
         """Close and remove the unfinished store."""
-        self._close()
+        self.close()
         remove_path(self._tmp)
+
+    def close(self) -> None:
+        """Close the unfinished store and keep it (to resume into it)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+        self._close()
 
     def _close(self) -> None:
         if self._context is not None:
             context, self._context = self._context, None
             context.__exit__(None, None, None)
+
+    def _write_direct(
+        self, key: str, var: Variable, block: Any, y: int, x: int, z: Any
+    ) -> None:
+        """Write a block of a variable at its offsets in the file."""
+        offset, dtype = self._layout[key]
+        block = numpy.ascontiguousarray(block, dtype=dtype)
+        shape = var.shape
+        if var.dims[:3] == ('z', 'y', 'x'):
+            planes = [z] if z is not None else range(shape[0])
+            if z is not None:
+                block = block[None]
+            rows, cols, inner = shape[1], shape[2], math.prod(shape[3:])
+        elif var.dims[:2] in _ROWS:
+            planes, block = [0], block[None]
+            rows, cols, inner = shape[0], shape[1], math.prod(shape[2:])
+        else:
+            _pwrite(self._fd, block, offset)
+            return
+        size = inner * dtype.itemsize
+        for k, plane in enumerate(planes):
+            for r in range(block.shape[1]):
+                at = ((plane * rows + y + r) * cols + x) * size
+                _pwrite(self._fd, block[k, r], offset + at)
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -617,13 +745,17 @@ def provenance_record(**fields: Any) -> dict[str, Any]:
 
 
 class BlockRecord:
-    """Finished blocks of a long run, kept until the store is written.
+    """Finished blocks of a long run, kept until the store is published.
 
     A hidden work directory ``.<output name>.work`` beside the output
-    holds the run's parameters (``manifest.json``) and one file per
-    finished block, each written under a temporary name and renamed, so
-    that a killed run loses at most the blocks in progress and a resumed
-    one gives exactly the result of an uninterrupted run.
+    holds the run's parameters (``manifest.json``), the unfinished
+    store (:attr:`partial`) and one file per finished block in
+    ``blocks/``: either the block's values (``.npz``, :meth:`save`,
+    written under a temporary name and renamed, where a worker process
+    cannot write into the store), or an empty mark (``.done``,
+    :meth:`mark`) made once the block's values are in the partial store
+    and on disk. A killed run loses at most the blocks in progress, and a
+    resumed one gives exactly the result of an uninterrupted run.
 
     Parameters
     ----------
@@ -710,13 +842,31 @@ class BlockRecord:
             return None
         return previous if isinstance(previous, dict) else None
 
-    def _file(self, key: tuple[int, ...]) -> Path:
+    @property
+    def partial(self) -> Path:
+        """Path of the unfinished store in the work directory."""
+        return self.path / f'result{self.output.suffix}'
+
+    def _file(self, key: tuple[int, ...], suffix: str = '.npz') -> Path:
         name = '_'.join(str(int(k)) for k in key)
-        return self.path / 'blocks' / f'{name}.npz'
+        return self.path / 'blocks' / f'{name}{suffix}'
 
     def done(self, key: tuple[int, ...], /) -> bool:
         """Return whether the block key is finished."""
+        return self._file(key, '.done').exists() or self._file(key).exists()
+
+    def saved(self, key: tuple[int, ...], /) -> bool:
+        """Return whether the block's values are in a record file."""
         return self._file(key).exists()
+
+    def mark(self, key: tuple[int, ...], /) -> None:
+        """Record a block whose values are in the partial store, on disk."""
+        self._file(key, '.done').touch()
+
+    def forget_marks(self) -> None:
+        """Forget the blocks marked done (their partial store is gone)."""
+        for path in (self.path / 'blocks').glob('*.done'):
+            path.unlink()
 
     def save(
         self, key: tuple[int, ...], arrays: Mapping[str, Any] | None, /
@@ -775,6 +925,99 @@ def _chunk_shape(
             size = 1
         sizes.append(max(1, size))
     return tuple(sizes)
+
+
+def _new_record(
+    schema: Schema, provenance: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Return the JSON record of an unfinished result of a schema."""
+    texts = {
+        key: numpy.asarray(values).tolist()
+        for key, (_, values) in schema.coords.items()
+        if numpy.asarray(values).dtype.kind in 'OUS'
+    }
+    return {
+        'format': _FORMAT,
+        'kind': 'DataArray' if schema.name else 'Dataset',
+        'name': schema.name,
+        'data_vars': list(schema.variables),
+        'coords': list(schema.coords),
+        'texts': texts,
+        'text_dims': {k: list(schema.coords[k][0]) for k in texts},
+        'attrs': schema.attrs,
+        'provenance': dict(provenance or provenance_record()),
+        'complete': False,
+    }
+
+
+def _allocated_array(group: Any, name: str, var: Variable) -> Any:
+    """Create a contiguous HDF5 dataset whose space is allocated now.
+
+    Its values are never filled by the library (the writer writes every
+    block, a block without values as the fill value), and its offset in
+    the file stays fixed.
+    """
+    from h5py import h5d, h5p
+
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_alloc_time(h5d.ALLOC_TIME_EARLY)
+    return group.create_dataset(
+        name,
+        shape=var.shape,
+        dtype=numpy.dtype(var.dtype),
+        fillvalue=var.fill,
+        fill_time='never',
+        dcpl=dcpl,
+    )
+
+
+def _direct_layout(
+    path: Path, group: str, schema: Schema
+) -> dict[str, tuple[int, numpy.dtype]] | None:
+    """Return the offsets of an unfinished direct store of schema, or None.
+
+    None where the store is missing, unreadable, complete or of another
+    layout: it is then made again.
+    """
+    import h5py
+
+    if not path.is_file():
+        return None
+    try:
+        with h5py.File(path, 'r') as root:
+            grp = root[group]
+            record = get_json(grp, _RECORD)
+            if (
+                not record
+                or record.get('format') != _FORMAT
+                or record.get('complete')
+                or record.get('data_vars') != list(schema.variables)
+            ):
+                return None
+            layout = {}
+            for key, var in schema.variables.items():
+                array = grp[key]
+                offset = array.id.get_offset()
+                dtype = numpy.dtype(array.dtype)
+                if (
+                    offset is None
+                    or array.chunks is not None
+                    or tuple(array.shape) != tuple(var.shape)
+                    or dtype != numpy.dtype(var.dtype)
+                ):
+                    return None
+                layout[key] = (int(offset), dtype)
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+    return layout
+
+
+def _pwrite(fd: int, values: numpy.ndarray, offset: int) -> None:
+    """Write a contiguous array's bytes at offset of the open file fd."""
+    view = memoryview(numpy.ascontiguousarray(values)).cast('B')
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
 
 
 def _as_dataset(result: Any) -> tuple[xarray.Dataset, str | None]:
