@@ -9,7 +9,6 @@ blocked maps must read one selection's block of rows at a time.
 
 from __future__ import annotations
 
-import numpy
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -22,42 +21,14 @@ OPTIONS = {'radius': 2, 'npoints': 8, 'nbins': 12, 'bleach': None}
 NAMES = ['GFP', 'mCherry']
 
 
-def simulate(seed=3, frames=512, planes=2, size=18):
-    """Particles diffusing in each plane, seen by both channels."""
-    rng = numpy.random.default_rng(seed)
-    out = numpy.empty((frames, 2, planes, size, size), numpy.uint16)
-    grid = numpy.arange(size, dtype=numpy.float64)
-    for k in range(planes):
-        start = rng.uniform(0, size, (10, 2))
-        steps = rng.normal(0, 0.4 + 0.2 * k, (frames, 10, 2))
-        where = (start + numpy.cumsum(steps, axis=0)) % size
-        gy = numpy.exp(-((grid - where[..., :1]) ** 2) / (2 * 1.3**2))
-        gx = numpy.exp(-((grid - where[..., 1:]) ** 2) / (2 * 1.3**2))
-        image = numpy.einsum('tny,tnx->tyx', gy, gx)
-        out[:, 0, k] = rng.poisson(20 + 60 * image)
-        out[:, 1, k] = rng.poisson(30 + 40 * image)
-    return out
-
-
 @pytest.fixture(scope='module')
-def cell(tmp_path_factory):
-    import tifffile
-
+def cell(tmp_path_factory, two_channel_spots, write_cell):
+    stack = two_channel_spots(
+        seed=3, frames=512, planes=2, size=18, count=10, step=0.4,
+        step_per_plane=0.2,
+    )  # fmt: skip
     path = tmp_path_factory.mktemp('cell') / 'cell.ome.tif'
-    tifffile.imwrite(
-        path,
-        simulate(),
-        ome=True,
-        metadata={
-            'axes': 'TCZYX',
-            'PhysicalSizeX': 0.1,
-            'PhysicalSizeY': 0.1,
-            'TimeIncrement': 0.001,
-            'TimeIncrementUnit': 's',
-            'Channel': {'Name': NAMES},
-        },
-    )
-    return path
+    return write_cell(path, stack, NAMES)
 
 
 @pytest.fixture(scope='module')

@@ -21,51 +21,18 @@ ARGS = ['--radius', '2', '--points', '8', '--bins', '16', '--quiet']
 NAMES = ['GFP', 'mCherry']
 
 
-def simulate(seed=7, frames=1024, planes=3, size=24):
-    """Particles diffusing in each plane, seen by both channels."""
-    rng = numpy.random.default_rng(seed)
-    out = numpy.empty((frames, 2, planes, size, size), numpy.uint16)
-    grid = numpy.arange(size, dtype=numpy.float64)
-    for k in range(planes):
-        count = 12
-        start = rng.uniform(0, size, (count, 2))
-        steps = rng.normal(0, 0.4, (frames, count, 2))
-        where = (start + numpy.cumsum(steps, axis=0)) % size
-        gy = numpy.exp(-((grid - where[..., :1]) ** 2) / (2 * 1.3**2))
-        gx = numpy.exp(-((grid - where[..., 1:]) ** 2) / (2 * 1.3**2))
-        image = numpy.einsum('tny,tnx->tyx', gy, gx)
-        # the same particles, other brightness and background, own noise
-        out[:, 0, k] = rng.poisson(20 + 60 * image)
-        out[:, 1, k] = rng.poisson(30 + 40 * image)
-    return out
-
-
 @pytest.fixture(scope='module')
-def stack():
-    return simulate()
-
-
-@pytest.fixture(scope='module')
-def cell(stack, tmp_path_factory):
-    """The stack as an OME-TIFF (T, C, Z, Y, X) with units and names."""
-    import tifffile
-
-    path = tmp_path_factory.mktemp('cell') / 'cell.ome.tif'
-    tifffile.imwrite(
-        path,
-        stack,
-        ome=True,
-        metadata={
-            'axes': 'TCZYX',
-            'PhysicalSizeX': 0.1,
-            'PhysicalSizeY': 0.1,
-            'PhysicalSizeZ': 0.5,
-            'TimeIncrement': 0.001,
-            'TimeIncrementUnit': 's',
-            'Channel': {'Name': NAMES},
-        },
+def stack(two_channel_spots):
+    return two_channel_spots(
+        seed=7, frames=1024, planes=3, size=24, count=12, step=0.4
     )
-    return path
+
+
+@pytest.fixture(scope='module')
+def cell(stack, tmp_path_factory, write_cell):
+    """The stack as an OME-TIFF (T, C, Z, Y, X) with units and names."""
+    path = tmp_path_factory.mktemp('cell') / 'cell.ome.tif'
+    return write_cell(path, stack, NAMES, PhysicalSizeZ=0.5)
 
 
 def expected(stack, z, channel, neighbour, **options):
