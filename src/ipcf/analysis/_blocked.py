@@ -449,10 +449,14 @@ class StoreSink:
 
     def start(self, pooled: dict[str, Any], noise: NDArray) -> None:
         """Create the store with the maps' attributes; write the noise."""
+        self._open(map_schema(self._result, self._setup, pooled))
+        self._writer.write({'noise': noise})
+
+    def _open(self, placeholder: xarray.Dataset) -> None:
+        """Create the hidden store of maps laid out as placeholder."""
         from ..store import ResultWriter, Schema
         from ._store import GROUP, _provenance
 
-        placeholder = map_schema(self._result, self._setup, pooled)
         self._writer = ResultWriter(
             self._output,
             Schema.of(placeholder),
@@ -460,7 +464,6 @@ class StoreSink:
             overwrite=self._overwrite,
             provenance=_provenance(placeholder),
         )
-        self._writer.write({'noise': noise})
 
     def write(self, values: dict[str, NDArray], y: int) -> None:
         """Write the maps of a block of rows starting at row y."""

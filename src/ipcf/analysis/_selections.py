@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
+from ._blocked import StoreSink
 from ._select import POOLED, selection_dims
 
 if TYPE_CHECKING:
@@ -311,7 +312,7 @@ class _MemorySink:
         )
 
 
-class _StoreSink:
+class _StoreSink(StoreSink):
     """Write the maps of every selection into a store as they are made."""
 
     def __init__(
@@ -322,19 +323,10 @@ class _StoreSink:
         *,
         overwrite: bool,
     ) -> None:
-        from .._files import check_target
-
-        self._output = Path(output)
-        check_target(self._output, overwrite=overwrite)  # before the work
-        self._overwrite = overwrite
-        self._result = result
+        super().__init__(output, result, None, overwrite=overwrite)
         self._dims = dims
-        self._writer: Any = None
 
     def start(self, template: Any, picks: list, wholes: list) -> None:
-        from ..store import ResultWriter, Schema
-        from ._store import GROUP, _provenance
-
         values = {}
         for name, var in template.data_vars.items():
             new = _new_dims(var.dims, self._dims)
@@ -346,13 +338,7 @@ class _StoreSink:
         schema_maps = selections_dataset(
             self._result, self._dims, template, values, pooled
         )
-        self._writer = ResultWriter(
-            self._output,
-            Schema.of(schema_maps),
-            group=GROUP,
-            overwrite=self._overwrite,
-            provenance=_provenance(schema_maps),
-        )
+        self._open(schema_maps)
         noise = numpy.full(schema_maps['noise'].shape, numpy.nan)
         for pick, (_, level) in zip(picks, wholes, strict=True):
             noise[_where(('delay',), self._dims, pick)] = level
@@ -364,12 +350,8 @@ class _StoreSink:
     def write(self, block: dict[str, NDArray], y: int, plane: Any) -> None:
         self._writer.write(block, y=y, z=plane)
 
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.abort()
-
     def finish(self) -> Path:
-        self._writer.commit()
+        super().finish()
         return self._output
 
 
