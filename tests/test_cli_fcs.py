@@ -18,6 +18,11 @@ from ipcf.cli import main
 from ipcf.fcs import AcfAnalysis, acf_image, fit_acf
 from ipcf.store import load_result
 
+# Blocked and whole results are the same float32 sums, but BLAS picks its
+# kernels by the size of each product, and kernels round differently:
+# they agree within 1e-6 plus a few float32 roundings of G, not to the bit
+FLOAT32 = {'rtol': 4e-6, 'atol': 1e-6}
+
 ACF = ['--bins', '12', '--offset', '102', '--block', '4']
 
 
@@ -64,7 +69,7 @@ def pcf_store(sim, folder):
 def test_acf_equals_acf_image(sim, acf_store, capsys):
     stored = load_result(acf_store, group='acf')
     whole = acf_image(sim.data, nbins=12, offset=102.0, dt=1e-3)
-    assert_allclose(stored['acf'].values, whole.values, atol=1e-6)
+    assert_allclose(stored['acf'].values, whole.values, **FLOAT32)
     assert_allclose(stored['delay'].values, whole['delay'].values)
     assert stored.attrs['bleach'] == 'none'
     assert stored.attrs['block'] == 4
@@ -108,7 +113,7 @@ def test_acf_options_reach_the_result(options, sim, source, tmp_path):
     )
     if '--roi' in given:
         whole = whole.isel(y=slice(1, 3))  # binned rows inside 1:10
-    assert_allclose(stored['acf'].values, whole.values, atol=1e-6)
+    assert_allclose(stored['acf'].values, whole.values, **FLOAT32)
     assert_allclose(stored['y'].values, whole['y'].values)
     assert stored.attrs['binning'] == binning
 
@@ -207,7 +212,7 @@ def test_resume_after_ctrl_c(sim, source, tmp_path, monkeypatch, capsys):
     stored = load_result(out, group='acf')
     assert stored.attrs['timings']['resumed_blocks'] == 2
     whole = acf_image(sim.data, nbins=12, offset=102.0, dt=1e-3)
-    assert_allclose(stored['acf'].values, whole.values, atol=1e-6)
+    assert_allclose(stored['acf'].values, whole.values, **FLOAT32)
 
 
 @pytest.fixture(scope='module')

@@ -21,6 +21,11 @@ from ipcf.fcs import (
 )
 from ipcf.plan import average_bins, bin_delays, logbins
 
+# Blocked and whole results are the same float32 sums, but BLAS picks its
+# kernels by the size of each product, and kernels round differently:
+# they agree within 1e-6 plus a few float32 roundings of G, not to the bit
+FLOAT32 = {'rtol': 4e-6, 'atol': 1e-6}
+
 
 @pytest.fixture(scope='module')
 def series():
@@ -182,8 +187,10 @@ def test_pipeline_runs_acf_analysis(correlator, series, tmp_path):
 
     stored = load_result(out, group='acf')
     whole = acf_image(series, nbins=12, correlator=correlator, channels=8)
-    assert_allclose(stored['acf'].values, whole.values, atol=1e-6)
-    assert_allclose(stored['acf_zero'].values, whole['acf_zero'].values)
+    assert_allclose(stored['acf'].values, whole.values, **FLOAT32)
+    assert_allclose(
+        stored['acf_zero'].values, whole['acf_zero'].values, **FLOAT32
+    )
     if correlator == 'multipletau':
         assert_allclose(stored['acf_error'].values, whole['acf_error'].values)
     assert_allclose(stored['delay'].values, whole['delay'].values)

@@ -27,6 +27,11 @@ from ipcf.line import analyze_line, line_mask, open_carpet, pcf_line
 from ipcf.simulate import detector_array, free, line_scan
 from ipcf.store import load_result
 
+# Blocked and whole results are the same float32 sums, but BLAS picks its
+# kernels by the size of each product, and kernels round differently:
+# they agree within 1e-6 plus a few float32 roundings of G, not to the bit
+FLOAT32 = {'rtol': 4e-6, 'atol': 1e-6}
+
 tifffile = pytest.importorskip('tifffile')
 
 DISTANCES = [1, 3]
@@ -55,9 +60,7 @@ def _masked_equal(result, expected, excluded):
     assert numpy.isnan(values[..., gone, :, :]).all()
     kept = values[..., ~gone, :, :]
     assert numpy.isfinite(kept).all()
-    assert_allclose(
-        kept, numpy.asarray(expected)[..., ~gone, :, :], rtol=0, atol=1e-6
-    )
+    assert_allclose(kept, numpy.asarray(expected)[..., ~gone, :, :], **FLOAT32)
 
 
 def test_line_mask_shapes_and_files(tmp_path, mask):
@@ -129,7 +132,7 @@ def test_analyze_line_and_cli_mask(sim, mask, tmp_path, capsys):
     assert main(argv) == 0
     result = load_result(out)
     _masked_equal(result, expected, excluded)
-    assert_array_equal(result.values, load_result(stored).values)
+    assert_allclose(result.values, load_result(stored).values, **FLOAT32)
     # a circular orbit: the mask wraps with the positions
     out = tmp_path / 'orbit.h5'
     numpy.save(tmp_path / 'mask.npy', mask)

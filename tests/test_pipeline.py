@@ -550,3 +550,48 @@ def test_selection_refused_or_kept_on_resume(
     analyze(path, out, channel=0, z=0, resume=True, **options, **OPTIONS)
     expected = ipcf.pcf_image(data[:, 0, 0], **OPTIONS)
     assert_allclose(ipcf.load_result(out), expected, rtol=0, atol=1e-6)
+
+
+def test_resume_after_the_partial_store_is_lost(
+    series, whole, tmp_path, monkeypatch
+):
+    """Blocks marked done in a lost partial store are computed again."""
+    out = tmp_path / 'r.h5'
+    compute = pipeline._compute_block
+    calls = []
+
+    def failing(spec, *args):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(spec)
+        return compute(spec, *args)
+
+    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    options = {'bleach': None, 'block': 4, 'scheduler': 'synchronous'}
+    with pytest.raises(KeyboardInterrupt):
+        analyze(series, out, **options, **OPTIONS)
+    work = tmp_path / '.r.h5.work'
+    marks = sorted(p.name for p in (work / 'blocks').iterdir())
+    assert len(marks) == 3 and all(m.endswith('.done') for m in marks)
+    (work / 'result.h5').unlink()
+    monkeypatch.setattr(pipeline, '_compute_block', compute)
+    analyze(series, out, **options, resume=True, **OPTIONS)
+    result = ipcf.load_result(out)
+    assert 'resumed_blocks' not in result.attrs['timings']
+    assert_allclose(result, whole, rtol=0, atol=1e-6)
+    assert not work.exists()
+
+
+def test_full_disk_when_the_store_is_made(series, tmp_path, monkeypatch):
+    """No space for the result: one error, and nothing left behind."""
+    import errno
+    import os
+
+    def full(fd, offset, size):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'posix_fallocate', full, raising=False)
+    with pytest.raises(OSError) as caught:
+        analyze(series, tmp_path / 'r.h5', bleach=None, **OPTIONS)
+    assert caught.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []

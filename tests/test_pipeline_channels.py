@@ -16,6 +16,11 @@ import ipcf
 from ipcf import pipeline
 from ipcf.cli import main
 
+# Blocked and whole results are the same float32 sums, but BLAS picks its
+# kernels by the size of each product, and kernels round differently:
+# they agree within 1e-6 plus a few float32 roundings of G, not to the bit
+FLOAT32 = {'rtol': 4e-6, 'atol': 1e-6}
+
 OPTIONS = {'radius': 2, 'npoints': 8, 'nbins': 16}
 ARGS = ['--radius', '2', '--points', '8', '--bins', '16', '--quiet']
 NAMES = ['GFP', 'mCherry']
@@ -163,7 +168,9 @@ def test_subsets(stack, cell, whole, tmp_path, select, dims, z, channels):
     if dims == ('y', 'x'):  # one of each: the layout of a single series
         assert result.attrs['channel'] == 0
         assert result.attrs['z'] == 2
-        assert_allclose(result, whole.sel(z=2, channel=0, neighbour_channel=0))
+        assert_allclose(
+            result, whole.sel(z=2, channel=0, neighbour_channel=0), **FLOAT32
+        )
 
 
 def test_cli_subsets(stack, cell, tmp_path, capsys):
@@ -337,7 +344,7 @@ def test_maps_of_every_plane_and_pair(whole, cell, tmp_path, capsys):
     stored = ipcf.analysis.load_maps(tmp_path / 'r_maps.h5')
     assert stored['D'].dims == ('y', 'x', 'channel', 'neighbour_channel')
     assert_allclose(stored['D'].sel(channel=0, neighbour_channel=1),
-                    expected['D'], rtol=1e-12)  # fmt: skip
+                    expected['D'], rtol=1e-5)  # fmt: skip
 
 
 # the units of pcf_image ----------------------------------------------------

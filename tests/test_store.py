@@ -166,3 +166,167 @@ def test_result_writer_abort_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError), ResultWriter(tmp_path / 'r.h5', schema):
         raise RuntimeError
     assert list(tmp_path.iterdir()) == []
+
+
+def _direct_schema():
+    from ipcf.store import Schema, Variable
+
+    return Schema(
+        {
+            'pcf': Variable(('z', 'y', 'x', 'delay'), (2, 5, 6, 3)),
+            'count': Variable(('y', 'x'), (5, 6), dtype='int32', fill=-1),
+            'delays': Variable(('delay',), (3,), dtype='float64'),
+        },
+        coords={
+            'y': (('y',), numpy.arange(5)),
+            'x': (('x',), numpy.arange(6)),
+        },
+        attrs={'radius': 2},
+    )
+
+
+def _direct_blocks(rng):
+    """Blocks (z, y, x, ny, nx, values or None) covering the schema."""
+    blocks = []
+    for z in range(2):
+        for y, ny in ((0, 3), (3, 2)):
+            for x, nx in ((0, 4), (4, 2)):
+                values = {
+                    'pcf': rng.random((ny, nx, 3), dtype=numpy.float32),
+                    'count': rng.integers(9, size=(ny, nx), dtype=numpy.int32),
+                }
+                blocks.append((z, y, x, ny, nx, values))
+    blocks[2] = (*blocks[2][:5], None)  # a block without values
+    return blocks
+
+
+def _write_blocks(writer, blocks):
+    for z, y, x, ny, nx, values in blocks:
+        if values is None:
+            writer.fill(ny, nx, y=y, x=x, z=z)
+            continue
+        writer.write({'pcf': values['pcf']}, y=y, x=x, z=z)
+        if z == 0:
+            writer.write({'count': values['count']}, y=y, x=x)
+    writer.write({'delays': numpy.array([0.1, 0.2, 0.4])})
+
+
+def _expected(blocks):
+    pcf = numpy.full((2, 5, 6, 3), numpy.nan, numpy.float32)
+    count = numpy.full((5, 6), -1, numpy.int32)
+    for z, y, x, ny, nx, values in blocks:
+        if values is not None:
+            pcf[z, y : y + ny, x : x + nx] = values['pcf']
+            if z == 0:
+                count[y : y + ny, x : x + nx] = values['count']
+    return pcf, count
+
+
+def test_direct_writer_equals_the_library(tmp_path):
+    """Values put at file offsets read back as written through h5py."""
+    from ipcf.store import ResultWriter
+
+    blocks = _direct_blocks(numpy.random.default_rng(0))
+    with ResultWriter(tmp_path / 'a.h5', _direct_schema(), direct=True) as w:
+        assert w.direct
+        _write_blocks(w, blocks)
+    with ResultWriter(tmp_path / 'b.h5', _direct_schema()) as w:
+        _write_blocks(w, blocks)
+    direct, library = (
+        load_result(tmp_path / n, group='result') for n in ('a.h5', 'b.h5')
+    )
+    pcf, count = _expected(blocks)
+    assert_array_equal(direct['pcf'].values, pcf)
+    assert_array_equal(direct['count'].values, count)
+    for key in ('pcf', 'count', 'delays'):
+        assert_array_equal(direct[key].values, library[key].values)
+        assert direct[key].dtype == library[key].dtype
+    assert direct.attrs['radius'] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['a.h5', 'b.h5']
+
+
+def test_direct_writer_resumes_into_its_partial_store(tmp_path):
+    """A writer closed half-way (a killed run) is reopened and finished."""
+    from ipcf.store import ResultWriter
+
+    blocks = _direct_blocks(numpy.random.default_rng(1))
+    partial = tmp_path / 'work.h5'
+    out = tmp_path / 'r.h5'
+    first = ResultWriter(out, _direct_schema(), direct=True, partial=partial)
+    _write_blocks(first, blocks[:3])
+    first.sync()
+    first.close()
+    assert partial.is_file() and not out.exists()
+    again = ResultWriter(
+        out, _direct_schema(), direct=True, partial=partial, resume=True
+    )
+    assert again.resumed
+    _write_blocks(again, blocks[3:])
+    again.commit(attrs={'radius': 2, 'timings': {'prepare': 0.5}})
+    result = load_result(out, group='result')
+    pcf, count = _expected(blocks)
+    assert_array_equal(result['pcf'].values, pcf)
+    assert_array_equal(result['count'].values, count)
+    assert result.attrs['timings'] == {'prepare': 0.5}
+    assert not partial.exists()
+
+
+@pytest.mark.parametrize('damage', ['missing', 'corrupt', 'other', 'done'])
+def test_direct_writer_starts_again_from_a_bad_partial(tmp_path, damage):
+    from ipcf.store import ResultWriter, Schema, Variable
+
+    partial = tmp_path / 'work.h5'
+    out = tmp_path / 'r.h5'
+    if damage == 'corrupt':
+        partial.write_bytes(b'\x89HDF\r\n\x1a\n' + bytes(100))
+    elif damage in ('other', 'done'):
+        schema = _direct_schema()
+        if damage == 'other':
+            schema = Schema({'pcf': Variable(('y', 'x'), (5, 6))})
+        w = ResultWriter(out, schema, direct=True, partial=partial)
+        if damage == 'done':
+            _write_blocks(w, _direct_blocks(numpy.random.default_rng(2)))
+            w.commit()
+            # a finished store, copied back where a partial one goes
+            partial.write_bytes(out.read_bytes())
+            out.unlink()
+        else:
+            w.close()
+    writer = ResultWriter(
+        out, _direct_schema(), direct=True, partial=partial, resume=True
+    )
+    assert not writer.resumed
+    blocks = _direct_blocks(numpy.random.default_rng(3))
+    _write_blocks(writer, blocks)
+    writer.commit()
+    assert_array_equal(
+        load_result(out, group='result')['pcf'].values, _expected(blocks)[0]
+    )
+
+
+def test_direct_writer_refusals(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from ipcf.store import ResultWriter
+
+    with pytest.raises(ValueError, match='HDF5'):
+        ResultWriter(tmp_path / 'r.zarr', _direct_schema(), direct=True)
+
+    def full(fd, offset, size):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'posix_fallocate', full, raising=False)
+    with pytest.raises(OSError) as caught:
+        ResultWriter(tmp_path / 'r.h5', _direct_schema(), direct=True)
+    assert caught.value.errno == errno.ENOSPC
+    # without posix_fallocate the file is extended instead
+    monkeypatch.delattr(os, 'posix_fallocate')
+    with ResultWriter(tmp_path / 'r.h5', _direct_schema(), direct=True) as w:
+        _write_blocks(w, _direct_blocks(numpy.random.default_rng(4)))
+    assert load_result(tmp_path / 'r.h5', group='result')['pcf'].shape == (
+        2,
+        5,
+        6,
+        3,
+    )

@@ -513,7 +513,13 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
     from . import roi as _roi
     from ._files import OutputLock, check_not_input, store_kind
     from ._sources import relative_source
-    from .store import BlockRecord, ResultWriter, fingerprint, provenance
+    from .store import (
+        DIRECT_WRITES,
+        BlockRecord,
+        ResultWriter,
+        fingerprint,
+        provenance,
+    )
 
     start = time.perf_counter()
     # every check comes before anything is created on disk
@@ -629,7 +635,7 @@ num_workers, num_threads, resume, overwrite, progress, gaps, report :
         schema = _by_plane(schema, planes)
     # HDF5 results are written block by block where they are published;
     # worker processes record theirs for the main process to copy in
-    direct = store_kind(output) == 'hdf5'
+    direct = store_kind(output) == 'hdf5' and DIRECT_WRITES
     in_process = cluster_workers is None and scheduler in (
         'threads',
         'synchronous',

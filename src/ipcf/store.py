@@ -71,6 +71,8 @@ __all__ = [
 
 _RECORD = 'ipcf'
 _FORMAT = 'ipcf-result-1'
+# writing at file offsets needs os.pwrite (POSIX; not on Windows)
+DIRECT_WRITES = hasattr(os, 'pwrite')
 _KINDS = ('hdf5', 'zarr', 'netcdf')
 
 
@@ -328,6 +330,9 @@ class ResultWriter:
         if direct and self._kind != 'hdf5':
             msg = f'direct=True writes HDF5 stores; {str(self.path)!r} is not'
             raise ValueError(msg)
+        if direct and not DIRECT_WRITES:
+            msg = 'direct=True needs os.pwrite, which this system lacks'
+            raise ValueError(msg)
         self._overwrite = overwrite
         self.direct = direct
         """Whether values go to fixed offsets of the file (`direct`)."""
@@ -400,7 +405,7 @@ class ResultWriter:
             # rather than as a hole that cannot be written later
             for key, (offset, _) in self._layout.items():
                 if nbytes[key]:
-                    os.posix_fallocate(fh.fileno(), offset, nbytes[key])
+                    _reserve(fh.fileno(), offset, nbytes[key])
             os.fsync(fh.fileno())
 
     def write(
@@ -466,7 +471,8 @@ class ResultWriter:
     def sync(self) -> None:
         """Flush the values written so far to disk (direct stores)."""
         if self._fd is not None:
-            os.fdatasync(self._fd)
+            # fdatasync skips the metadata that fixed offsets do not change
+            getattr(os, 'fdatasync', os.fsync)(self._fd)
 
     def commit(self, *, attrs: Mapping[str, Any] | None = None) -> Path:
         """Close the store and move it to its final name.
@@ -1010,6 +1016,18 @@ def _direct_layout(
     except (OSError, KeyError, ValueError, TypeError):
         return None
     return layout
+
+
+def _reserve(fd: int, offset: int, size: int) -> None:
+    """Allocate size bytes at offset of the open file fd on disk.
+
+    Where the system has no posix_fallocate (macOS), the file is only
+    extended: the free space was checked before the run.
+    """
+    if hasattr(os, 'posix_fallocate'):
+        os.posix_fallocate(fd, offset, size)
+    elif os.fstat(fd).st_size < offset + size:
+        os.ftruncate(fd, offset + size)
 
 
 def _pwrite(fd: int, values: numpy.ndarray, offset: int) -> None:

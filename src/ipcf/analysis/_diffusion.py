@@ -199,7 +199,7 @@ def fit(
         return result
     data = curves[good]
     size = models.shape[1]
-    cross = data @ models.T  # (P, grid)
+    cross = _rows_matmul(data, models.T)  # (P, grid)
     norm = (models * models).sum(axis=1)
     total = (data * data).sum(axis=1)
     # best amplitude >= 0 in closed form, and the residual sum of squares
@@ -235,6 +235,30 @@ def fit(
     result['D_residual'][good] = numpy.where(ok, rel, numpy.nan)
     result['amplitude'][good] = numpy.where(ok, amp, numpy.nan)
     return result
+
+
+_MATMUL_ROWS = 256
+"""Rows per product in :func:`_rows_matmul`."""
+
+
+def _rows_matmul(a: NDArray, b: NDArray) -> NDArray:
+    """Return a @ b, each row computed the same way whatever len(a) is.
+
+    BLAS picks its kernels by the matrices' sizes, and kernels round
+    differently: products of a fixed number of rows (the last padded
+    with zeros) make maps of a result in blocks equal those of the whole.
+    """
+    rows = _MATMUL_ROWS
+    out = numpy.empty((len(a), b.shape[1]), numpy.result_type(a, b))
+    pad = numpy.zeros((rows, a.shape[1]), a.dtype)
+    for start in range(0, len(a), rows):
+        part = a[start : start + rows]
+        if len(part) < rows:
+            pad[: len(part)] = part
+            out[start:] = (pad @ b)[: len(part)]
+        else:
+            out[start : start + rows] = part @ b
+    return out
 
 
 def pool(

@@ -163,8 +163,7 @@ def add_imsd_commands(command: Callable[..., Any]) -> None:
         metavar='N|all|L,L,...',
         help="local maps: the delays of each tile's STICS to store for "
         'ipcf plot --kind stics --pixel Y,X: N spread from delay 0, all, '
-        f'or delays in frames with commas (default: {_KEEP_STICS}; 0 '
-        'stores none)',
+        'or delays in frames with commas; 0 stores none',
     )
     add(p, 'channel', 'z', 'gaps')
     add(p, 'scheduler', help='local maps: ' + _help('scheduler'))
