@@ -595,3 +595,26 @@ def test_full_disk_when_the_store_is_made(series, tmp_path, monkeypatch):
         analyze(series, tmp_path / 'r.h5', bleach=None, **OPTIONS)
     assert caught.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
+
+
+def test_provenance_call_repeats_other_analyses(series, tmp_path, monkeypatch):
+    """The recorded call of an ACF or N&B run gives the same result."""
+    from ipcf.brightness import NbAnalysis
+    from ipcf.fcs import AcfAnalysis
+
+    source = ipcf.io.imwrite(tmp_path / 'series.h5', series)
+    monkeypatch.chdir(tmp_path)
+    for analysis in (AcfAnalysis(nbins=8), NbAnalysis(offset=1.0)):
+        name = analysis.name
+        out = pipeline.run(
+            analysis, [str(source)], tmp_path / f'{name}.h5', bleach=None,
+            block=8,
+        )  # fmt: skip
+        first = ipcf.load_result(out, group=name)
+        call = first.encoding['provenance']['call']
+        assert call.startswith('ipcf.pipeline.run(ipcf.')
+        again = tmp_path / f'{name}_again.h5'
+        exec(call.replace(repr(str(out)), repr(str(again))))  # noqa: S102
+        second = ipcf.load_result(again, group=name)
+        for key, values in first.data_vars.items():
+            assert_array_equal(second[key].values, values.values)

@@ -42,6 +42,7 @@ schedulers and clusters without pipeline code of their own.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import threading
@@ -1257,17 +1258,33 @@ def _is_path_like(source: Any) -> bool:
 
 def _call(analysis: Any, sources: list[str], output: Path, params) -> str:
     """Return the Python call that repeats a run."""
-    keys = [k for k in analysis.parameters() if k not in {'cross', 'truncate'}]
-    options = {k: params[k] for k in keys if k in params}
-    options.update(
-        dt=params['dt'],
-        bleach=params['bleach'],
-        roi=tuple(params['roi']),
-        block=params['block'],
-    )
+    run = {
+        'dt': params['dt'],
+        'bleach': params['bleach'],
+        'roi': tuple(params['roi']),
+        'block': params['block'],
+    }
     for option in ('channel', 'z'):
         if option in params:
-            options[option] = params[option]
+            run[option] = params[option]
+    if type(analysis).__module__ != 'ipcf.pcf':
+        # other analyses: their class, with the options that define it
+        inner = getattr(analysis, 'outer', analysis)
+        kind = type(inner)
+        accepted = inspect.signature(kind).parameters
+        made = ', '.join(
+            f'{k}={v!r}'
+            for k, v in inner.parameters().items()
+            if k in accepted
+        )
+        text = ', '.join(f'{k}={v!r}' for k, v in run.items())
+        return (
+            f'ipcf.pipeline.run({kind.__module__}.{kind.__qualname__}'
+            f'({made}), {sources!r}, {str(output)!r}, {text})'
+        )
+    keys = [k for k in analysis.parameters() if k not in {'cross', 'truncate'}]
+    options = {k: params[k] for k in keys if k in params}
+    options.update(run)
     if _file_channels(analysis) is not None:
         # the channels of one file: every pair unless cross=False
         if not analysis.cross:
