@@ -840,7 +840,8 @@ OPTIONS: dict[str, Option] = {
     ),
     'bleach_time': Option(
         ('--bleach-time',),
-        'bleaching time constant in s, 0 for none (default: 15)',
+        'mean time in s before a particle bleaches, 0 for none (default: '
+        'none; spim: 15, the decay time of its intensity)',
         type=nonnegative_float,
         metavar='SECONDS',
     ),
