@@ -64,25 +64,32 @@ def filter_correct(
         y = tiles[k, 0]
         c0 = tiles[k, 1]
         n = tiles[k, 2] - c0
+        # 1-D views of the run: loops over them vectorize
+        a = acc[:n]
+        b = back[:n]
+        m = mean[:n]
         # forward smoothing; keep frames 0, checkpoint, 2 * checkpoint, ...
+        xv = x[0, y, c0 : c0 + n]
+        first = checks[0]
         for i in range(n):
-            v = x[0, y, c0 + i]
-            acc[i] = v
-            back[i] = v
-            checks[0, i] = back[i]
+            a[i] = xv[i]
+            b[i] = xv[i]
+            first[i] = b[i]
         for t in range(1, nframes):
+            xv = x[t, y, c0 : c0 + n]
             for i in range(n):
-                v = x[t, y, c0 + i]
-                acc[i] += v
-                back[i] = f0 * v + f1 * back[i]
+                v = xv[i]
+                a[i] += v
+                b[i] = f0 * v + f1 * b[i]
             if t % checkpoint == 0:
+                kept = checks[t // checkpoint]
                 for i in range(n):
-                    checks[t // checkpoint, i] = back[i]
+                    kept[i] = b[i]
         for i in range(n):
             if floor_mean:
-                mean[i] = acc[i] // nframes
+                m[i] = a[i] // nframes
             else:
-                mean[i] = acc[i] / nframes
+                m[i] = a[i] / nframes
         # backward smoothing from the last frame, block by block
         last = nframes - 1
         for c in range(nchecks - 1, -1, -1):
@@ -91,28 +98,31 @@ def filter_correct(
             if t1 <= size:
                 break
             # recompute the forward values of frames t0..t1-1
+            kept = checks[c]
+            b0 = block[0]
             for i in range(n):
-                block[0, i] = checks[c, i]
+                b0[i] = kept[i]
             for t in range(t0 + 1, t1):
                 b0 = block[t - t0 - 1]
                 b1 = block[t - t0]
+                xv = x[t, y, c0 : c0 + n]
                 for i in range(n):
-                    b1[i] = f0 * x[t, y, c0 + i] + f1 * b0[i]
+                    b1[i] = f0 * xv[i] + f1 * b0[i]
             for t in range(t1 - 1, t0 - 1, -1):
                 if t < size:
                     break
                 b1 = block[t - t0]
                 if t == last:
                     for i in range(n):
-                        back[i] = b1[i]
+                        b[i] = b1[i]
                 else:
                     for i in range(n):
-                        back[i] = f0 * b1[i] + f1 * back[i]
+                        b[i] = f0 * b1[i] + f1 * b[i]
                 if t < nframes - size:
+                    xv = x[t, y, c0 : c0 + n]
+                    ov = out[t - size, y, c0 : c0 + n]
                     for i in range(n):
-                        out[t - size, y, c0 + i] = _rescale(
-                            x[t, y, c0 + i], back[i], mean[i], lo, hi, integer
-                        )
+                        ov[i] = _rescale(xv[i], b[i], m[i], lo, hi, integer)
 
 
 @numba.njit(cache=True, nogil=True, error_model='numpy')
@@ -127,13 +137,16 @@ def pixel_sums(x, tiles, out):  # pragma: no cover
         y = tiles[k, 0]
         c0 = tiles[k, 1]
         n = tiles[k, 2] - c0
+        a = acc[:n]
         for i in range(n):
-            acc[i] = 0
+            a[i] = 0
         for t in range(nframes):
+            xv = x[t, y, c0 : c0 + n]
             for i in range(n):
-                acc[i] += x[t, y, c0 + i]
+                a[i] += xv[i]
+        ov = out[y, c0 : c0 + n]
         for i in range(n):
-            out[y, c0 + i] = acc[i]
+            ov[i] = a[i]
 
 
 @numba.njit(cache=True, nogil=True, error_model='numpy')
@@ -167,6 +180,8 @@ def model_correct(
                 power[j, i] = amplitude[j, y, c0 + i]
                 ratio[j, i] = math.exp(-rate[j, y, c0 + i])
         for t in range(nframes):
+            xv = x[t, y, c0 : c0 + n]
+            ov = out[t, y, c0 : c0 + n]
             for i in range(n):
                 s = offset[y, c0 + i]
                 for j in range(nbasis):
@@ -174,6 +189,4 @@ def model_correct(
                 for j in range(nexp):
                     s += power[j, i]
                     power[j, i] *= ratio[j, i]
-                out[t, y, c0 + i] = _rescale(
-                    x[t, y, c0 + i], s, mean[y, c0 + i], lo, hi, integer
-                )
+                ov[i] = _rescale(xv[i], s, mean[y, c0 + i], lo, hi, integer)
