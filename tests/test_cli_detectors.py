@@ -190,12 +190,14 @@ def test_detectors_fit_equals_the_library(small, folder, capsys):
 def test_detectors_fit_recovers_the_truth(folder, capsys):
     """A validated case, the 5x5 array: D and w within 10 % of the truth.
 
-    (The Airyscan case of the validation takes twice as long; the
-    command runs the same code for both layouts.)
+    (The Airyscan case of the validation takes longer, with more
+    elements; the command runs the same code for both layouts. At
+    131072 samples seed 0 gives D 10 % high: the seeds scatter about
+    ±6 %, hence the longer series.)
     """
     path = folder / 'array.h5'
     argv = ['--quiet', 'simulate', 'detectors', str(path), '--seed', '0']
-    argv += ['--frames', '131072', '--layout', 'square5', '--pitch', '0.075']
+    argv += ['--frames', '262144', '--layout', 'square5', '--pitch', '0.075']
     argv += ['--diffusion', '10', '--sample-time', '5e-5']
     assert main([*argv, '--psf-radius', '0.2']) == 0
     capsys.readouterr()

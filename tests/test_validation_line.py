@@ -107,7 +107,7 @@ def test_line_barrier():
 
 @pytest.mark.parametrize(
     ('preset', 'pitch', 'frames'),
-    [('airyscan32', 0.05, 262144), ('square5', 0.075, 131072)],
+    [('airyscan32', 0.05, 262144), ('square5', 0.075, 262144)],
 )
 def test_detector_array_diffusion(preset, pitch, frames):
     """The fit of the distance groups recovers D within 10 %."""
