@@ -599,7 +599,7 @@ OPTIONS: dict[str, Option] = {
     ),
     'workers': Option(
         ('--workers',),
-        'blocks computed at once (default: one per thread, one thread each)',
+        'blocks computed at once (default: 1, all threads each)',
         type=positive_int,
         metavar='N',
     ),

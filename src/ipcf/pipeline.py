@@ -173,10 +173,8 @@ def analyze(
         ``'local:N'`` starts a dask.distributed LocalCluster of N worker
         processes for this run (overrides `scheduler`).
     num_workers : int, optional
-        Blocks computed at once on a local scheduler. Default: one block
-        per thread (each with one thread: reading and bleach correction
-        of one block overlap the pCF of another), or fewer where there
-        are fewer blocks to do; 1 with the synchronous scheduler.
+        Blocks computed at once on a local scheduler; default 1, so each
+        block uses every thread.
     num_threads : int, optional
         Threads in all; each worker's engine gets its share.
     resume : bool, optional, default: False
@@ -1107,12 +1105,7 @@ def _run_blocks(
     import dask
     from dask.callbacks import Callback
 
-    if num_workers is not None:
-        workers = num_workers
-    elif scheduler == 'synchronous':
-        workers = 1
-    else:
-        workers = max(1, min(threads, len(todo)))
+    workers = 1 if num_workers is None else num_workers
     per_worker = max(1, threads // workers)
     tasks = [
         dask.delayed(_compute_block, pure=False)(
