@@ -97,3 +97,30 @@ def two_channel_spots():
 def write_cell():
     """A writer of (T, C, Z, Y, X) stacks as OME-TIFF with units."""
     return _write_cell
+
+
+@pytest.fixture
+def interrupt_after(monkeypatch):
+    """Make the pipeline stop with KeyboardInterrupt after n blocks.
+
+    ``resume = interrupt_after(n)`` patches the block computation;
+    ``resume()`` lets every block run again.
+
+    """
+    from ipcf import pipeline
+
+    compute = pipeline._compute_block
+
+    def stop_after(count):
+        calls = []
+
+        def failing(spec, *args):
+            if len(calls) == count:
+                raise KeyboardInterrupt
+            calls.append(spec)
+            return compute(spec, *args)
+
+        monkeypatch.setattr(pipeline, '_compute_block', failing)
+        return lambda: monkeypatch.setattr(pipeline, '_compute_block', compute)
+
+    return stop_after

@@ -82,18 +82,9 @@ def test_blocked_with_bleach_correction(tmp_path):
     assert_allclose(result, expected, rtol=0, atol=1e-6)
 
 
-def test_resume_after_interruption(series, whole, tmp_path, monkeypatch):
+def test_resume_after_interruption(series, whole, tmp_path, interrupt_after):
     out = tmp_path / 'r.h5'
-    compute = pipeline._compute_block
-    calls = []
-
-    def failing(spec, *args):
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        calls.append(spec)
-        return compute(spec, *args)
-
-    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    resume = interrupt_after(3)
     options = {'bleach': None, 'block': 4, 'scheduler': 'synchronous'}
     with pytest.raises(KeyboardInterrupt):
         analyze(series, out, **options, **OPTIONS)
@@ -104,8 +95,7 @@ def test_resume_after_interruption(series, whole, tmp_path, monkeypatch):
         analyze(series, out, **options, **OPTIONS)
     with pytest.raises(ValueError, match='other parameters'):
         analyze(series, out, **options, resume=True, radius=3, npoints=8)
-    monkeypatch.setattr(pipeline, '_compute_block', compute)
-    calls.clear()
+    resume()
     analyze(series, out, **options, resume=True, **OPTIONS)
     assert not work.exists()
     assert_allclose(ipcf.load_result(out), whole, rtol=0, atol=1e-6)
@@ -449,22 +439,13 @@ def test_blocked_with_offset_equals_whole(series, tmp_path, block):
     assert 'offset=60.0' in record['call']
 
 
-def test_resume_refuses_another_offset(series, tmp_path, monkeypatch):
+def test_resume_refuses_another_offset(series, tmp_path, interrupt_after):
     out = tmp_path / 'r.h5'
-    compute = pipeline._compute_block
-    calls = []
-
-    def failing(spec, *args):
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        calls.append(spec)
-        return compute(spec, *args)
-
-    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    resume = interrupt_after(2)
     options = {'bleach': None, 'block': 4, 'scheduler': 'synchronous'}
     with pytest.raises(KeyboardInterrupt):
         analyze(series, out, offset=50.0, **options, **OPTIONS)
-    monkeypatch.setattr(pipeline, '_compute_block', compute)
+    resume()
     for other in (0.0, 50.5):
         with pytest.raises(ValueError, match='other parameters'):
             analyze(series, out, offset=other, resume=True, **options,
@@ -524,25 +505,16 @@ def test_cross_channel_of_one_file(two_channel_file, tmp_path, scheduler):
 
 
 def test_selection_refused_or_kept_on_resume(
-    two_channel_file, tmp_path, monkeypatch
+    two_channel_file, tmp_path, interrupt_after
 ):
     """A resumed run must select the same channel and plane."""
     path, data = two_channel_file
     out = tmp_path / 'r.h5'
-    compute = pipeline._compute_block
-    calls = []
-
-    def failing(spec, *args):
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        calls.append(spec)
-        return compute(spec, *args)
-
-    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    resume = interrupt_after(2)
     options = {'bleach': None, 'block': 4, 'scheduler': 'synchronous'}
     with pytest.raises(KeyboardInterrupt):
         analyze(path, out, channel=0, z=0, **options, **OPTIONS)
-    monkeypatch.setattr(pipeline, '_compute_block', compute)
+    resume()
     with pytest.raises(ValueError, match='other parameters'):
         analyze(path, out, channel=1, z=0, resume=True, **options, **OPTIONS)
     with pytest.raises(ValueError, match='pass channel= and z='):
@@ -553,20 +525,11 @@ def test_selection_refused_or_kept_on_resume(
 
 
 def test_resume_after_the_partial_store_is_lost(
-    series, whole, tmp_path, monkeypatch
+    series, whole, tmp_path, interrupt_after
 ):
     """Blocks marked done in a lost partial store are computed again."""
     out = tmp_path / 'r.h5'
-    compute = pipeline._compute_block
-    calls = []
-
-    def failing(spec, *args):
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        calls.append(spec)
-        return compute(spec, *args)
-
-    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    resume = interrupt_after(3)
     options = {'bleach': None, 'block': 4, 'scheduler': 'synchronous'}
     with pytest.raises(KeyboardInterrupt):
         analyze(series, out, **options, **OPTIONS)
@@ -574,7 +537,7 @@ def test_resume_after_the_partial_store_is_lost(
     marks = sorted(p.name for p in (work / 'blocks').iterdir())
     assert len(marks) == 3 and all(m.endswith('.done') for m in marks)
     (work / 'result.h5').unlink()
-    monkeypatch.setattr(pipeline, '_compute_block', compute)
+    resume()
     analyze(series, out, **options, resume=True, **OPTIONS)
     result = ipcf.load_result(out)
     assert 'resumed_blocks' not in result.attrs['timings']

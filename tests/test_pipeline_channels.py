@@ -194,20 +194,11 @@ def test_cli_subsets(stack, cell, tmp_path, capsys):
 
 
 def test_resume_after_kill_across_planes(
-    cell, whole, tmp_path, monkeypatch, capsys
+    cell, whole, tmp_path, interrupt_after, capsys
 ):
     """A killed run resumes across planes to the uninterrupted result."""
     out = tmp_path / 'r.h5'
-    compute = pipeline._compute_block
-    calls = []
-
-    def failing(spec, *args):
-        if len(calls) == 6:
-            raise KeyboardInterrupt
-        calls.append(spec)
-        return compute(spec, *args)
-
-    monkeypatch.setattr(pipeline, '_compute_block', failing)
+    resume = interrupt_after(6)
     options = {'bleach': None, 'block': 10, 'scheduler': 'synchronous'}
     with pytest.raises(KeyboardInterrupt):
         ipcf.analyze(cell, out, **options, **OPTIONS)
@@ -216,7 +207,7 @@ def test_resume_after_kill_across_planes(
     assert len(done) == 6
     # 4 blocks a plane, keyed by plane: the kill left planes unfinished
     assert len({name.split('_')[0] for name in done}) >= 2
-    monkeypatch.setattr(pipeline, '_compute_block', compute)
+    resume()
     with pytest.raises(ValueError, match='other parameters'):
         ipcf.analyze(cell, out, cross=False, resume=True, **options,
                      **OPTIONS)  # fmt: skip
