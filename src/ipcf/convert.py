@@ -660,7 +660,7 @@ def _copy(
         step = 1 if job.pieces else t1 - t0
         futures = [
             pool.submit(
-                _fill,
+                _fill_once if job.pieces else _fill,
                 job.data,
                 out,
                 slice(t - t0, min(t + step, t1) - t0),
@@ -722,6 +722,29 @@ def _result(
 def _fill(data: Any, out: numpy.ndarray, index: slice, key: tuple) -> None:
     """Read frames key of the source into out[index]."""
     out[index] = _read_slab(data, key)
+
+
+def _fill_once(
+    data: Any, out: numpy.ndarray, index: slice, key: tuple
+) -> None:
+    """Read frames key of a TIFF series into out[index], uncached.
+
+    The files are read once: the system may drop them from its page
+    cache, so that the store being written, which the analysis reads
+    next, keeps that memory.
+    """
+    _fill(data, out, index, key)
+    if not hasattr(os, 'posix_fadvise'):
+        return
+    for path in data.files[key[0]]:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def _read_slab(data: Any, key: tuple[slice, slice, slice]) -> numpy.ndarray:
