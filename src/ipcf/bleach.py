@@ -400,8 +400,9 @@ def _limits(dtype: numpy.dtype) -> tuple[float, float, bool]:
 
 def _tiles(height: int, width: int, nthreads: int) -> list[numpy.ndarray]:
     """Return pixel runs (y, x0, x1), split into up to nthreads parts."""
-    # long runs stream best; at least one run per thread
-    run = min(_RUN, -(-width // nthreads))
+    # long runs stream best; as many runs for every thread
+    nruns = nthreads * -(-width // (nthreads * _RUN))
+    run = -(-width // nruns)
     run = max(8, -(-run // 8) * 8)
     starts = numpy.arange(0, width, run)
     runs = numpy.array(
