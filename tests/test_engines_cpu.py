@@ -227,18 +227,18 @@ def test_workspace_freed_after_keep_period(monkeypatch):
     assert_array_equal(run(cpu, plan, [data]), first)
 
 
-def test_sgemm_add():
-    """The BLAS call the kernels make: C += A @ B with leading dims."""
+def test_sgemm_set():
+    """The BLAS call the kernels make: C = A @ B with leading dims."""
     from numba import njit
 
     from ipcf.engines import _cpu_kernels
 
     @njit
-    def gemm_add(a, b, c):
-        # row-major C += A @ B is column-major C.T += B.T @ A.T
+    def gemm_set(a, b, c):
+        # row-major C = A @ B is column-major C.T = B.T @ A.T
         m, k = a.shape
         n = b.shape[1]
-        _cpu_kernels._sgemm_add(
+        _cpu_kernels._sgemm_set(
             _cpu_kernels.SGEMM,
             n,
             m,
@@ -258,8 +258,8 @@ def test_sgemm_add():
         b = rng.normal(size=(k, n + 2)).astype(numpy.float32)[:, :n]
         c = rng.normal(size=(m, n + 5)).astype(numpy.float32)
         expected = c.copy()
-        expected[:, :n] += a.astype(numpy.float64) @ b
-        gemm_add(a, b, c[:, :n])
+        expected[:, :n] = a.astype(numpy.float64) @ b
+        gemm_set(a, b, c[:, :n])
         assert_allclose(c, expected, rtol=1e-5, atol=1e-4)
         assert_array_equal(c[:, n:], expected[:, n:])
 

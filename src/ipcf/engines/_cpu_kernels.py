@@ -29,6 +29,9 @@ kernels can be cached on disk.
 
 """
 
+_GEMM_ROWS = 512
+"""Rows of cross-spectra multiplied at once by :func:`pair_sums`."""
+
 LOAD_FRAMES = 64
 """Frames per block of the transposing copy: the cache lines of a block
 of frames serve all pixels of a row before the next block is read."""
@@ -111,8 +114,8 @@ def split_spectra(spectra, q0, real, imag):  # pragma: no cover - numba
 
 
 @intrinsic
-def _sgemm_add(typingctx, address, m, n, k, a, lda, b, ldb, c, ldc):
-    """Call sgemm at address: C += A @ B, column-major, float32.
+def _sgemm_set(typingctx, address, m, n, k, a, lda, b, ldb, c, ldc):
+    """Call sgemm at address: C = A @ B, column-major, float32.
 
     ``A`` is m x k, ``B`` k x n and ``C`` m x n, stored column-major with
     leading dimensions `lda`, `ldb`, `ldc` from the first element of the
@@ -146,6 +149,7 @@ def _sgemm_add(typingctx, address, m, n, k, a, lda, b, ldb, c, ldc):
         addr, m_, n_, k_, a_, lda_, b_, ldb_, c_, ldc_ = args
         trans = stack(ir.Constant(i8, ord('N')))
         one = stack(ir.Constant(f32, 1.0))
+        zero = stack(ir.Constant(f32, 0.0))
         fnty = ir.FunctionType(
             ir.VoidType(),
             [i8.as_pointer()] * 2
@@ -169,7 +173,7 @@ def _sgemm_add(typingctx, address, m, n, k, a, lda, b, ldb, c, ldc):
                 integer(lda_),
                 data(b_, signature.args[6]),
                 integer(ldb_),
-                one,
+                zero,
                 data(c_, signature.args[8]),
                 integer(ldc_),
             ],
@@ -223,8 +227,15 @@ def pair_sums(
     nbins = mre.shape[1]
     nbands, _, fband = are.shape
     nrows = pr1 - pr0
-    xr = numpy.zeros((cwidth, fband), numpy.float32)
-    xi = numpy.zeros((cwidth, fband), numpy.float32)
+    # the pairs of several tasks go through one sgemm: larger products
+    # run faster; their sums land in scratch rows, then in acc
+    cap = max(cwidth, _GEMM_ROWS)
+    xr = numpy.zeros((cap, fband), numpy.float32)
+    xi = numpy.zeros((cap, fband), numpy.float32)
+    sp = numpy.empty((cap, nbins), numpy.float32)
+    sq = numpy.empty((cap, nbins), numpy.float32)
+    # (task, first column, columns, first scratch row) of each run
+    runs = numpy.empty((ntasks, 4), numpy.int64)
     for c in range(c0, c1):
         y = pr0 + c % nrows
         xa = (c // nrows) * cwidth
@@ -242,12 +253,21 @@ def pair_sums(
             y = pr0 + c % nrows
             xa = xw0 + (c // nrows) * cwidth
             xb = min(xw0 + width, xa + cwidth)
+            nruns = 0
+            rows = 0
             for t in range(ntasks):
                 x0 = max(lo[t, y], xa)
                 x1 = min(hi[t, y], xb)
                 m = x1 - x0
                 if m <= 0:
                     continue
+                if rows + m > cap:
+                    _add_products(
+                        sgemm, mrb, mib, xr, xi, sp, sq, rows, runs, nruns,
+                        accp, accq, y - pr0, xw0,
+                    )  # fmt: skip
+                    nruns = 0
+                    rows = 0
                 pa = (y % ring) * width + x0 - xw0
                 pb = ((y + uv[t, 1]) % ring) * width + x0 + uv[t, 0] - xw0
                 for j in range(m):
@@ -255,20 +275,45 @@ def pair_sums(
                     ai = ai_[pa + j]
                     br = br_[pb + j]
                     bi = bi_[pb + j]
-                    rr = xr[j]
-                    ri = xi[j]
+                    rr = xr[rows + j]
+                    ri = xi[rows + j]
                     for f in range(fband):
                         rr[f] = ar[f] * br[f] + ai[f] * bi[f]
                         ri[f] = ar[f] * bi[f] - ai[f] * br[f]
-                # acc rows += X @ M, in column-major terms M.T @ X.T
-                ap = accp[t, y - pr0, x0 - xw0 :]
-                aq = accq[t, y - pr0, x0 - xw0 :]
-                _sgemm_add(
-                    sgemm, nbins, m, fband, mrb, nbins, xr, fband, ap, nbins
-                )
-                _sgemm_add(
-                    sgemm, nbins, m, fband, mib, nbins, xi, fband, aq, nbins
-                )
+                runs[nruns, 0] = t
+                runs[nruns, 1] = x0
+                runs[nruns, 2] = m
+                runs[nruns, 3] = rows
+                nruns += 1
+                rows += m
+            if rows:
+                _add_products(
+                    sgemm, mrb, mib, xr, xi, sp, sq, rows, runs, nruns,
+                    accp, accq, y - pr0, xw0,
+                )  # fmt: skip
+
+
+@njit(nogil=True, cache=True)
+def _add_products(
+    sgemm, mrb, mib, xr, xi, sp, sq, rows, runs, nruns, accp, accq, row, xw0
+):  # pragma: no cover - numba
+    """Add X @ M of the scratch rows to the runs' places in acc."""
+    fband, nbins = mrb.shape
+    # S = X @ M, in column-major terms M.T @ X.T
+    _sgemm_set(sgemm, nbins, rows, fband, mrb, nbins, xr, fband, sp, nbins)
+    _sgemm_set(sgemm, nbins, rows, fband, mib, nbins, xi, fband, sq, nbins)
+    for r in range(nruns):
+        t, x0, m, r0 = runs[r, 0], runs[r, 1], runs[r, 2], runs[r, 3]
+        ap = accp[t, row]
+        aq = accq[t, row]
+        for j in range(m):
+            pj = ap[x0 - xw0 + j]
+            qj = aq[x0 - xw0 + j]
+            spj = sp[r0 + j]
+            sqj = sq[r0 + j]
+            for k in range(nbins):
+                pj[k] += spj[k]
+                qj[k] += sqj[k]
 
 
 @njit(nogil=True, cache=True)
