@@ -1267,8 +1267,11 @@ def _call(analysis: Any, sources: list[str], output: Path, params) -> str:
     for option in ('channel', 'z'):
         if option in params:
             run[option] = params[option]
-    if type(analysis).__module__ != 'ipcf.pcf':
-        # other analyses: their class, with the options that define it
+    from .pcf import PcfAnalysis, PcfChannelsAnalysis
+
+    if not isinstance(analysis, PcfAnalysis | PcfChannelsAnalysis):
+        # analyses that ipcf.analyze does not run: their class, with the
+        # options that define it
         inner = getattr(analysis, 'outer', analysis)
         kind = type(inner)
         accepted = inspect.signature(kind).parameters
