@@ -67,7 +67,8 @@ ANALYZE_STAGES = {
 """Rows of the share table and the timed steps that each one sums.
 
 ``engine other`` is the engine's time (``compute``) outside its timed
-steps; ``other`` the analysis' wall time outside every timed step.
+steps and the reading and correction of the rows it pulls (``pulled``);
+``other`` the analysis' wall time outside every timed step.
 """
 
 STAGES = {
@@ -213,7 +214,9 @@ def stage_shares(
         named[stage]
         for stage in ('means', 'convert', 'fft', 'binning', 'scatter')
     )
-    named['engine other'] = max(0.0, stages.get('compute', 0.0) - engine)
+    # rows that engines pull are read and corrected in their time
+    inside = stages.get('compute', 0.0) - stages.get('pulled', 0.0)
+    named['engine other'] = max(0.0, inside - engine)
     timed = sum(named.values())
     named['other'] = max(0.0, seconds - timed)
     total = max(seconds, timed)

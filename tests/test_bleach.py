@@ -288,3 +288,25 @@ def test_layouts_agree(method):
     out = numpy.empty((expected.shape[0], 3, 20), numpy.uint16)[:, :, ::3]
     correct(view, method=method, out=out)
     assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize(
+    ('method', 'param'),
+    [('filter', 16), ('exp', None), ('poly', 2), ('none', None)],
+)
+def test_correct_head_is_first_frames(method, param):
+    """_correct_head writes the first frames of correct(), into any layout."""
+    from ipcf.bleach import _correct_head
+
+    rng = numpy.random.default_rng(1)
+    data = rng.poisson(100, (200, 5, 6)).astype(numpy.uint16)
+    whole = correct(data, method=method, param=param)
+    for nframes in (1, 40, whole.shape[0]):
+        out = numpy.full((nframes, 5, 6), 7, data.dtype)
+        _correct_head(data, out, method, param, num_threads=2)
+        assert_array_equal(out, whole[:nframes])
+    # a view whose frames are not contiguous (a slab of a wider buffer)
+    buffer = numpy.zeros((40, 9, 6), data.dtype)
+    _correct_head(data, buffer[:, 2:7], method, param, num_threads=1)
+    assert_array_equal(buffer[:, 2:7], whole[:40])
+    assert not buffer[:, :2].any() and not buffer[:, 7:].any()

@@ -198,7 +198,10 @@ def test_workspace_freed_after_keep_period(monkeypatch):
         def cancel(self):
             self.cancelled = True
 
-    monkeypatch.setattr(cpu, 'threading', types.SimpleNamespace(Timer=Timer))
+    from ipcf import _workspace
+
+    fake = types.SimpleNamespace(Timer=Timer)
+    monkeypatch.setattr(_workspace, 'threading', fake)
     buffers = []
     array = cpu._Workspace.array
 

@@ -39,7 +39,8 @@ def filter_correct(
 ):  # pragma: no cover
     """Write the SPEC double-exponential correction of tiles to out.
 
-    ``out`` has ``T - 2 * size`` frames; ``proto`` is an array of the
+    ``out`` gets the first frames of the ``T - 2 * size`` corrected ones
+    (all of them if it has as many); ``proto`` is an array of the
     type sums are accumulated in (int64 for integer input, float64 for
     float input). The forward smoothing
     is kept at every ``checkpoint``-th frame only and recomputed, frame
@@ -49,6 +50,7 @@ def filter_correct(
 
     """
     nframes = x.shape[0]
+    nout = out.shape[0]
     f0 = 1.0 / size
     f1 = 1.0 - f0
     width = 1
@@ -118,7 +120,7 @@ def filter_correct(
                 else:
                     for i in range(n):
                         b[i] = f0 * b1[i] + f1 * b[i]
-                if t < nframes - size:
+                if t < size + nout:
                     xv = x[t, y, c0 : c0 + n]
                     ov = out[t - size, y, c0 : c0 + n]
                     for i in range(n):
@@ -160,10 +162,11 @@ def model_correct(
     ``offset[y, x] + sum_j amplitude[j, y, x] * exp(-rate[j, y, x] * t)``;
     pass empty ``basis``/``coef`` or ``amplitude``/``rate`` to leave a
     part out. The exponentials are advanced by one multiplication per
-    frame (relative drift below 1e-11 over 10**5 frames).
+    frame (relative drift below 1e-11 over 10**5 frames). Only the first
+    ``out.shape[0]`` frames are written.
 
     """
-    nframes = x.shape[0]
+    nframes = min(x.shape[0], out.shape[0])
     nbasis = basis.shape[1]
     nexp = amplitude.shape[0]
     width = 1

@@ -195,26 +195,59 @@ class RowReader:
     def _read_slab(
         self, channel: int, y0: int, y1: int, x0: int, x1: int
     ) -> tuple[int, int, int, int, numpy.ndarray]:
-        """Read rows from y0 on, as many as the slab budget holds."""
+        """Read rows from y0 on, as many as the slab budget holds.
+
+        Rows that the slab before held already (an engine moving down
+        the image asks for rows that overlap it) are moved, not read
+        again: a lazy source may compute them (a bleach correction).
+        """
         source = self.channels[channel]
         dtype = self.dtypes[channel]
         itemsize = dtype.itemsize
         row_bytes = max(1, self.nframes * (x1 - x0) * itemsize)
-        rows = max(y1 - y0, self._slab_bytes // row_bytes)
-        rows = _align(y0, rows, _chunk_rows(source), self.height)
+        budget = max(y1 - y0, self._slab_bytes // row_bytes)
+        chunk = _chunk_rows(source)
+        rows = _align(y0, budget, chunk, self.height)
         stop = min(self.height, y0 + rows)
         stop = max(stop, y1)
-        self._slabs[channel] = None  # free the old slab first
-        values = numpy.empty((self.nframes, stop - y0, x1 - x0), dtype)
-        selection = numpy.s_[: self.nframes, y0:stop, x0:x1]
+        old = self._slabs[channel]
+        keep = 0
+        base = None
+        if old is not None:
+            oy0, oy1, ox0, ox1, ovalues = old
+            if (ox0, ox1) == (x0, x1) and oy0 <= y0 < oy1:
+                keep = oy1 - y0
+                base = ovalues.base if ovalues.base is not None else ovalues
+        if keep and base.shape[1] >= stop - y0:
+            buffer = base
+            values = base[:, : stop - y0]
+            # row by row up the buffer: no row is overwritten before use
+            for row in range(keep) if y0 > oy0 else ():
+                values[:, row] = ovalues[:, y0 - oy0 + row]
+        else:
+            if not keep:
+                self._slabs[channel] = None  # free the old slab first
+                old = None
+            # room for the slabs that follow, whatever their alignment
+            capacity = max(stop - y0, budget + chunk - 1)
+            shape = (self.nframes, capacity, x1 - x0)
+            buffer = numpy.empty(shape, dtype)
+            values = buffer[:, : stop - y0]
+            if keep:
+                values[:, :keep] = ovalues[:, y0 - oy0 :]
+            del old
+        selection = numpy.s_[: self.nframes, y0 + keep : stop, x0:x1]
+        target = numpy.s_[:, keep : stop - y0, :]
         if hasattr(source, 'read_direct') and source.dtype == dtype:
-            source.read_direct(values, selection)  # h5py, no extra copy
+            # h5py or a pipeline block: no extra copy (h5py writes only
+            # into whole C-ordered arrays)
+            source.read_direct(buffer, selection, target)
         else:
             part = source[selection]
             if hasattr(part, 'compute'):  # dask
                 part = part.compute()
-            numpy.copyto(values, part, casting='unsafe')
-        self._check(values, channel, y0, stop)
+            numpy.copyto(buffer[target], part, casting='unsafe')
+        self._check(buffer[target], channel, y0 + keep, stop)
         slab = (y0, stop, x0, x1, values)
         self._slabs[channel] = slab
         return slab

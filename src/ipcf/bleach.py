@@ -376,6 +376,34 @@ def correct(
     return result
 
 
+def _correct_head(
+    x: numpy.ndarray,
+    out: numpy.ndarray,
+    method: str,
+    param: int | None,
+    *,
+    num_threads: int,
+) -> None:
+    """Fill out (n, H, W) with the first n frames of ``correct(x)``.
+
+    For callers that analyse only the first frames of a correction (the
+    pipeline's power-of-two truncation): nothing else is computed or
+    copied. `x` is (T, H, W) in native byte order, `method` and `param`
+    as :func:`parse_method` returns them, `out` native, not overlapping
+    `x`, with at most ``T - frames_dropped`` frames (the kernels
+    vectorize only where `x` and `out` are C-contiguous).
+    """
+    if method == 'none':
+        out[...] = x[: out.shape[0]]
+        return
+    if out.size == 0:
+        return
+    if method == 'filter':
+        _filter(x, out, param, floor=False, nthreads=num_threads)
+    else:
+        _fit(x, out, method, param, floor=False, nthreads=num_threads)
+
+
 def _method_param(method: Any, param: Any) -> tuple[str, int | None]:
     """Return the validated (method, param) of a method and parameter."""
     name, _ = _split(method)

@@ -359,6 +359,7 @@ class PcfAnalysis:
 
     name = 'pcf'
     min_frames = MIN_FRAMES
+    pulls_rows = True
     _shape_name = 'circle'
     _init_depth = 0  # calls between a subclass's __init__ and this one
 
@@ -663,6 +664,7 @@ z_ratio :
 
     _shape_name = 'sphere'
     _init_depth = 1
+    pulls_rows = False
 
     def __init__(self, *, z_ratio: float = 1.0, **options: Any) -> None:
         self.z_ratio = check_positive(z_ratio, 'z_ratio')

@@ -33,6 +33,14 @@ An analysis is an object with
     dims start with ``('y', 'x')`` are assembled from the blocks.
 ``compute(channels, plan, mask, *, num_threads)``
     The variables of one block from its inputs with the halo.
+``pulls_rows`` (optional, default False)
+    True if `compute` takes lazy ``(T, H, W)`` inputs that its engine
+    pulls rows from and every variable it returns starts with
+    ``(y, x)``: neighbouring blocks are then computed as one area (up to
+    :data:`_GROUP_PIXELS`), whose rows are read and bleach-corrected a
+    slab at a time as the engine asks for them, so the halo is read once
+    per area and memory does not grow with it. Each block is still
+    recorded on its own.
 
 :func:`analyze` runs :class:`ipcf.pcf.PcfAnalysis`; later analyses plug
 in the same way and get blocks, masks, ROI, bleach correction, resume,
@@ -49,7 +57,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy
 
@@ -63,6 +71,7 @@ from ._validate import (
     check_positive,
     check_string,
 )
+from ._workspace import Workspace
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -770,6 +779,11 @@ def _run_and_store(
         for spec in blocks
         if not record.done(spec)
     ]
+    if getattr(analysis, 'pulls_rows', False) and todo:
+        side = max(max(spec[-2:]) for spec in blocks)
+        tasks = _group_blocks(todo, side)
+    else:
+        tasks = [([spec], sources) for spec, sources in todo]
     options = {
         'analysis': analysis,
         'plan': plan,
@@ -786,7 +800,7 @@ def _run_and_store(
     }
     try:
         _run_blocks(
-            todo,
+            tasks,
             full_mask,
             options,
             scheduler=scheduler,
@@ -1000,56 +1014,248 @@ def plan_blocks(
     ]
 
 
+class _BlocksDone(NamedTuple):
+    """What a block task returns: blocks recorded and its seconds."""
+
+    count: int
+    seconds: float
+
+
+_GROUP_PIXELS = (256, 192)
+"""Result rows and columns of the blocks computed at once by analyses
+that pull rows: the halo of a larger area is a smaller share of it."""
+
+
+def _group_blocks(
+    todo: list[tuple[tuple[int, ...], Any]], side: int
+) -> list[tuple[list[tuple[int, ...]], Any]]:
+    """Return the (spec, sources) tasks as (specs, sources) groups.
+
+    Blocks of one plane within a tile of about :data:`_GROUP_PIXELS`
+    result pixels form a group.
+
+    >>> todo = [((y, x, 2, 2), None) for y in (0, 2) for x in (0, 2)]
+    >>> [len(specs) for specs, _ in _group_blocks(todo, 2)]
+    [4]
+    """
+    ny = max(1, _GROUP_PIXELS[0] // side) * side
+    nx = max(1, _GROUP_PIXELS[1] // side) * side
+    groups: dict[tuple[int, ...], tuple[list[tuple[int, ...]], Any]] = {}
+    for spec, sources in todo:
+        key = (*spec[:-4], spec[-4] // ny, spec[-3] // nx)
+        groups.setdefault(key, ([], sources))[0].append(spec)
+    return list(groups.values())
+
+
 def _compute_block(
-    spec: tuple[int, ...],
+    specs: list[tuple[int, ...]],
     sources: list[tuple[Any, dict[str, int]]],
     mask: numpy.ndarray | None,
     num_threads: int,
     options: dict[str, Any],
-) -> tuple[int, int, float]:
-    """Analyse one block of (source, open_series options) and record it.
+) -> _BlocksDone:
+    """Analyse blocks of (source, open_series options) and record each.
 
-    `spec` is ``(y, x, ny, nx)``, or ``(z, y, x, ny, nx)`` of a run by
-    planes (whose sources then carry ``z=``).
+    Each spec is ``(y, x, ny, nx)``, or ``(z, y, x, ny, nx)`` of a run by
+    planes (whose sources then carry ``z=``); the blocks of one call
+    share their plane. Several blocks are computed as the one area that
+    covers them (analyses that pull rows, whose variables all start with
+    ``(y, x)``), then recorded one by one.
     """
-    from . import bleach as _bleach
     from ._stages import timed
 
     start = time.perf_counter()
     stages = options.get('stages')
     analysis = options['analysis']
     plan = options['plan']
-    by, bx, ny, nx = spec[-4:]
     hy, hx = analysis.halo
     y0, _, x0, _ = options['box']
-    rows = slice(y0 + by, y0 + by + ny + 2 * hy)
-    cols = slice(x0 + bx, x0 + bx + nx + 2 * hx)
-    block_mask = None
-    if mask is not None:
-        block_mask = mask[rows, cols]
-        if not block_mask[hy : hy + ny, hx : hx + nx].any():
-            _save_block(spec, None, options)
-            return by, bx, time.perf_counter() - start
-    method, param = options['bleach']
-    channels = []
-    for source, select in sources:
-        with timed(stages, 'read'):
-            series = _block_reader(source, select, options)
-            pixels = numpy.asarray(series[:, rows, cols])
-        if method != 'none':
-            with timed(stages, 'bleach'):
-                pixels = _bleach.correct(
-                    pixels, method=method, param=param, num_threads=num_threads
-                )
-        channels.append(pixels)
-    timing = {} if stages is None else {'stages': stages}
-    with timed(stages, 'compute'):
-        values = analysis.compute(
-            channels, plan, block_mask, num_threads=num_threads, **timing
+    live = []
+    for spec in specs:
+        by, bx, ny, nx = spec[-4:]
+        centres = (
+            None
+            if mask is None
+            else mask[
+                y0 + by + hy : y0 + by + ny + hy,
+                x0 + bx + hx : x0 + bx + nx + hx,
+            ]
         )
+        if centres is None or centres.any():
+            live.append(spec)
+        else:
+            _save_block(spec, None, options)
+    if not live:
+        return _BlocksDone(len(specs), time.perf_counter() - start)
+    uy0 = min(spec[-4] for spec in live)
+    ux0 = min(spec[-3] for spec in live)
+    uy1 = max(spec[-4] + spec[-2] for spec in live)
+    ux1 = max(spec[-3] + spec[-1] for spec in live)
+    rows = slice(y0 + uy0, y0 + uy1 + 2 * hy)
+    cols = slice(x0 + ux0, x0 + ux1 + 2 * hx)
+    block_mask = None if mask is None else mask[rows, cols]
+    method, param = options['bleach']
+    pulled = getattr(analysis, 'pulls_rows', False)
+    buffers = _BlockBuffers.acquire() if pulled else None
+    try:
+        channels = []
+        for index, (source, select) in enumerate(sources):
+            with timed(stages, 'read'):
+                series = _block_reader(source, select, options)
+            if pulled:
+                channels.append(
+                    _CorrectedRows(
+                        series,
+                        rows,
+                        cols,
+                        plan.nframes,
+                        (method, param),
+                        num_threads=num_threads,
+                        buffers=(buffers, f'channel {index}'),
+                        stages=stages,
+                    )
+                )
+            else:
+                channels.append(
+                    _read_block(series, rows, cols, options, num_threads)
+                )
+        timing = {} if stages is None else {'stages': stages}
+        with timed(stages, 'compute'):
+            values = analysis.compute(
+                channels, plan, block_mask, num_threads=num_threads, **timing
+            )
+    finally:
+        if buffers is not None:
+            buffers.release()
     with timed(stages, 'write'):
-        _save_block(spec, values, options)
-    return by, bx, time.perf_counter() - start
+        for spec in live:
+            by, bx, ny, nx = spec[-4:]
+            part = values
+            if (by, bx, ny, nx) != (uy0, ux0, uy1 - uy0, ux1 - ux0):
+                where = (
+                    slice(by - uy0, by - uy0 + ny),
+                    slice(bx - ux0, bx - ux0 + nx),
+                )
+                part = {name: v[where] for name, v in values.items()}
+            _save_block(spec, part, options)
+    return _BlocksDone(len(specs), time.perf_counter() - start)
+
+
+def _read_block(
+    series: Any, rows: slice, cols: slice, options: dict, num_threads: int
+) -> numpy.ndarray:
+    """Return a block of a series with all frames, bleach-corrected."""
+    from . import bleach as _bleach
+    from ._stages import timed
+
+    stages = options.get('stages')
+    method, param = options['bleach']
+    with timed(stages, 'read'):
+        pixels = numpy.asarray(series[:, rows, cols])
+    if method != 'none':
+        with timed(stages, 'bleach'):
+            pixels = _bleach.correct(
+                pixels, method=method, param=param, num_threads=num_threads
+            )
+    return pixels
+
+
+class _CorrectedRows:
+    """A block of a series, read and bleach-corrected as an engine pulls it.
+
+    Sliced like a ``(nframes, H, W)`` array by the engine's row reader
+    (:class:`ipcf._rows.RowReader`), which reads a slab of rows at a
+    time: each slab is read with every frame of the series, corrected,
+    and only its first `nframes` frames are kept. A block then needs the
+    memory of a slab, not of its pixels, and its rows are corrected
+    once, as the engine first needs them.
+    """
+
+    def __init__(
+        self,
+        series: Any,
+        rows: slice,
+        cols: slice,
+        nframes: int,
+        bleach: tuple[str, int | None],
+        *,
+        num_threads: int,
+        buffers: tuple[Any, str],
+        stages: Any = None,
+    ) -> None:
+        self.series = series
+        self.buffers, self.name = buffers
+        self.y0, self.x0 = int(rows.start), int(cols.start)
+        height = int(rows.stop) - self.y0
+        width = int(cols.stop) - self.x0
+        self.shape = (int(nframes), height, width)
+        self.dtype = numpy.dtype(series.dtype).newbyteorder('=')
+        self.bleach = bleach
+        self.num_threads = num_threads
+        self.stages = stages
+        # slabs end on the series' chunk rows if the block starts on one
+        chunks = getattr(series, 'chunks', None)
+        self.chunks = None
+        if chunks is not None and self.y0 % int(chunks[1]) == 0:
+            self.chunks = tuple(chunks)
+
+    def read_direct(
+        self,
+        array: numpy.ndarray,
+        source_sel: tuple[slice, slice, slice],
+        dest_sel: tuple[slice, ...] | None = None,
+    ) -> None:
+        """Fill ``array[dest_sel]`` with the rows and columns of source_sel.
+
+        As h5py's ``read_direct``; the frames written are the first
+        ``len(array)`` of the block, whatever source_sel says.
+        """
+        from ._stages import timed
+        from .bleach import _correct_head
+
+        values = array if dest_sel is None else array[dest_sel]
+        _, rows, cols = source_sel
+        y0, y1, _ = rows.indices(self.shape[1])
+        x0, x1, _ = cols.indices(self.shape[2])
+        selection = numpy.s_[
+            :, self.y0 + y0 : self.y0 + y1, self.x0 + x0 : self.x0 + x1
+        ]
+        start = time.perf_counter()
+        with timed(self.stages, 'read'):
+            shape = (self.series.shape[0], y1 - y0, x1 - x0)
+            if hasattr(self.series, 'read_direct'):  # h5py: no fresh pages
+                raw = self.buffers.array(f'{self.name} raw', shape, self.dtype)
+                self.series.read_direct(raw, selection)
+            else:
+                raw = numpy.asarray(self.series[selection])
+                raw = raw.astype(self.dtype, copy=False)
+        with timed(self.stages, 'bleach'):
+            method, param = self.bleach
+            target = values
+            if not values.flags.c_contiguous:
+                # the kernels vectorize on contiguous arrays only
+                name = f'{self.name} corrected'
+                target = self.buffers.array(name, values.shape, self.dtype)
+            _correct_head(
+                raw, target, method, param, num_threads=self.num_threads
+            )
+            if target is not values:
+                values[...] = target
+        if self.stages is not None:
+            # inside the engine's time: benchmarks take it out again
+            self.stages.add('pulled', time.perf_counter() - start)
+
+    def __getitem__(self, key: tuple[slice, slice, slice]) -> numpy.ndarray:
+        frames, rows, cols = key
+        y0, y1, _ = rows.indices(self.shape[1])
+        x0, x1, _ = cols.indices(self.shape[2])
+        values = numpy.empty((self.shape[0], y1 - y0, x1 - x0), self.dtype)
+        self.read_direct(values, (frames, rows, cols))
+        return values[frames]
+
+
+class _BlockBuffers(Workspace):
+    """The buffers of the rows that blocks read, reused by the next block."""
 
 
 _READERS = threading.local()
@@ -1093,7 +1299,7 @@ def _run_blocks(
     done,
     progress,
 ) -> None:
-    """Run the block tasks, (spec, sources) each, on the chosen scheduler."""
+    """Run the block tasks, (specs, sources) each, on the chosen scheduler."""
     bar = progress_bar(total, enable=progress, desc='blocks', unit='block')
     bar.update(done)
     if cluster is not None or scheduler not in _LOCAL_SCHEDULERS:
@@ -1109,15 +1315,15 @@ def _run_blocks(
     per_worker = max(1, threads // workers)
     tasks = [
         dask.delayed(_compute_block, pure=False)(
-            spec, sources, mask, per_worker, options
+            specs, sources, mask, per_worker, options
         )
-        for spec, sources in todo
+        for specs, sources in todo
     ]
 
     class _Progress(Callback):
         def _posttask(self, key, result, dsk, state, worker_id):
-            if isinstance(result, tuple) and len(result) == 3:
-                bar.update(1)
+            if isinstance(result, _BlocksDone):
+                bar.update(result.count)
 
     extra = {}
     if scheduler == 'processes':
@@ -1186,18 +1392,17 @@ def _run_distributed(
         futures = [
             client.submit(
                 _compute_block,
-                spec,
+                specs,
                 sources,
                 mask,
                 per_worker,
                 options,
                 pure=False,
             )
-            for spec, sources in todo
+            for specs, sources in todo
         ]
         for future in as_completed(futures):
-            future.result()
-            bar.update(1)
+            bar.update(future.result().count)
     finally:
         # cancelled first, so that no worker is cut off mid-task by the
         # scheduler closing under it

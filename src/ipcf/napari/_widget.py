@@ -668,8 +668,9 @@ class _Cancelled(Exception):
 def _block_counter(steps: queue.Queue, stop: threading.Event) -> Any:
     """Return a dask callback that counts the pipeline's finished blocks.
 
-    It puts a 1 in `steps` per block and raises :class:`_Cancelled`,
-    which stops the scheduler, once `stop` is set.
+    It puts in `steps` the number of blocks each task recorded and
+    raises :class:`_Cancelled`, which stops the scheduler, once `stop`
+    is set.
 
     """
     from dask.callbacks import Callback
@@ -680,7 +681,7 @@ def _block_counter(steps: queue.Queue, stop: threading.Event) -> Any:
         name = key[0] if isinstance(key, tuple) else key
         if not str(name).startswith('_compute_block'):
             return
-        steps.put(1)
+        steps.put(getattr(result, 'count', 1))
         if stop.is_set():
             raise _Cancelled
 
