@@ -620,3 +620,35 @@ def test_grouped_blocks_equal_single_blocks(
     resume()
     resumed = ipcf.load_result(analyze(series, out, resume=True, **options))
     assert_allclose(resumed, single, rtol=4e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('bleach', [('filter', 8), ('exp', None)])
+def test_corrected_rows_serve_exact_means(series, bleach):
+    """A pulled block serves its rows corrected, and the filter its means.
+
+    The means equal those of the corrected rows bit for bit, as the cpu
+    engine's own pass would take them.
+    """
+    from ipcf._rows import RowReader
+    from ipcf.bleach import correct
+
+    method, param = bleach
+    blocks = pipeline._BlockBuffers.acquire()
+    source = pipeline._CorrectedRows(
+        series, slice(2, 20), slice(1, 18), 32, bleach,
+        num_threads=2, buffers=(blocks, 'test'),
+    )  # fmt: skip
+    reader = RowReader([source], 32, slab_bytes=32 * 17 * 2 * 5)
+    expected = correct(series[:, 2:20, 1:18], method=method, param=param)
+    expected = expected[:32]
+    assert reader.means(0, 0, 3) is None
+    rows = reader.read(0, 0, 3, 0, 17)
+    assert_array_equal(rows, expected[:, :3])
+    means = reader.means(0, 0, 3)
+    if method == 'filter':
+        want = expected[:, :3].astype(numpy.float64).sum(axis=0) / 32
+        assert_array_equal(means, want)
+    else:
+        assert means is None
+    assert_array_equal(reader.read(0, 2, 9, 3, 8), expected[:, 2:9, 3:8])
+    blocks.release()

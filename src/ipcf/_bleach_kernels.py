@@ -35,12 +35,28 @@ def _rescale(v, s, m, lo, hi, integer):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True, error_model='numpy')
 def filter_correct(
-    x, out, tiles, size, floor_mean, lo, hi, integer, proto, checkpoint
+    x,
+    out,
+    oy,
+    ox,
+    tiles,
+    size,
+    floor_mean,
+    lo,
+    hi,
+    integer,
+    proto,
+    checkpoint,
+    sums,
 ):  # pragma: no cover
     """Write the SPEC double-exponential correction of tiles to out.
 
-    ``out`` gets the first frames of the ``T - 2 * size`` corrected ones
-    (all of them if it has as many); ``proto`` is an array of the
+    ``out[:, oy + y, ox + c]`` gets the first frames of the ``T - 2 *
+    size`` corrected ones of ``x[:, y, c]`` (all of them if it has as
+    many): an offset into a larger buffer keeps both C-ordered, which
+    the loops need to vectorize. ``sums`` (float64, shaped like a
+    frame, or empty) the sum over those frames of each pixel as stored
+    in ``out``: exact for integer output. ``proto`` is an array of the
     type sums are accumulated in (int64 for integer input, float64 for
     float input). The forward smoothing
     is kept at every ``checkpoint``-th frame only and recomputed, frame
@@ -62,6 +78,8 @@ def filter_correct(
     block = numpy.empty((checkpoint, width))
     mean = numpy.empty(width)
     back = numpy.empty(width)
+    total = numpy.empty(width)
+    keep_sums = sums.size > 0
     for k in range(tiles.shape[0]):
         y = tiles[k, 0]
         c0 = tiles[k, 1]
@@ -92,6 +110,9 @@ def filter_correct(
                 m[i] = a[i] // nframes
             else:
                 m[i] = a[i] / nframes
+        tv = total[:n]
+        for i in range(n):
+            tv[i] = 0.0
         # backward smoothing from the last frame, block by block
         last = nframes - 1
         for c in range(nchecks - 1, -1, -1):
@@ -122,9 +143,16 @@ def filter_correct(
                         b[i] = f0 * b1[i] + f1 * b[i]
                 if t < size + nout:
                     xv = x[t, y, c0 : c0 + n]
-                    ov = out[t - size, y, c0 : c0 + n]
+                    ov = out[t - size, oy + y, ox + c0 : ox + c0 + n]
                     for i in range(n):
                         ov[i] = _rescale(xv[i], b[i], m[i], lo, hi, integer)
+                    if keep_sums:
+                        for i in range(n):
+                            tv[i] += ov[i]
+        if keep_sums:
+            sv = sums[y, c0 : c0 + n]
+            for i in range(n):
+                sv[i] = tv[i]
 
 
 @numba.njit(cache=True, nogil=True, error_model='numpy')

@@ -100,7 +100,7 @@ class RowReader:
             names = ['data', 'neighbour'][: len(self.channels)]
         self.names = list(names)
         self._direct = [_is_direct(c) for c in self.channels]
-        self._slabs: list[tuple[int, int, int, int, numpy.ndarray] | None]
+        self._slabs: list[tuple[int, ...] | None]
         self._slabs = [None] * len(self.channels)
         self._slab_bytes = int(slab_bytes)
         # shared with the plane readers: one warning per volume
@@ -189,17 +189,31 @@ class RowReader:
             slab[0] <= y0 and y1 <= slab[1] and slab[2] <= x0 and x1 <= slab[3]
         ):
             slab = self._read_slab(channel, y0, y1, x0, x1)
-        sy0, _, sx0, _, values = slab
+        sy0, _, sx0, _, values, _ = slab
         return values[:, y0 - sy0 : y1 - sy0, x0 - sx0 : x1 - sx0]
+
+    def means(self, channel: int, y0: int, y1: int, /) -> numpy.ndarray | None:
+        """Return the means of whole rows [y0, y1) if the input knows them.
+
+        A lazy input that computes its rows (a pipeline's bleach-corrected
+        block) may know the float64 mean over the frames served of each
+        pixel of the rows it has served, exactly as an engine would
+        compute it; engines call this after reading the rows and take
+        the means themselves where it returns None.
+        """
+        means = getattr(self.channels[channel], 'pixel_means', None)
+        return None if means is None else means(y0, y1)
 
     def _read_slab(
         self, channel: int, y0: int, y1: int, x0: int, x1: int
-    ) -> tuple[int, int, int, int, numpy.ndarray]:
+    ) -> tuple[int, int, int, int, numpy.ndarray, numpy.ndarray]:
         """Read rows from y0 on, as many as the slab budget holds.
 
         Rows that the slab before held already (an engine moving down
         the image asks for rows that overlap it) are moved, not read
-        again: a lazy source may compute them (a bleach correction).
+        again: a lazy source may compute them (a bleach correction). A
+        source with a ``slab_buffer(shape, dtype)`` method lends the
+        C-ordered buffer (one that it reuses from block to block).
         """
         source = self.channels[channel]
         dtype = self.dtypes[channel]
@@ -214,10 +228,9 @@ class RowReader:
         keep = 0
         base = None
         if old is not None:
-            oy0, oy1, ox0, ox1, ovalues = old
+            oy0, oy1, ox0, ox1, ovalues, base = old
             if (ox0, ox1) == (x0, x1) and oy0 <= y0 < oy1:
                 keep = oy1 - y0
-                base = ovalues.base if ovalues.base is not None else ovalues
         if keep and base.shape[1] >= stop - y0:
             buffer = base
             values = base[:, : stop - y0]
@@ -231,7 +244,10 @@ class RowReader:
             # room for the slabs that follow, whatever their alignment
             capacity = max(stop - y0, budget + chunk - 1)
             shape = (self.nframes, capacity, x1 - x0)
-            buffer = numpy.empty(shape, dtype)
+            lend = getattr(source, 'slab_buffer', None)
+            buffer = None if lend is None else lend(shape, dtype)
+            if buffer is None:
+                buffer = numpy.empty(shape, dtype)
             values = buffer[:, : stop - y0]
             if keep:
                 values[:, :keep] = ovalues[:, y0 - oy0 :]
@@ -248,7 +264,7 @@ class RowReader:
                 part = part.compute()
             numpy.copyto(buffer[target], part, casting='unsafe')
         self._check(buffer[target], channel, y0 + keep, stop)
-        slab = (y0, stop, x0, x1, values)
+        slab = (y0, stop, x0, x1, values, buffer)
         self._slabs[channel] = slab
         return slab
 

@@ -383,25 +383,40 @@ def _correct_head(
     param: int | None,
     *,
     num_threads: int,
-) -> None:
-    """Fill out (n, H, W) with the first n frames of ``correct(x)``.
+    sums: numpy.ndarray | None = None,
+    row: int = 0,
+) -> bool:
+    """Fill ``out[:, row:row + H]`` with the first frames of ``correct(x)``.
 
     For callers that analyse only the first frames of a correction (the
     pipeline's power-of-two truncation): nothing else is computed or
-    copied. `x` is (T, H, W) in native byte order, `method` and `param`
-    as :func:`parse_method` returns them, `out` native, not overlapping
-    `x`, with at most ``T - frames_dropped`` frames (the kernels
-    vectorize only where `x` and `out` are C-contiguous).
+    copied. `x` is (T, H, W) in native byte order, C-ordered, `method`
+    and `param` as :func:`parse_method` returns them; `out` is a
+    C-ordered (n, R, W) buffer, native, not overlapping `x`, with at most
+    ``T - frames_dropped`` frames and ``R >= row + H``. Return whether
+    `sums` (float64 (H, W), C-ordered) got the sum over the n frames of
+    each pixel of the result, exact for integer `out`: the filter gives
+    them with the correction, the others do not.
     """
+    rows = numpy.s_[:, row : row + x.shape[1]]
     if method == 'none':
-        out[...] = x[: out.shape[0]]
-        return
-    if out.size == 0:
-        return
+        out[rows] = x[: out.shape[0]]
+        return False
+    if out[rows].size == 0:
+        return False
     if method == 'filter':
-        _filter(x, out, param, floor=False, nthreads=num_threads)
-    else:
+        _filter(
+            x, out, param, floor=False, nthreads=num_threads, sums=sums,
+            row=row,
+        )  # fmt: skip
+        return sums is not None
+    if row == 0 and out.shape[1] == x.shape[1]:
         _fit(x, out, method, param, floor=False, nthreads=num_threads)
+    else:
+        target = numpy.empty((out.shape[0], *x.shape[1:]), out.dtype)
+        _fit(x, target, method, param, floor=False, nthreads=num_threads)
+        out[rows] = target
+    return False
 
 
 def _method_param(method: Any, param: Any) -> tuple[str, int | None]:
@@ -482,19 +497,40 @@ def _filter(
     *,
     floor: bool,
     nthreads: int,
+    sums: numpy.ndarray | None = None,
+    row: int | None = None,
 ) -> None:
-    """Fill out with the SPEC filter correction of x (T, H, W)."""
+    """Fill out with the SPEC filter correction of x (T, H, W).
+
+    `sums` (float64 (H, W), C-ordered), if given, gets the sum over the
+    frames of out of each pixel as stored. With `row`, `out` is a larger
+    C-ordered buffer (n, R, W) whose rows from `row` on get the result.
+    """
     from ._bleach_kernels import filter_correct
 
     lo, hi, integer = _limits(x.dtype)
     proto = numpy.zeros(1, _accumulator(x.dtype))
     checkpoint = max(1, min(_CHECKPOINT, x.shape[0]))
-    x, out = _layout(x, out)
+    oy = ox = 0
+    if row is None:
+        fx, fout = _layout(x, out)
+    else:
+        fx, fout = _flat(x), _flat(out)
+        if fx.shape[1] == 1 and fout.shape[1] == 1:
+            ox = row * x.shape[2]
+        else:
+            fx, fout, oy = x, out, row
+    if sums is None:
+        sums = numpy.zeros((0, 0))
+    elif fx is not x:
+        sums = sums.reshape(1, -1)
+    x, out = fx, fout
 
     def work(tiles: numpy.ndarray) -> None:
         filter_correct(
-            x, out, tiles, size, floor, lo, hi, integer, proto, checkpoint
-        )
+            x, out, oy, ox, tiles, size, floor, lo, hi, integer, proto,
+            checkpoint, sums,
+        )  # fmt: skip
 
     _run_parts(work, _tiles(x.shape[1], x.shape[2], nthreads))
 

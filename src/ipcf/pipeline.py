@@ -173,8 +173,12 @@ def analyze(
         Centre pixels to analyse; the others are NaN, and blocks without
         any cost nothing.
     block : int, optional, default: 64
-        Result pixels per block side. Each block reads
-        ``block + 2 * radius`` pixels square with all frames.
+        Result pixels per block side: each block is recorded on its own
+        (``resume`` continues from the blocks recorded). Neighbouring
+        blocks of up to 256 x 192 result pixels are computed together:
+        the engine pulls their rows, with the halo of the radius and all
+        frames, a slab of about 256 MB at a time, so that the halo is
+        read once per such area.
     scheduler : str, optional, default: 'threads'
         ``'threads'``, ``'processes'``, ``'synchronous'``, or the address
         of a dask.distributed scheduler (``'tcp://host:8786'``).
@@ -1193,6 +1197,10 @@ class _CorrectedRows:
         self.bleach = bleach
         self.num_threads = num_threads
         self.stages = stages
+        # sums of whole rows over the frames served, as the filter gives
+        # them: the engine then skips its own pass for the means
+        self._sums = numpy.zeros((height, width))
+        self._summed = numpy.zeros(height, bool)
         # slabs end on the series' chunk rows if the block starts on one
         chunks = getattr(series, 'chunks', None)
         self.chunks = None
@@ -1207,43 +1215,94 @@ class _CorrectedRows:
     ) -> None:
         """Fill ``array[dest_sel]`` with the rows and columns of source_sel.
 
-        As h5py's ``read_direct``; the frames written are the first
-        ``len(array)`` of the block, whatever source_sel says.
+        As h5py's ``read_direct`` (`dest_sel` selects whole frames and
+        columns, and rows); the frames written are the first
+        ``len(array)`` of the block, whatever source_sel says. Rows are
+        read and corrected a few at a time, so that the raw samples of
+        all frames need little memory.
         """
-        from ._stages import timed
-        from .bleach import _correct_head
-
-        values = array if dest_sel is None else array[dest_sel]
         _, rows, cols = source_sel
         y0, y1, _ = rows.indices(self.shape[1])
         x0, x1, _ = cols.indices(self.shape[2])
-        selection = numpy.s_[
-            :, self.y0 + y0 : self.y0 + y1, self.x0 + x0 : self.x0 + x1
-        ]
+        row = 0
+        if dest_sel is not None:
+            row = dest_sel[1].indices(array.shape[1])[0]
         start = time.perf_counter()
-        with timed(self.stages, 'read'):
-            shape = (self.series.shape[0], y1 - y0, x1 - x0)
-            if hasattr(self.series, 'read_direct'):  # h5py: no fresh pages
-                raw = self.buffers.array(f'{self.name} raw', shape, self.dtype)
-                self.series.read_direct(raw, selection)
-            else:
-                raw = numpy.asarray(self.series[selection])
-                raw = raw.astype(self.dtype, copy=False)
-        with timed(self.stages, 'bleach'):
-            method, param = self.bleach
-            target = values
-            if not values.flags.c_contiguous:
-                # the kernels vectorize on contiguous arrays only
-                name = f'{self.name} corrected'
-                target = self.buffers.array(name, values.shape, self.dtype)
-            _correct_head(
-                raw, target, method, param, num_threads=self.num_threads
-            )
-            if target is not values:
-                values[...] = target
+        if not array.flags.c_contiguous:
+            # the kernels vectorize on C-ordered arrays only
+            name = f'{self.name} corrected'
+            shape = (array.shape[0], y1 - y0, x1 - x0)
+            target = self.buffers.array(name, shape, self.dtype)
+            self._correct_rows(target, 0, y0, y1, x0, x1)
+            array[:, row : row + y1 - y0] = target
+        else:
+            self._correct_rows(array, row, y0, y1, x0, x1)
         if self.stages is not None:
             # inside the engine's time: benchmarks take it out again
             self.stages.add('pulled', time.perf_counter() - start)
+
+    def _correct_rows(
+        self, out: numpy.ndarray, row: int, y0: int, y1: int, x0: int, x1: int
+    ) -> None:
+        """Correct rows y0..y1, columns x0..x1 into out[:, row:]."""
+        from ._stages import timed
+        from .bleach import _correct_head
+
+        method, param = self.bleach
+        whole = (x0, x1) == (0, self.shape[2]) and len(out) == self.shape[0]
+        exact = self.dtype.kind in 'ui'
+        nframes = self.series.shape[0]
+        # groups of rows that end on the series' chunk rows
+        step = self.chunks[1] if self.chunks else 1
+        row_bytes = nframes * (x1 - x0) * self.dtype.itemsize
+        count = max(step, _RAW_BYTES // row_bytes)
+        count -= count % step
+        r0 = y0
+        while r0 < y1:
+            r1 = min(y1, (r0 // count + 1) * count)
+            selection = numpy.s_[
+                :, self.y0 + r0 : self.y0 + r1, self.x0 + x0 : self.x0 + x1
+            ]
+            with timed(self.stages, 'read'):
+                if hasattr(self.series, 'read_direct'):  # h5py
+                    shape = (nframes, r1 - r0, x1 - x0)
+                    name = f'{self.name} raw'
+                    raw = self.buffers.array(name, shape, self.dtype)
+                    self.series.read_direct(raw, selection)
+                else:
+                    raw = numpy.asarray(self.series[selection])
+                    raw = numpy.ascontiguousarray(raw, dtype=self.dtype)
+            with timed(self.stages, 'bleach'):
+                sums = numpy.empty(raw.shape[1:]) if whole and exact else None
+                if _correct_head(
+                    raw, out, method, param, num_threads=self.num_threads,
+                    sums=sums, row=row + r0 - y0,
+                ):  # fmt: skip
+                    self._sums[r0:r1] = sums
+                    self._summed[r0:r1] = True
+            r0 = r1
+
+    def slab_buffer(
+        self, shape: tuple[int, ...], dtype: numpy.dtype
+    ) -> numpy.ndarray | None:
+        """Lend a row reader a C-ordered buffer for its slabs, or None.
+
+        The same buffer serves the next block: fresh pages are slow to
+        touch first.
+        """
+        if numpy.dtype(dtype) != self.dtype:
+            return None
+        return self.buffers.array(f'{self.name} slab', shape, self.dtype)
+
+    def pixel_means(self, y0: int, y1: int) -> numpy.ndarray | None:
+        """Return the float64 means of rows y0..y1 if read already, else None.
+
+        Exact sums of integer samples divided by the frame count: what an
+        engine's own pass over the rows would give, bit for bit.
+        """
+        if not self._summed[y0:y1].all():
+            return None
+        return self._sums[y0:y1] / self.shape[0]
 
     def __getitem__(self, key: tuple[slice, slice, slice]) -> numpy.ndarray:
         frames, rows, cols = key
@@ -1252,6 +1311,10 @@ class _CorrectedRows:
         values = numpy.empty((self.shape[0], y1 - y0, x1 - x0), self.dtype)
         self.read_direct(values, (frames, rows, cols))
         return values[frames]
+
+
+_RAW_BYTES = 64 * 2**20
+"""Bytes of raw samples, with all frames, read at a time for a block."""
 
 
 class _BlockBuffers(Workspace):

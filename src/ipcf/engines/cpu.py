@@ -588,6 +588,12 @@ class _Region:
             while y1 < len(done) and y1 - y0 < rows and not done[y1]:
                 y1 += 1
             block = self.reader.read(channel, y0, y1, 0, width)
+            known = self.reader.means(channel, y0, y1)
+            if known is not None:
+                self.means[channel][y0:y1] = known
+                done[y0:y1] = True
+                y0 = y1
+                continue
             with timed(self.stages, 'means'):
                 _parallel(
                     self.pool,
