@@ -102,7 +102,9 @@ def test_bench_pipeline_prints_shares(tmp_path, capsys):
         *name, _, share = line.split()
         shares[' '.join(name)] = float(share)
     assert list(shares) == list(pipeline.ANALYZE_STAGES)
-    assert sum(shares.values()) == pytest.approx(1.0, abs=0.01)
+    # shares of 0.1 or more print with 2 decimals, others 3 digits
+    rounding = sum(0.005 if v >= 0.1 else 0.0005 for v in shares.values())
+    assert sum(shares.values()) == pytest.approx(1.0, abs=rounding + 1e-9)
     assert shares['fft'] > 0
     assert shares['binning'] > 0
     assert shares['bleach'] > 0

@@ -1252,11 +1252,14 @@ class _CorrectedRows:
         whole = (x0, x1) == (0, self.shape[2]) and len(out) == self.shape[0]
         exact = self.dtype.kind in 'ui'
         nframes = self.series.shape[0]
-        # groups of rows that end on the series' chunk rows
+        # groups of rows that end on the series' chunk rows; other
+        # sources (TIFF files, say) are read once for all the rows
         step = self.chunks[1] if self.chunks else 1
         row_bytes = nframes * (x1 - x0) * self.dtype.itemsize
         count = max(step, _RAW_BYTES // row_bytes)
         count -= count % step
+        if not hasattr(self.series, 'read_direct'):
+            count = y1
         r0 = y0
         while r0 < y1:
             r1 = min(y1, (r0 // count + 1) * count)
