@@ -652,3 +652,24 @@ def test_corrected_rows_serve_exact_means(series, bleach):
         assert means is None
     assert_array_equal(reader.read(0, 2, 9, 3, 8), expected[:, 2:9, 3:8])
     blocks.release()
+
+
+def test_whole_blocks_for_engines_that_read_them(
+    series, tmp_path, monkeypatch
+):
+    """The reference engine gets each block whole, one per task."""
+    calls = []
+    compute = pipeline._compute_block
+
+    def counted(specs, *args):
+        calls.append(len(specs))
+        return compute(specs, *args)
+
+    monkeypatch.setattr(pipeline, '_compute_block', counted)
+    options = {'bleach': None, 'block': 8, 'scheduler': 'synchronous'}
+    path = analyze(
+        series, tmp_path / 'r.h5', engine='reference', **options, **OPTIONS
+    )
+    assert calls == [1] * 6  # 19 x 15 result pixels in blocks of 8
+    expected = ipcf.pcf_image(series, engine='reference', **OPTIONS)
+    assert_allclose(ipcf.load_result(path), expected, rtol=0, atol=1e-6)

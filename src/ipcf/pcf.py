@@ -359,7 +359,6 @@ class PcfAnalysis:
 
     name = 'pcf'
     min_frames = MIN_FRAMES
-    pulls_rows = True
     _shape_name = 'circle'
     _init_depth = 0  # calls between a subclass's __init__ and this one
 
@@ -409,6 +408,15 @@ class PcfAnalysis:
     def halo(self) -> tuple[int, ...]:
         """Input pixels needed around a block of result pixels, (y, x)."""
         return (self.radius, self.radius)
+
+    @property
+    def pulls_rows(self) -> bool:
+        """Whether the engine pulls rows as it goes (the cpu engine).
+
+        The pipeline then hands it several blocks at once, read a slab of
+        rows at a time; the other engines read a block whole and get one.
+        """
+        return self.engine.NAME == 'cpu'
 
     @property
     def nchannels(self) -> int:
@@ -664,7 +672,6 @@ z_ratio :
 
     _shape_name = 'sphere'
     _init_depth = 1
-    pulls_rows = False
 
     def __init__(self, *, z_ratio: float = 1.0, **options: Any) -> None:
         self.z_ratio = check_positive(z_ratio, 'z_ratio')
@@ -672,6 +679,11 @@ z_ratio :
 
     def _neighbours(self, npoints: int | None) -> NDArray[numpy.intp]:
         return sphere(self.radius, npoints, z_ratio=self.z_ratio)
+
+    @property
+    def pulls_rows(self) -> bool:
+        """Volumes are handed to the engines block by block, whole."""
+        return False
 
     @property
     def halo(self) -> tuple[int, ...]:

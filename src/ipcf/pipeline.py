@@ -174,11 +174,12 @@ def analyze(
         any cost nothing.
     block : int, optional, default: 64
         Result pixels per block side: each block is recorded on its own
-        (``resume`` continues from the blocks recorded). Neighbouring
-        blocks of up to 256 x 192 result pixels are computed together:
-        the engine pulls their rows, with the halo of the radius and all
-        frames, a slab of about 256 MB at a time, so that the halo is
-        read once per such area.
+        (``resume`` continues from the blocks recorded). With the cpu
+        engine, neighbouring blocks of up to 256 x 192 result pixels are
+        computed together: the engine pulls their rows, with the halo of
+        the radius and all frames, a slab of about 256 MB at a time, so
+        that the halo is read once per such area. The other engines get
+        each block whole.
     scheduler : str, optional, default: 'threads'
         ``'threads'``, ``'processes'``, ``'synchronous'``, or the address
         of a dask.distributed scheduler (``'tcp://host:8786'``).
