@@ -71,8 +71,9 @@ _BAND_ROWS = 32
 """Rows of pairs per pass: the ring of window rows holds them plus the
 circle's vertical extent."""
 
-_FBAND = 256
-"""Frequencies per band: the spectra of the rows in use stay in cache."""
+_FBAND = 512
+"""Frequencies per band: the spectra of the rows in use stay in cache
+(512 binned 4 % faster than 256 or 1024 on 64- and 204-pixel windows)."""
 
 _CWIDTH = 40
 """Most columns of a chunk of pairs: the spectra of a chunk's pixels and
