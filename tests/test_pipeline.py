@@ -584,6 +584,19 @@ def test_provenance_call_repeats_other_analyses(series, tmp_path, monkeypatch):
             assert_array_equal(second[key].values, values.values)
 
 
+def _count_tasks(monkeypatch):
+    """Return the list that gets the block count of every block task."""
+    calls = []
+    compute = pipeline._compute_block
+
+    def counted(specs, *args):
+        calls.append(len(specs))
+        return compute(specs, *args)
+
+    monkeypatch.setattr(pipeline, '_compute_block', counted)
+    return calls
+
+
 def test_grouped_blocks_equal_single_blocks(
     series, tmp_path, monkeypatch, interrupt_after
 ):
@@ -600,14 +613,7 @@ def test_grouped_blocks_equal_single_blocks(
     monkeypatch.setattr(pipeline, '_GROUP_PIXELS', (1, 1))
     single = ipcf.load_result(analyze(series, tmp_path / 'a.h5', **options))
     monkeypatch.setattr(pipeline, '_GROUP_PIXELS', (8, 8))
-    calls = []
-    compute = pipeline._compute_block
-
-    def counted(specs, *args):
-        calls.append(len(specs))
-        return compute(specs, *args)
-
-    monkeypatch.setattr(pipeline, '_compute_block', counted)
+    calls = _count_tasks(monkeypatch)
     grouped = ipcf.load_result(analyze(series, tmp_path / 'b.h5', **options))
     assert max(calls) == 4 and len(calls) < 20
     assert_allclose(grouped, single, rtol=4e-6, atol=1e-6)
@@ -658,14 +664,7 @@ def test_whole_blocks_for_engines_that_read_them(
     series, tmp_path, monkeypatch
 ):
     """The reference engine gets each block whole, one per task."""
-    calls = []
-    compute = pipeline._compute_block
-
-    def counted(specs, *args):
-        calls.append(len(specs))
-        return compute(specs, *args)
-
-    monkeypatch.setattr(pipeline, '_compute_block', counted)
+    calls = _count_tasks(monkeypatch)
     options = {'bleach': None, 'block': 8, 'scheduler': 'synchronous'}
     path = analyze(
         series, tmp_path / 'r.h5', engine='reference', **options, **OPTIONS
