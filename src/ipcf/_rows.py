@@ -225,12 +225,15 @@ class RowReader:
         stop = min(self.height, y0 + rows)
         stop = max(stop, y1)
         old = self._slabs[channel]
+        # the old slab is freed first unless it holds the first rows
+        self._slabs[channel] = None
         keep = 0
-        base = None
         if old is not None:
             oy0, oy1, ox0, ox1, ovalues, base = old
             if (ox0, ox1) == (x0, x1) and oy0 <= y0 < oy1:
                 keep = oy1 - y0
+            else:
+                del old, ovalues, base
         if keep and base.shape[1] >= stop - y0:
             buffer = base
             values = base[:, : stop - y0]
@@ -238,9 +241,6 @@ class RowReader:
             for row in range(keep) if y0 > oy0 else ():
                 values[:, row] = ovalues[:, y0 - oy0 + row]
         else:
-            if not keep:
-                self._slabs[channel] = None  # free the old slab first
-                old = None
             # room for the slabs that follow, whatever their alignment
             capacity = max(stop - y0, budget + chunk - 1)
             shape = (self.nframes, capacity, x1 - x0)
@@ -251,7 +251,6 @@ class RowReader:
             values = buffer[:, : stop - y0]
             if keep:
                 values[:, :keep] = ovalues[:, y0 - oy0 :]
-            del old
         selection = numpy.s_[: self.nframes, y0 + keep : stop, x0:x1]
         target = numpy.s_[:, keep : stop - y0, :]
         if hasattr(source, 'read_direct') and source.dtype == dtype:

@@ -1216,12 +1216,16 @@ class _CorrectedRows:
     ) -> None:
         """Fill ``array[dest_sel]`` with the rows and columns of source_sel.
 
-        As h5py's ``read_direct`` (`dest_sel` selects whole frames and
-        columns, and rows); the frames written are the first
-        ``len(array)`` of the block, whatever source_sel says. Rows are
-        read and corrected a few at a time, so that the raw samples of
-        all frames need little memory.
+        As h5py's ``read_direct``, into a C-ordered `array` (`dest_sel`
+        selects whole frames and columns, and rows); the frames written
+        are the first ``len(array)`` of the block, whatever source_sel
+        says. Rows are read and corrected a few at a time, so that the
+        raw samples of all frames need little memory.
         """
+        if not array.flags.c_contiguous:
+            # as h5py; the kernels vectorize on C-ordered arrays only
+            msg = 'read_direct needs a C-contiguous array'
+            raise TypeError(msg)
         _, rows, cols = source_sel
         y0, y1, _ = rows.indices(self.shape[1])
         x0, x1, _ = cols.indices(self.shape[2])
@@ -1229,15 +1233,7 @@ class _CorrectedRows:
         if dest_sel is not None:
             row = dest_sel[1].indices(array.shape[1])[0]
         start = time.perf_counter()
-        if not array.flags.c_contiguous:
-            # the kernels vectorize on C-ordered arrays only
-            name = f'{self.name} corrected'
-            shape = (array.shape[0], y1 - y0, x1 - x0)
-            target = self.buffers.array(name, shape, self.dtype)
-            self._correct_rows(target, 0, y0, y1, x0, x1)
-            array[:, row : row + y1 - y0] = target
-        else:
-            self._correct_rows(array, row, y0, y1, x0, x1)
+        self._correct_rows(array, row, y0, y1, x0, x1)
         if self.stages is not None:
             # inside the engine's time: benchmarks take it out again
             self.stages.add('pulled', time.perf_counter() - start)
@@ -1253,13 +1249,14 @@ class _CorrectedRows:
         whole = (x0, x1) == (0, self.shape[2]) and len(out) == self.shape[0]
         exact = self.dtype.kind in 'ui'
         nframes = self.series.shape[0]
+        direct = hasattr(self.series, 'read_direct')  # h5py
         # groups of rows that end on the series' chunk rows; other
         # sources (TIFF files, say) are read once for all the rows
         step = self.chunks[1] if self.chunks else 1
         row_bytes = nframes * (x1 - x0) * self.dtype.itemsize
         count = max(step, _RAW_BYTES // row_bytes)
         count -= count % step
-        if not hasattr(self.series, 'read_direct'):
+        if not direct:
             count = y1
         r0 = y0
         while r0 < y1:
@@ -1268,7 +1265,7 @@ class _CorrectedRows:
                 :, self.y0 + r0 : self.y0 + r1, self.x0 + x0 : self.x0 + x1
             ]
             with timed(self.stages, 'read'):
-                if hasattr(self.series, 'read_direct'):  # h5py
+                if direct:
                     shape = (nframes, r1 - r0, x1 - x0)
                     name = f'{self.name} raw'
                     raw = self.buffers.array(name, shape, self.dtype)
