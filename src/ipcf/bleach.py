@@ -466,13 +466,17 @@ def _flat(array: numpy.ndarray) -> numpy.ndarray:
 
 
 def _layout(
-    x: numpy.ndarray, out: numpy.ndarray
-) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Return x and out as flat pixel rows if both allow it, else as is."""
+    x: numpy.ndarray, out: numpy.ndarray, row: int = 0
+) -> tuple[numpy.ndarray, numpy.ndarray, int, int]:
+    """Return x and out as flat pixel rows if both allow it, else as is.
+
+    With the offsets ``(oy, ox)`` in `out` of pixel ``(0, 0)`` of `x`,
+    whose rows go to rows `row` on of `out`.
+    """
     fx, fout = _flat(x), _flat(out)
     if fx.shape[1] == 1 and fout.shape[1] == 1:
-        return fx, fout
-    return x, out
+        return fx, fout, 0, row * x.shape[2]
+    return x, out, row, 0
 
 
 def _run_parts(function: Any, parts: list[numpy.ndarray]) -> None:
@@ -498,33 +502,25 @@ def _filter(
     floor: bool,
     nthreads: int,
     sums: numpy.ndarray | None = None,
-    row: int | None = None,
+    row: int = 0,
 ) -> None:
     """Fill out with the SPEC filter correction of x (T, H, W).
 
     `sums` (float64 (H, W), C-ordered), if given, gets the sum over the
     frames of out of each pixel as stored. With `row`, `out` is a larger
-    C-ordered buffer (n, R, W) whose rows from `row` on get the result.
+    buffer (n, R, W) whose rows from `row` on get the result.
     """
     from ._bleach_kernels import filter_correct
 
     lo, hi, integer = _limits(x.dtype)
     proto = numpy.zeros(1, _accumulator(x.dtype))
     checkpoint = max(1, min(_CHECKPOINT, x.shape[0]))
-    oy = ox = 0
-    if row is None:
-        fx, fout = _layout(x, out)
-    else:
-        fx, fout = _flat(x), _flat(out)
-        if fx.shape[1] == 1 and fout.shape[1] == 1:
-            ox = row * x.shape[2]
-        else:
-            fx, fout, oy = x, out, row
+    fx, out, oy, ox = _layout(x, out, row)
     if sums is None:
         sums = numpy.zeros((0, 0))
     elif fx is not x:
         sums = sums.reshape(1, -1)
-    x, out = fx, fout
+    x = fx
 
     def work(tiles: numpy.ndarray) -> None:
         filter_correct(
@@ -618,7 +614,7 @@ def _fit(
     offset = offset.reshape(height, width)
     mean = _pixel_means(x, floor=floor, nthreads=nthreads)
     lo, hi, integer = _limits(x.dtype)
-    x, out = _layout(x, out)
+    x, out, _, _ = _layout(x, out)
     if x.shape[1] == 1:  # flat pixel rows: parameters likewise
         shape = (1, height * width)
         mean, offset = mean.reshape(shape), offset.reshape(shape)
